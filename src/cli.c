@@ -1,0 +1,417 @@
+#include "cli.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util.h"
+
+static const char usage_text[] =
+	"Usage: ajail [OPTIONS] [--] [COMMAND [ARG...]]\n"
+	"       ajail fs|clone|doctor ...\n"
+	"\n"
+	"Run COMMAND (default: bash, or sh where the rootfs has none) in an unprivileged sandbox whose root\n"
+	"is a named rootfs under an ephemeral overlay. The working directory is mounted read-write at its\n"
+	"own path; everything else the command changes vanishes when it exits.\n"
+	"\n"
+	"Root filesystem:\n"
+	"  --fs=NAME            rootfs NAME from $AJAIL_HOME/fs (default ~/.ajail/fs), an absolute path,\n"
+	"                       or 'host' (the host's /usr /bin /lib* /sbin /etc /opt, read-only)\n"
+	"  --fs-edit[=/DIR]     keep changes to the rootfs (all of it, or just /DIR)\n"
+	"  --home-edit[=SUBDIR] keep changes to /root (all of it, or just /root/SUBDIR; created if missing)\n"
+	"\n"
+	"Directories (DIR defaults to the working directory; later options layer on earlier ones):\n"
+	"  --ro[=DIR]           overlay: writable inside, changes never reach the host\n"
+	"  --rol[=DIR]          read-only bind\n"
+	"  --rw[=DIR]           read-write bind: changes reach the host\n"
+	"  --hide[=DIR]         replace with an empty directory\n"
+	"  --mount=SRC,DST[,ro|rol|rw|hide|dev]\n"
+	"                       mount host SRC at DST in the jail (default rw; dev allows device nodes)\n"
+	"  --dev=DEV            make host /dev/DEV available in the jail\n"
+	"\n"
+	"Isolation:\n"
+	"  --no-net             no network: a new network namespace with only lo\n"
+	"  --cap-add=CAP        keep capability CAP (e.g. NET_RAW); all others are dropped\n"
+	"  --new-session        always detach from the terminal's session (default: only when the kernel\n"
+	"                       still allows TIOCSTI, /proc/sys/dev/tty/legacy_tiocsti)\n"
+	"\n"
+	"Output:\n"
+	"  -q, --quiet          no status block\n"
+	"  -v, --verbose        explain each decision\n"
+	"  --dry-run            print the plan and run nothing\n"
+	"  -h, --help           this text\n"
+	"  --version            version\n"
+	"\n"
+	"Environment: AJAIL_ARGS='--fs=x;--no-net' adds options before the command line; AJAIL_ENV_X=v sets\n"
+	"X=v in the jail, whose environment is otherwise only HOME USER PATH TERM IS_SANDBOX.\n"
+	"AJAIL_HOME is the store (default ~/.ajail).\n"
+	"\n"
+	"Exit status: the command's own; 128+N when it was killed by signal N; 127 when it is not found in\n"
+	"the jail; 2 for a usage error; 1 when the sandbox could not be set up.\n";
+
+const char *cli_usage(void)
+{
+	return usage_text;
+}
+
+/* Capability names as the kernel numbers them (linux/capability.h, up to CAP_CHECKPOINT_RESTORE). */
+static const char *const cap_names[] = {
+	"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
+	"SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
+	"IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
+	"SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
+	"LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
+	"WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+};
+
+int cli_cap_last(void)
+{
+	return (int)(sizeof cap_names / sizeof cap_names[0]) - 1;
+}
+
+int cli_cap_from_name(const char *name)
+{
+	if (strncasecmp(name, "CAP_", 4) == 0)
+		name += 4;
+	for (int i = 0; i <= cli_cap_last(); i++)
+		if (strcasecmp(name, cap_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *cli_cap_name(int cap)
+{
+	return cap >= 0 && cap <= cli_cap_last() ? cap_names[cap] : "?";
+}
+
+void opts_init(struct opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->new_session = TRI_AUTO;
+}
+
+void opts_release(struct opts *o)
+{
+	free(o->fs);
+	strv_free(o->fs_edit_dirs);
+	strv_free(o->home_edit_dirs);
+	for (size_t i = 0; i < o->n_mounts; i++) {
+		free(o->mounts[i].src);
+		free(o->mounts[i].dst);
+		free(o->mounts[i].origin);
+	}
+	free(o->mounts);
+	strv_free(o->devs);
+	free(o->clone_branch);
+	strv_free(o->argv);
+	strv_free(o->verb_args);
+	opts_init(o);
+}
+
+static void add_mount(struct opts *o, const char *src, const char *dst, enum mount_mode mode, const char *origin)
+{
+	o->mounts = xrealloc(o->mounts, (o->n_mounts + 1) * sizeof *o->mounts);
+	struct opt_mount *m = &o->mounts[o->n_mounts++];
+	m->src = src ? xstrdup(src) : NULL;
+	m->dst = dst ? xstrdup(dst) : NULL;
+	m->mode = mode;
+	m->origin = xstrdup(origin);
+}
+
+static int parse_mode(const char *s, enum mount_mode *mode)
+{
+	static const struct {
+		const char *name;
+		enum mount_mode mode;
+	} modes[] = { { "rw", MODE_RW }, { "ro", MODE_RO }, { "rol", MODE_ROL }, { "hide", MODE_HIDE }, { "dev", MODE_DEV } };
+	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
+		if (strcmp(s, modes[i].name) == 0) {
+			*mode = modes[i].mode;
+			return 0;
+		}
+	return -1;
+}
+
+/* --mount=SRC,DST[,MODE]. Commas inside paths can be written as "\,". */
+static int parse_mount_spec(struct opts *o, const char *spec, const char *origin, struct aj_err *err)
+{
+	char *fields[4] = { 0 };
+	int nf = 0;
+	cleanup_free char *buf = xmalloc(strlen(spec) + 1);
+	char *w = buf;
+	fields[nf++] = w;
+	for (const char *p = spec; *p; p++) {
+		if (*p == '\\' && (p[1] == ',' || p[1] == '\\')) {
+			*w++ = *++p;
+		} else if (*p == ',') {
+			*w++ = '\0';
+			if (nf == 3)
+				return aj_usage(err, "%s: too many fields; expected --mount=SRC,DST[,ro|rol|rw|hide|dev]", origin);
+			fields[nf++] = w;
+		} else {
+			*w++ = *p;
+		}
+	}
+	*w = '\0';
+	if (nf < 2 || !*fields[0] || !*fields[1])
+		return aj_usage(err, "%s: expected --mount=SRC,DST[,ro|rol|rw|hide|dev]", origin);
+	enum mount_mode mode = MODE_RW;
+	if (nf == 3 && parse_mode(fields[2], &mode) < 0)
+		return aj_usage(err, "%s: unknown mode '%s'; use one of ro, rol, rw, hide, dev", origin, fields[2]);
+	add_mount(o, fields[0], fields[1], mode, origin);
+	return 0;
+}
+
+enum arg_kind { ARG_NONE, ARG_OPTIONAL, ARG_REQUIRED };
+
+enum opt_id {
+	O_FS, O_FS_EDIT, O_HOME_EDIT, O_RO, O_ROL, O_RW, O_HIDE, O_MOUNT, O_DEV, O_CAP_ADD, O_NO_NET,
+	O_CLONE, O_NEW_SESSION, O_QUIET, O_VERBOSE, O_DRY_RUN, O_HELP, O_VERSION,
+};
+
+static const struct optdef {
+	const char *name;
+	char shortname;
+	enum arg_kind arg;
+	enum opt_id id;
+} optdefs[] = {
+	{ "fs", 0, ARG_REQUIRED, O_FS },
+	{ "fs-edit", 0, ARG_OPTIONAL, O_FS_EDIT },
+	{ "home-edit", 0, ARG_OPTIONAL, O_HOME_EDIT },
+	{ "ro", 0, ARG_OPTIONAL, O_RO },
+	{ "rol", 0, ARG_OPTIONAL, O_ROL },
+	{ "rw", 0, ARG_OPTIONAL, O_RW },
+	{ "hide", 0, ARG_OPTIONAL, O_HIDE },
+	{ "mount", 0, ARG_REQUIRED, O_MOUNT },
+	{ "dev", 0, ARG_REQUIRED, O_DEV },
+	{ "cap-add", 0, ARG_REQUIRED, O_CAP_ADD },
+	{ "no-net", 0, ARG_NONE, O_NO_NET },
+	{ "clone", 0, ARG_OPTIONAL, O_CLONE },
+	{ "new-session", 0, ARG_NONE, O_NEW_SESSION },
+	{ "quiet", 'q', ARG_NONE, O_QUIET },
+	{ "verbose", 'v', ARG_NONE, O_VERBOSE },
+	{ "dry-run", 0, ARG_NONE, O_DRY_RUN },
+	{ "help", 'h', ARG_NONE, O_HELP },
+	{ "version", 0, ARG_NONE, O_VERSION },
+};
+
+static const struct optdef *find_long(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof optdefs / sizeof optdefs[0]; i++)
+		if (strlen(optdefs[i].name) == len && strncmp(optdefs[i].name, name, len) == 0)
+			return &optdefs[i];
+	return NULL;
+}
+
+static const struct optdef *find_short(char c)
+{
+	for (size_t i = 0; i < sizeof optdefs / sizeof optdefs[0]; i++)
+		if (optdefs[i].shortname == c)
+			return &optdefs[i];
+	return NULL;
+}
+
+static int apply(struct opts *o, const struct optdef *d, const char *val, const char *origin, struct aj_err *err)
+{
+	if (val && !*val && d->arg != ARG_NONE)
+		return aj_usage(err, "%s: empty value", origin);
+	switch (d->id) {
+	case O_FS:
+		free(o->fs);
+		o->fs = xstrdup(val);
+		break;
+	case O_FS_EDIT:
+		if (!val) {
+			o->fs_edit = true;
+		} else {
+			if (val[0] != '/')
+				return aj_usage(err, "%s: the directory must be absolute inside the rootfs, e.g. --fs-edit=/etc", origin);
+			bool dotdot;
+			char *n = path_normalize(val, &dotdot);
+			if (dotdot) {
+				free(n);
+				return aj_usage(err, "%s: '..' is not allowed in the rootfs directory", origin);
+			}
+			strv_push(&o->fs_edit_dirs, n);
+		}
+		break;
+	case O_HOME_EDIT:
+		if (!val) {
+			o->home_edit = true;
+		} else {
+			bool dotdot;
+			cleanup_free char *n = path_normalize(val, &dotdot);
+			if (dotdot)
+				return aj_usage(err, "%s: '..' is not allowed; SUBDIR is relative to /root", origin);
+			if (strcmp(n, "/") == 0)
+				o->home_edit = true;
+			else
+				strv_push(&o->home_edit_dirs, xstrdup(n + 1));
+		}
+		break;
+	case O_RO:
+	case O_ROL:
+	case O_RW:
+	case O_HIDE: {
+		enum mount_mode mode = d->id == O_RO ? MODE_RO : d->id == O_ROL ? MODE_ROL : d->id == O_RW ? MODE_RW : MODE_HIDE;
+		add_mount(o, val, NULL, mode, origin);
+		break;
+	}
+	case O_MOUNT:
+		return parse_mount_spec(o, val, origin, err);
+	case O_DEV: {
+		const char *dev = str_has_prefix(val, "/dev/") ? val + 5 : val;
+		bool dotdot;
+		cleanup_free char *n = path_normalize(dev, &dotdot);
+		if (dotdot || strcmp(n, "/") == 0)
+			return aj_usage(err, "%s: expected a device under /dev, e.g. --dev=kvm", origin);
+		strv_push(&o->devs, xstrdup(n + 1));
+		break;
+	}
+	case O_CAP_ADD: {
+		int cap = cli_cap_from_name(val);
+		if (cap < 0)
+			return aj_usage(err, "%s: unknown capability '%s' (e.g. NET_RAW, SYS_PTRACE)", origin, val);
+		o->cap_add |= UINT64_C(1) << cap;
+		break;
+	}
+	case O_NO_NET:
+		o->no_net = true;
+		break;
+	case O_CLONE:
+		o->clone = true;
+		free(o->clone_branch);
+		o->clone_branch = val ? xstrdup(val) : NULL;
+		break;
+	case O_NEW_SESSION:
+		o->new_session = TRI_YES;
+		break;
+	case O_QUIET:
+		o->quiet = true;
+		break;
+	case O_VERBOSE:
+		o->verbose++;
+		break;
+	case O_DRY_RUN:
+		o->dry_run = true;
+		break;
+	case O_HELP:
+		o->help = true;
+		break;
+	case O_VERSION:
+		o->version = true;
+		break;
+	}
+	return 0;
+}
+
+/* Parse one option word; *consumed tells whether the next word was used as its value. */
+static int parse_word(struct opts *o, const char *word, const char *next, bool *consumed, const char *where,
+		      struct aj_err *err)
+{
+	*consumed = false;
+	if (word[1] != '-') {
+		/* bundled short flags: -qv */
+		for (const char *p = word + 1; *p; p++) {
+			const struct optdef *d = find_short(*p);
+			if (!d)
+				return aj_usage(err, "%sunknown option '-%c'; see ajail --help", where, *p);
+			char origin[3] = { '-', *p, 0 };
+			if (apply(o, d, NULL, origin, err) < 0)
+				return -1;
+		}
+		return 0;
+	}
+	const char *name = word + 2;
+	const char *eq = strchr(name, '=');
+	size_t len = eq ? (size_t)(eq - name) : strlen(name);
+	const struct optdef *d = find_long(name, len);
+	if (!d)
+		return aj_usage(err, "%sunknown option '--%.*s'; see ajail --help", where, (int)len, name);
+	const char *val = eq ? eq + 1 : NULL;
+	if (d->arg == ARG_NONE && val)
+		return aj_usage(err, "%soption '--%s' takes no value", where, d->name);
+	if (d->arg == ARG_REQUIRED && !val) {
+		if (!next)
+			return aj_usage(err, "%soption '--%s' needs a value (--%s=VALUE)", where, d->name, d->name);
+		val = next;
+		*consumed = true;
+	}
+	cleanup_free char *origin = val ? xasprintf("--%s=%s", d->name, val) : xasprintf("--%s", d->name);
+	if (apply(o, d, val, origin, err) < 0) {
+		if (*where)
+			aj_err_wrap(err, "%.*s", (int)strlen(where) - 2, where);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_ajail_args(struct opts *o, const char *env, struct aj_err *err)
+{
+	cleanup_strv char **words = NULL;
+	const char *p = env;
+	while (*p) {
+		const char *end = strchrnul(p, ';');
+		size_t n = (size_t)(end - p);
+		/* tolerate spaces around separators: "--fs=x; --no-net" */
+		while (n && isspace((unsigned char)*p)) {
+			p++;
+			n--;
+		}
+		while (n && isspace((unsigned char)p[n - 1]))
+			n--;
+		if (n)
+			strv_push(&words, xstrndup(p, n));
+		p = *end ? end + 1 : end;
+	}
+	for (size_t i = 0; words && words[i]; i++) {
+		if (words[i][0] != '-' || strcmp(words[i], "-") == 0 || strcmp(words[i], "--") == 0)
+			return aj_usage(err, "AJAIL_ARGS: '%s' is not an option; AJAIL_ARGS holds options separated by ';'",
+					words[i]);
+		bool consumed;
+		if (parse_word(o, words[i], words[i + 1], &consumed, "AJAIL_ARGS: ", err) < 0)
+			return -1;
+		i += consumed;
+	}
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	enum cli_verb verb;
+} verbs[] = { { "fs", VERB_FS }, { "clone", VERB_CLONE }, { "doctor", VERB_DOCTOR } };
+
+int cli_parse(int argc, char *const argv[], const char *ajail_args, struct opts *o, struct aj_err *err)
+{
+	int i = 1;
+	/* A verb is only a verb as the very first word: `ajail -- fs` and `ajail -q fs` run a program. */
+	if (argc > 1) {
+		for (size_t v = 0; v < sizeof verbs / sizeof verbs[0]; v++) {
+			if (strcmp(argv[1], verbs[v].name) == 0) {
+				o->verb = verbs[v].verb;
+				for (int k = 2; k < argc; k++)
+					strv_push(&o->verb_args, xstrdup(argv[k]));
+				return 0;
+			}
+		}
+	}
+	if (ajail_args && parse_ajail_args(o, ajail_args, err) < 0)
+		return -1;
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (a[0] != '-' || a[1] == '\0')
+			break;
+		bool consumed;
+		if (parse_word(o, a, i + 1 < argc ? argv[i + 1] : NULL, &consumed, "", err) < 0)
+			return -1;
+		i += consumed;
+	}
+	for (; i < argc; i++)
+		strv_push(&o->argv, xstrdup(argv[i]));
+	return 0;
+}

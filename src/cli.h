@@ -1,0 +1,69 @@
+/* cli.h — argv (+ AJAIL_ARGS) → struct opts. Pure: no syscalls; paths are kept as the user wrote
+ * them and resolved later by plan_build against the facts of the machine. */
+#ifndef AJAIL_CLI_H
+#define AJAIL_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+
+/* How a directory is made visible in the jail. The cwd options and --mount share these. */
+enum mount_mode {
+	MODE_RW,   /* --rw: read-write bind, changes reach the host */
+	MODE_RO,   /* --ro: overlay with a throw-away upper, changes never reach the host */
+	MODE_ROL,  /* --rol: read-only bind */
+	MODE_HIDE, /* --hide: an empty tmpfs (or empty file) over it */
+	MODE_DEV,  /* --mount=…,dev: read-write bind where device nodes work */
+};
+
+/* One directory option, in command-line order: later ones layer on earlier ones. */
+struct opt_mount {
+	char *src;         /* host path as written; NULL means the working directory */
+	char *dst;         /* jail path as written (only --mount has its own); NULL: same as src */
+	enum mount_mode mode;
+	char *origin;      /* the option as written, for messages: "--rw=build" */
+};
+
+enum tristate { TRI_AUTO = -1, TRI_NO = 0, TRI_YES = 1 };
+
+enum cli_verb { VERB_RUN, VERB_FS, VERB_CLONE, VERB_DOCTOR };
+
+struct opts {
+	enum cli_verb verb;
+	char *fs;              /* --fs: a store name, "host", or an absolute path; NULL: default */
+	bool fs_edit;          /* --fs-edit without a directory: the whole rootfs read-write */
+	char **fs_edit_dirs;   /* --fs-edit=/DIR, each an absolute path inside the rootfs */
+	bool home_edit;        /* --home-edit without a subdirectory: all of /root */
+	char **home_edit_dirs; /* --home-edit=SUBDIR, relative to /root */
+	struct opt_mount *mounts;
+	size_t n_mounts;
+	char **devs;           /* --dev=DEV, device names under /dev */
+	uint64_t cap_add;      /* --cap-add bitmask, bit N = capability N */
+	bool no_net;
+	bool clone;
+	char *clone_branch;
+	enum tristate new_session;
+	bool quiet, dry_run, help, version;
+	int verbose;
+	char **argv;           /* command and arguments; NULL: the default shell */
+	char **verb_args;      /* arguments after a verb (fs, clone, doctor) */
+};
+
+void opts_init(struct opts *o);
+void opts_release(struct opts *o);
+
+/* Parse options. ajail_args is $AJAIL_ARGS (may be NULL): semicolon-separated options read before
+ * the command line, so the command line wins where they conflict. Fills err (AJ_ERR_USAGE) and
+ * returns -1 on a malformed or unknown option. */
+int cli_parse(int argc, char *const argv[], const char *ajail_args, struct opts *o, struct aj_err *err);
+
+/* Usage text for --help. */
+const char *cli_usage(void);
+
+/* Capability names: "CAP_NET_RAW", "net_raw" and "NET_RAW" all give 13; -1 when unknown. */
+int cli_cap_from_name(const char *name);
+const char *cli_cap_name(int cap);
+int cli_cap_last(void);
+
+#endif

@@ -1,0 +1,69 @@
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+const char *config_getenv(char *const *env, const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; env && env[i]; i++)
+		if (strncmp(env[i], name, n) == 0 && env[i][n] == '=')
+			return env[i] + n + 1;
+	return NULL;
+}
+
+char *config_store_dir(char *const *env)
+{
+	const char *h = config_getenv(env, "AJAIL_HOME");
+	if (h && *h)
+		return xstrdup(h);
+	h = config_getenv(env, "HOME");
+	if (h && *h)
+		return path_join(h, ".ajail");
+	return NULL;
+}
+
+/* Set KEY=VALUE in v, replacing an existing KEY. */
+static void env_set(char ***v, const char *key, size_t keylen, const char *value)
+{
+	char *entry = xasprintf("%.*s=%s", (int)keylen, key, value);
+	for (size_t i = 0; *v && (*v)[i]; i++) {
+		if (strncmp((*v)[i], key, keylen) == 0 && (*v)[i][keylen] == '=') {
+			free((*v)[i]);
+			(*v)[i] = entry;
+			return;
+		}
+	}
+	strv_push(v, entry);
+}
+
+char **config_jail_env(char *const *host_env, bool git_checkstat)
+{
+	char **v = NULL;
+	env_set(&v, "HOME", 4, "/root");
+	env_set(&v, "USER", 4, "root");
+	env_set(&v, "PATH", 4, CONFIG_JAIL_PATH);
+	const char *term = config_getenv(host_env, "TERM");
+	if (term)
+		env_set(&v, "TERM", 4, term);
+	env_set(&v, "IS_SANDBOX", 10, "1");
+	if (git_checkstat && !config_getenv(host_env, "AJAIL_ENV_GIT_CONFIG_COUNT")) {
+		env_set(&v, "GIT_CONFIG_COUNT", 16, "1");
+		env_set(&v, "GIT_CONFIG_KEY_0", 16, "core.checkStat");
+		env_set(&v, "GIT_CONFIG_VALUE_0", 18, "minimal");
+	}
+	static const char prefix[] = "AJAIL_ENV_";
+	for (size_t i = 0; host_env && host_env[i]; i++) {
+		const char *e = host_env[i];
+		if (!str_has_prefix(e, prefix))
+			continue;
+		const char *key = e + sizeof prefix - 1;
+		const char *eq = strchr(key, '=');
+		if (!eq || eq == key)
+			continue;
+		env_set(&v, key, (size_t)(eq - key), eq + 1);
+	}
+	return v;
+}

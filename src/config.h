@@ -1,0 +1,23 @@
+/* config.h — what the environment decides: the store location and the jail's environment.
+ * Pure: every function reads only the environment array it is given. */
+#ifndef AJAIL_CONFIG_H
+#define AJAIL_CONFIG_H
+
+#include <stdbool.h>
+
+/* Value of NAME in env (a NULL-terminated "K=V" array), or NULL. */
+const char *config_getenv(char *const *env, const char *name);
+
+/* The store: $AJAIL_HOME, else $HOME/.ajail. NULL (with neither set). Caller frees. */
+char *config_store_dir(char *const *env);
+
+/* The jail's environment: HOME=/root USER=root PATH TERM IS_SANDBOX=1, then every AJAIL_ENV_X=v of
+ * the host as X=v (overriding the defaults). git_checkstat adds core.checkStat=minimal through
+ * GIT_CONFIG_COUNT/KEY/VALUE, so that git inside, where the user's files look owned by uid 0, does
+ * not rehash and rewrite the user's index (unless AJAIL_ENV_ sets GIT_CONFIG_COUNT itself).
+ * Returns a heap-owned NULL-terminated array. */
+char **config_jail_env(char *const *host_env, bool git_checkstat);
+
+#define CONFIG_JAIL_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+#endif

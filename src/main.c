@@ -1,0 +1,173 @@
+/* main.c — the verb table. Gathers the facts a plan needs, prints an error once, sets the exit
+ * status: the command's own, 2 for usage, 1 for failure, 126/127 when the command cannot run. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "config.h"
+#include "error.h"
+#include "output.h"
+#include "plan.h"
+#include "sandbox.h"
+#include "store.h"
+#include "util.h"
+
+extern char **environ;
+
+static int probe_host(const char *path, bool follow, char **out, enum fact_type *type, void *ctx)
+{
+	struct stat st;
+	*out = NULL;
+	if (follow) {
+		char real[PATH_MAX];
+		if (!realpath(path, real) || stat(real, &st) < 0) {
+			*type = FT_MISSING;
+			return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+		}
+		*out = xstrdup(real);
+	} else {
+		if (lstat(path, &st) < 0) {
+			*type = FT_MISSING;
+			return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			char target[PATH_MAX];
+			ssize_t n = readlink(path, target, sizeof target - 1);
+			if (n < 0)
+				return -1;
+			target[n] = '\0';
+			*out = xstrdup(target);
+			*type = FT_SYMLINK;
+			return 0;
+		}
+		*out = xstrdup(path);
+	}
+	*type = S_ISDIR(st.st_mode) ? FT_DIR : S_ISREG(st.st_mode) ? FT_FILE : FT_OTHER;
+	return 0;
+}
+
+static int read_int_file(const char *path, int dflt)
+{
+	FILE *f = fopen(path, "re");
+	int v = dflt;
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = dflt;
+		fclose(f);
+	}
+	return v;
+}
+
+/* Is dir inside a git work tree? A few stats up the tree, no git process. */
+static bool in_git_tree(const char *dir)
+{
+	cleanup_free char *d = xstrdup(dir);
+	for (;;) {
+		cleanup_free char *g = path_join(d, ".git");
+		struct stat st;
+		if (lstat(g, &st) == 0)
+			return true;
+		char *slash = strrchr(d, '/');
+		if (!slash || slash == d)
+			return false;
+		*slash = '\0';
+	}
+}
+
+static int cmd_run(struct opts *o)
+{
+	struct aj_err err = { 0 };
+	cleanup_free char *store = config_store_dir(environ);
+	struct rootfs rootfs;
+	if (store_resolve(store, o->fs, &rootfs, &err) < 0) {
+		output_error(&err);
+		return aj_err_exit_code(&err);
+	}
+	char cwdbuf[PATH_MAX];
+	struct facts f = {
+		.uid = getuid(),
+		.gid = getgid(),
+		.legacy_tiocsti = read_int_file("/proc/sys/dev/tty/legacy_tiocsti", -1),
+		.environ = environ,
+		.rootfs = &rootfs,
+		.probe = probe_host,
+	};
+	if (getcwd(cwdbuf, sizeof cwdbuf) && cwdbuf[0] == '/') {
+		/* An unreadable cwd would only fail later, inside, with a worse message. */
+		if (access(cwdbuf, R_OK | X_OK) == 0) {
+			f.cwd = cwdbuf;
+			f.cwd_in_git = in_git_tree(cwdbuf);
+		} else {
+			f.cwd_errno = errno;
+		}
+	} else {
+		f.cwd_errno = errno ? errno : ENOENT;
+	}
+	struct plan plan;
+	if (plan_build(o, &f, &plan, &err) < 0) {
+		store_rootfs_release(&rootfs);
+		output_error(&err);
+		return aj_err_exit_code(&err);
+	}
+	store_rootfs_release(&rootfs);
+	if (plan.verbose)
+		for (size_t i = 0; plan.notes && plan.notes[i]; i++)
+			output_note("%s", plan.notes[i]);
+	if (o->dry_run) {
+		plan_print(&plan, stdout);
+		plan_release(&plan);
+		return 0;
+	}
+	if (plan.warning && !plan.quiet)
+		output_note("%s", plan.warning);
+	if (!plan.quiet)
+		plan_print_status(&plan, stderr);
+	fflush(stderr);
+	int status = 0;
+	int r = sandbox_run(&plan, &status, &err);
+	plan_release(&plan);
+	if (r < 0) {
+		output_error(&err);
+		return aj_err_exit_code(&err);
+	}
+	return status;
+}
+
+int main(int argc, char *argv[])
+{
+	/* A setuid ajail would hand every user the caller-chosen mounts of another identity. */
+	if (getuid() != geteuid() || getgid() != getegid()) {
+		fputs("ajail: refusing to run setuid or setgid; install it as a plain executable\n", stderr);
+		return 1;
+	}
+	struct opts o;
+	struct aj_err err = { 0 };
+	opts_init(&o);
+	if (cli_parse(argc, argv, getenv("AJAIL_ARGS"), &o, &err) < 0) {
+		output_error(&err);
+		opts_release(&o);
+		return aj_err_exit_code(&err);
+	}
+	int rc;
+	if (o.help) {
+		fputs(cli_usage(), stdout);
+		rc = 0;
+	} else if (o.version) {
+		puts("ajail " AJAIL_VERSION);
+		rc = 0;
+	} else if (o.verb != VERB_RUN) {
+		static const char *const names[] = { [VERB_FS] = "fs", [VERB_CLONE] = "clone", [VERB_DOCTOR] = "doctor" };
+		fprintf(stderr, "ajail: '%s' is not available in this version yet; to run a program named %s, use 'ajail -- %s'\n",
+			names[o.verb], names[o.verb], names[o.verb]);
+		rc = 2;
+	} else {
+		rc = cmd_run(&o);
+	}
+	opts_release(&o);
+	return rc;
+}

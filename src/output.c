@@ -1,0 +1,19 @@
+#include "output.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+void output_error(const struct aj_err *e)
+{
+	fprintf(stderr, "ajail: %s\n", e->msg[0] ? e->msg : "unknown error");
+}
+
+void output_note(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("ajail: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}

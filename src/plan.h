@@ -1,0 +1,125 @@
+/* plan.h — what a jail will be, decided before anything is changed.
+ *
+ * plan_build turns options and facts about the machine into a struct plan: namespaces, id maps, an
+ * ordered list of mount steps, environment, argv, cwd. It is pure: the only syscalls it can reach go
+ * through facts->probe, which reads (stat, realpath, readlink) and never changes anything, so unit
+ * tests pass a fake probe. sandbox_run applies a plan; plan_print shows one (--dry-run). */
+#ifndef AJAIL_PLAN_H
+#define AJAIL_PLAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "cli.h"
+#include "error.h"
+
+/* Mount steps, applied in order inside the jail's mount namespace. Closed set: sandbox.c switches
+ * over it with one audited case each. */
+enum mount_kind {
+	MK_ROOT_OVERLAY, /* "/": overlay, lower = src (the rootfs), upper on the session's tmpfs */
+	MK_ROOT_BIND,    /* "/": src bound read-write (--fs-edit) */
+	MK_ROOT_TMPFS,   /* "/": empty tmpfs (the host rootfs, filled by read-only binds) */
+	MK_BIND_RW,      /* host src at dst, read-write, nosuid, nodev */
+	MK_BIND_RO,      /* host src at dst, read-only (recursively), nosuid, nodev */
+	MK_BIND_DEV,     /* host src at dst, read-write, nosuid, device nodes usable */
+	MK_OVERLAY,      /* overlay, lower = host src, upper on the session's tmpfs */
+	MK_TMPFS,        /* empty tmpfs with `mode` */
+	MK_HIDE_FILE,    /* empty read-only file over a file */
+	MK_PROC,         /* fresh procfs for the jail's pid namespace */
+	MK_DEVPTS,       /* new devpts instance */
+	MK_SYMLINK,      /* symlink dst -> src */
+	MK_DIR,          /* directory dst with `mode`, if missing */
+};
+
+enum mount_flags {
+	MF_FILE = 1 << 0,         /* dst is a file, not a directory */
+	MF_CREATE_SRC = 1 << 1,   /* create src (a directory in the rootfs) when missing: --home-edit */
+	MF_REPLACE_LINK = 1 << 2, /* dst may be a symlink in an ephemeral root: replace it (resolv.conf) */
+	MF_SYSTEM = 1 << 3,       /* part of the standard jail (/proc, /dev, ...): not in the status block */
+};
+
+struct mount_step {
+	enum mount_kind kind;
+	char *src;         /* canonical host path, link target, or NULL */
+	char *dst;         /* normalised absolute path inside the jail */
+	unsigned flags;    /* enum mount_flags */
+	unsigned mode;     /* MK_TMPFS, MK_DIR */
+	char *origin;      /* why this step exists: "rootfs", "cwd", "--rw=build" */
+	/* When dst is missing, where is it created? Index of the earlier read-write bind whose host
+	 * directory holds it (so the supervisor must create it on the host and remove it afterwards,
+	 * or it would leak into the user's files or the rootfs), or -1 when it is created in something
+	 * ephemeral or already exists. */
+	int persist_layer;
+};
+
+enum rootfs_kind { ROOTFS_HOST, ROOTFS_DIR };
+
+/* A resolved rootfs (a fact, found by store_resolve). */
+struct rootfs {
+	enum rootfs_kind kind;
+	char *name; /* "host", a store name, or the path given */
+	char *path; /* canonical directory; NULL for host */
+	bool implicit; /* chosen because nothing was asked for */
+};
+
+enum fact_type { FT_MISSING, FT_DIR, FT_FILE, FT_SYMLINK, FT_OTHER };
+
+/* Facts about the machine that plan_build needs. All strings are borrowed. */
+struct facts {
+	const char *cwd;      /* canonical working directory; NULL when unreadable */
+	int cwd_errno;
+	uid_t uid;
+	gid_t gid;
+	int legacy_tiocsti;   /* /proc/sys/dev/tty/legacy_tiocsti: 0, 1, or -1 when absent */
+	char *const *environ;
+	const struct rootfs *rootfs;
+	bool cwd_in_git;      /* cwd is inside a git work tree */
+	/* Look at a host path. follow: canonicalise (realpath) and stat the target; !follow: lstat and,
+	 * for a symlink, return its target. *out (malloc'd) may stay NULL for FT_MISSING. */
+	int (*probe)(const char *path, bool follow, char **out, enum fact_type *type, void *ctx);
+	void *probe_ctx;
+};
+
+struct plan {
+	int clone_flags;         /* CLONE_NEW* */
+	uid_t outer_uid;         /* mapped to 0 inside */
+	gid_t outer_gid;
+	struct rootfs rootfs;    /* owned copy */
+	bool root_persistent;    /* --fs-edit: the root itself is the rootfs */
+	struct mount_step *steps;
+	size_t n_steps;
+	char **env;
+	char **argv;
+	bool argv_default;       /* no command given: bash, else sh */
+	char *cwd;               /* inside the jail */
+	char *hostname;
+	bool new_session;
+	bool no_net;
+	uint64_t caps_keep;      /* capabilities kept (--cap-add) */
+	bool quiet;
+	int verbose;
+	char **notes;            /* decisions explained by -v */
+	char *warning;           /* one line shown even without -v (the host-rootfs note) */
+};
+
+void plan_init(struct plan *p);
+void plan_release(struct plan *p);
+
+int plan_build(const struct opts *o, const struct facts *f, struct plan *p, struct aj_err *err);
+
+/* --dry-run: the whole plan. */
+void plan_print(const struct plan *p, FILE *out);
+/* The status block on stderr before a run. */
+void plan_print_status(const struct plan *p, FILE *out);
+
+const char *plan_kind_name(enum mount_kind k);
+bool plan_kind_is_persistent(enum mount_kind k);
+
+/* Escape a path for an overlayfs lowerdir: '\', ':' and ',' get a backslash. Caller frees. */
+char *plan_overlay_escape(const char *path);
+/* The overlay option string that mount(8) would show, for --dry-run and tests. */
+char *plan_overlay_options(const char *lower, const char *upper, const char *work);
+
+#endif

@@ -1,0 +1,861 @@
+/* sandbox.c — namespaces, id maps, mounts, pivot_root, init, exec.
+ *
+ * Safety reasoning, in one place:
+ *  - Unprivileged: we never have more privilege than the caller. CLONE_NEWUSER gives the child
+ *    capabilities only over namespaces it owns; it maps exactly one uid and one gid (the caller's,
+ *    as 0) and denies setgroups, so it cannot drop a group to gain access.
+ *  - Mounts happen after the new mount namespace is made a slave of the host's, so nothing
+ *    propagates back to the host; when the jail's last process exits they are all gone.
+ *  - Every destination is opened with openat2(RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS) relative to
+ *    the new root and mounted onto that fd (move_mount), so a symlink or ".." in a rootfs or in a
+ *    user's path can never redirect a mount, or the creation of a mount point, outside the jail.
+ *  - Bind sources are the host's paths, canonicalised by the plan, read through the old root
+ *    (/oldroot) before it is detached; binds are recursive clones (open_tree) so that no submount is
+ *    revealed underneath, then restricted with mount_setattr (never loosened: locked flags stay).
+ *  - /proc is mounted while the host's /proc is still visible in this namespace, as the kernel
+ *    requires; after that the old root is detached and the jail pivots into the new one.
+ *  - Before exec: capabilities dropped (harden.c), inherited file descriptors closed, so no fd from
+ *    the caller leads outside. */
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "harden.h"
+#include "util.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* ---- thin syscall wrappers (glibc 2.36's collide with <linux/mount.h>) ---- */
+
+static int sys_openat2(int dirfd, const char *path, int flags, unsigned long long resolve)
+{
+	struct open_how how = { .flags = (unsigned long long)flags, .resolve = resolve };
+	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+static int sys_open_tree(int dirfd, const char *path, unsigned flags)
+{
+	return (int)syscall(SYS_open_tree, dirfd, path, flags);
+}
+
+static int sys_move_mount(int from, int to)
+{
+	return (int)syscall(SYS_move_mount, from, "", to, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+}
+
+static int sys_mount_setattr(int fd, unsigned flags, unsigned long long set)
+{
+	struct mount_attr attr = { .attr_set = set };
+	return (int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | flags, &attr, sizeof attr);
+}
+
+static int sys_fsopen(const char *fs)
+{
+	return (int)syscall(SYS_fsopen, fs, FSOPEN_CLOEXEC);
+}
+
+static int sys_fsconfig(int fd, unsigned cmd, const char *key, const void *value)
+{
+	return (int)syscall(SYS_fsconfig, fd, cmd, key, value, 0);
+}
+
+static int sys_fsmount(int fd, unsigned attrs)
+{
+	return (int)syscall(SYS_fsmount, fd, FSMOUNT_CLOEXEC, attrs);
+}
+
+static int sys_pivot_root(const char *new_root, const char *put_old)
+{
+	return (int)syscall(SYS_pivot_root, new_root, put_old);
+}
+
+/* ---- the error channel: between clone and exec the jail cannot return, it reports ---- */
+
+struct wire_err {
+	int kind;
+	int errnum;
+	char msg[sizeof(((struct aj_err *)0)->msg)];
+};
+
+static void report_and_exit(int fd, const struct aj_err *e)
+{
+	struct wire_err w = { .kind = e->kind ? (int)e->kind : AJ_ERR_FAIL, .errnum = e->errnum };
+	memcpy(w.msg, e->msg, sizeof w.msg);
+	/* One write below PIPE_BUF is atomic; nothing else can be done if it fails. */
+	if (write(fd, &w, sizeof w) < 0) {
+	}
+	_exit(w.kind == AJ_ERR_NOTFOUND || w.kind == AJ_ERR_NOEXEC ? w.kind : 127);
+}
+
+/* ---- creating paths beneath a directory fd, without ever leaving it ---- */
+
+/* Called for each entry created, with its path relative to the base. */
+typedef void (*created_fn)(const char *rel, bool is_dir, void *ctx);
+
+static int open_beneath(int base, const char *rel, int flags)
+{
+	if (!*rel)
+		return fcntl(base, F_DUPFD_CLOEXEC, 3);
+	return sys_openat2(base, rel, flags | O_CLOEXEC, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+}
+
+/* Make sure rel exists beneath base (a directory, or a file when is_file), creating what is missing
+ * with mode 0755/0644. A symlink may be followed only where it stays beneath base. */
+static int mkpath_beneath(int base, const char *rel, bool is_file, created_fn cb, void *ctx, struct aj_err *err)
+{
+	cleanup_free char *buf = xstrdup(rel);
+	size_t len = strlen(buf);
+	for (size_t i = 0; i <= len; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		if (i == 0)
+			continue;
+		char saved = buf[i];
+		buf[i] = '\0';
+		bool last = i == len;
+		int fd = open_beneath(base, buf, O_PATH);
+		if (fd >= 0) {
+			close(fd);
+		} else if (errno == EXDEV || errno == ELOOP) {
+			return aj_fail(err, 0, "/%s escapes the jail's root through a symlink or '..'", buf);
+		} else if (errno == ENOENT) {
+			char *slash = strrchr(buf, '/');
+			cleanup_close int parent = slash ? ({
+				*slash = '\0';
+				int p = open_beneath(base, buf, O_PATH | O_DIRECTORY);
+				*slash = '/';
+				p;
+			})
+							 : fcntl(base, F_DUPFD_CLOEXEC, 3);
+			const char *name = slash ? slash + 1 : buf;
+			if (parent < 0)
+				return aj_fail(err, errno, "open parent of /%s", buf);
+			int r;
+			if (last && is_file) {
+				r = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+				if (r >= 0)
+					close(r);
+			} else {
+				r = mkdirat(parent, name, 0755);
+			}
+			if (r < 0 && errno != EEXIST)
+				return aj_fail(err, errno, "create mount point /%s", buf);
+			if (r >= 0 && cb)
+				cb(buf, !(last && is_file), ctx);
+		} else {
+			return aj_fail(err, errno, "/%s", buf);
+		}
+		buf[i] = saved;
+	}
+	return 0;
+}
+
+/* ---- the supervisor's share: mount points in persistent directories ---- */
+
+struct created_list {
+	char **paths; /* absolute host paths, in creation order */
+	bool *is_dir;
+	size_t n;
+	const char *base;
+};
+
+static void record_created(const char *rel, bool is_dir, void *ctx)
+{
+	struct created_list *c = ctx;
+	strv_push(&c->paths, path_join(c->base, rel));
+	c->is_dir = xrealloc(c->is_dir, (c->n + 1) * sizeof *c->is_dir);
+	c->is_dir[c->n++] = is_dir;
+}
+
+/* Remove what prepare_host created, newest first, and only while it is still empty: if the command
+ * put something there on purpose (it is a persistent directory), it stays. */
+static void cleanup_host(struct created_list *c)
+{
+	for (size_t i = c->n; i-- > 0;) {
+		if (c->is_dir[i]) {
+			rmdir(c->paths[i]);
+		} else {
+			struct stat st;
+			if (lstat(c->paths[i], &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+				unlink(c->paths[i]);
+		}
+	}
+	strv_free(c->paths);
+	free(c->is_dir);
+	memset(c, 0, sizeof *c);
+}
+
+static int prepare_host(const struct plan *p, struct created_list *created, struct aj_err *err)
+{
+	for (size_t i = 0; i < p->n_steps; i++) {
+		const struct mount_step *s = &p->steps[i];
+		if (s->flags & MF_CREATE_SRC) {
+			/* --home-edit=SUB: made in the rootfs on purpose, and kept. */
+			const char *rel = path_relative(s->src, p->rootfs.path);
+			cleanup_close int base = open(p->rootfs.path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (base < 0)
+				return aj_fail(err, errno, "open rootfs %s", p->rootfs.path);
+			if (mkpath_beneath(base, rel, false, NULL, NULL, err) < 0)
+				return aj_err_wrap(err, "%s", s->origin);
+		}
+		if (s->persist_layer < 0)
+			continue;
+		const struct mount_step *layer = &p->steps[s->persist_layer];
+		cleanup_free char *rel = xstrdup(path_relative(s->dst, layer->dst));
+		bool is_file = (s->flags & MF_FILE) != 0;
+		if (s->kind == MK_SYMLINK) {
+			char *slash = strrchr(rel, '/');
+			if (!slash)
+				continue;
+			*slash = '\0';
+			is_file = false;
+		}
+		cleanup_close int base = open(layer->src, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (base < 0)
+			return aj_fail(err, errno, "%s: open %s", s->origin, layer->src);
+		created->base = layer->src;
+		if (mkpath_beneath(base, rel, is_file, record_created, created, err) < 0)
+			return aj_err_wrap(err, "%s: mount point %s", s->origin, s->dst);
+	}
+	return 0;
+}
+
+/* ---- inside: one function per mount kind ---- */
+
+#define OLDROOT "/oldroot"
+#define NEWROOT "/newroot"
+#define SCRATCH "/scratch"
+
+static char *host_path(const char *p)
+{
+	return xasprintf(OLDROOT "%s", p);
+}
+
+/* fsconfig's own error text (e.g. overlayfs explaining why) is more useful than errno alone. */
+static int fs_fail(struct aj_err *err, int fsfd, const char *what)
+{
+	int saved = errno;
+	char log[512];
+	ssize_t n = fsfd >= 0 ? read(fsfd, log, sizeof log - 1) : -1;
+	if (n > 2) {
+		log[n] = '\0';
+		log[strcspn(log, "\n")] = '\0';
+		return aj_fail(err, saved, "%s (%s)", what, log + 2);
+	}
+	return aj_fail(err, saved, "%s", what);
+}
+
+/* Create and attach a new filesystem instance; params are key=value pairs (value NULL: a flag). */
+static int new_fs(const char *type, const char *const *params, unsigned attrs, int target, struct aj_err *err)
+{
+	cleanup_close int fs = sys_fsopen(type);
+	if (fs < 0) {
+		if (errno == ENOSYS)
+			return aj_fail(err, 0, "the kernel has no fsopen(2): ajail needs Linux 5.12 or newer");
+		return aj_fail(err, errno, "fsopen %s", type);
+	}
+	for (size_t i = 0; params && params[i]; i += 2) {
+		int r = params[i + 1] ? sys_fsconfig(fs, FSCONFIG_SET_STRING, params[i], params[i + 1])
+				      : sys_fsconfig(fs, FSCONFIG_SET_FLAG, params[i], NULL);
+		if (r < 0)
+			return fs_fail(err, fs, params[i]);
+	}
+	if (sys_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL) < 0)
+		return fs_fail(err, fs, type);
+	cleanup_close int mnt = sys_fsmount(fs, attrs);
+	if (mnt < 0)
+		return aj_fail(err, errno, "fsmount %s", type);
+	if (sys_move_mount(mnt, target) < 0)
+		return aj_fail(err, errno, "attach %s", type);
+	return 0;
+}
+
+static int mount_overlay(const char *lower_host, int index, int target, struct aj_err *err)
+{
+	cleanup_free char *dir = xasprintf(SCRATCH "/%d", index);
+	cleanup_free char *upper = xasprintf("%s/upper", dir);
+	cleanup_free char *work = xasprintf("%s/work", dir);
+	if (mkdir(dir, 0700) < 0 || mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0)
+		return aj_fail(err, errno, "create overlay directories");
+	cleanup_free char *lower = host_path(lower_host);
+	cleanup_free char *lower_esc = plan_overlay_escape(lower);
+	const char *params[] = { "lowerdir", lower_esc, "upperdir", upper, "workdir", work, "userxattr", NULL, NULL };
+	if (new_fs("overlay", params, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, target, err) < 0) {
+		if (err->errnum == EPERM || err->errnum == EINVAL)
+			aj_err_wrap(err, "overlayfs in a user namespace needs Linux 5.11 or newer and a lower directory the "
+					 "user can read");
+		return -1;
+	}
+	return 0;
+}
+
+static int mount_bind(const char *src_host, unsigned long long attrs, int target, struct aj_err *err)
+{
+	cleanup_free char *src = host_path(src_host);
+	/* Recursive: cloning a tree without its submounts could reveal what they cover, and the kernel
+	 * refuses that for mounts locked by the user namespace anyway. */
+	cleanup_close int tree = sys_open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (tree < 0) {
+		if (errno == ENOSYS)
+			return aj_fail(err, 0, "the kernel has no open_tree(2): ajail needs Linux 5.12 or newer");
+		return aj_fail(err, errno, "bind %s", src_host);
+	}
+	if (sys_mount_setattr(tree, AT_RECURSIVE, attrs) < 0)
+		return aj_fail(err, errno, "restrict %s", src_host);
+	if (sys_move_mount(tree, target) < 0)
+		return aj_fail(err, errno, "attach %s", src_host);
+	return 0;
+}
+
+static int mount_hide_file(int target, struct aj_err *err)
+{
+	static const char empty[] = SCRATCH "/empty";
+	int fd = open(empty, O_CREAT | O_WRONLY | O_CLOEXEC, 0444);
+	if (fd < 0)
+		return aj_fail(err, errno, "create %s", empty);
+	close(fd);
+	cleanup_close int tree = sys_open_tree(AT_FDCWD, empty, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0 || sys_mount_setattr(tree, 0, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+							   MOUNT_ATTR_NOEXEC) < 0 ||
+	    sys_move_mount(tree, target) < 0)
+		return aj_fail(err, errno, "hide file");
+	return 0;
+}
+
+/* Split "/a/b/c" into an O_PATH fd of "/a/b" (beneath root) and "c". */
+static int open_parent(int root, const char *dst, const char **name, struct aj_err *err)
+{
+	cleanup_free char *parent = xstrdup(dst + 1);
+	char *slash = strrchr(parent, '/');
+	*name = strrchr(dst, '/') + 1;
+	if (slash)
+		*slash = '\0';
+	else
+		parent[0] = '\0';
+	int fd = open_beneath(root, parent, O_PATH | O_DIRECTORY);
+	if (fd < 0)
+		aj_fail(err, errno, "open %s", parent);
+	return fd;
+}
+
+/* Open the mount point of step s, creating it where it is missing (in an ephemeral layer: the
+ * supervisor already made those in persistent ones). Returns 0 and *skip when a symlink that may
+ * not be replaced stands there (resolv.conf in a persistent root). */
+static int open_target(int root, const struct mount_step *s, int *out, bool *skip, struct aj_err *err)
+{
+	const char *rel = s->dst + 1;
+	bool is_file = (s->flags & MF_FILE) != 0;
+	*skip = false;
+	int fd = open_beneath(root, rel, O_PATH | O_NOFOLLOW);
+	if (fd >= 0 && (s->flags & MF_REPLACE_LINK)) {
+		struct stat st;
+		if (fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
+			close(fd);
+			if (s->persist_layer >= 0) {
+				*skip = true;
+				return 0;
+			}
+			const char *name;
+			cleanup_close int parent = open_parent(root, s->dst, &name, err);
+			if (parent < 0)
+				return -1;
+			if (unlinkat(parent, name, 0) < 0)
+				return aj_fail(err, errno, "replace symlink %s", s->dst);
+			fd = -1;
+			errno = ENOENT;
+		}
+	}
+	if (fd >= 0) {
+		close(fd);
+		fd = open_beneath(root, rel, O_PATH);
+	}
+	if (fd < 0 && errno == ENOENT) {
+		if (mkpath_beneath(root, rel, is_file, NULL, NULL, err) < 0)
+			return -1;
+		fd = open_beneath(root, rel, O_PATH);
+	}
+	if (fd < 0) {
+		if (errno == EXDEV || errno == ELOOP)
+			return aj_fail(err, 0, "%s escapes the jail's root through a symlink or '..'", s->dst);
+		return aj_fail(err, errno, "%s", s->dst);
+	}
+	*out = fd;
+	return 0;
+}
+
+static int apply_step(int root, const struct mount_step *s, int index, struct aj_err *err)
+{
+	if (s->kind == MK_SYMLINK) {
+		const char *name;
+		cleanup_free char *dir = xstrdup(s->dst + 1);
+		char *slash = strrchr(dir, '/');
+		if (slash) {
+			*slash = '\0';
+			if (mkpath_beneath(root, dir, false, NULL, NULL, err) < 0)
+				return -1;
+		}
+		cleanup_close int parent = open_parent(root, s->dst, &name, err);
+		if (parent < 0)
+			return -1;
+		if (symlinkat(s->src, parent, name) < 0 && errno != EEXIST)
+			return aj_fail(err, errno, "symlink %s", s->dst);
+		return 0;
+	}
+	if (s->kind == MK_DIR) {
+		if (mkpath_beneath(root, s->dst + 1, false, NULL, NULL, err) < 0)
+			return -1;
+		cleanup_close int fd = open_beneath(root, s->dst + 1, O_RDONLY | O_DIRECTORY);
+		if (fd < 0 || fchmod(fd, s->mode) < 0)
+			return aj_fail(err, errno, "chmod %s", s->dst);
+		return 0;
+	}
+	cleanup_close int target = -1;
+	bool skip;
+	if (open_target(root, s, &target, &skip, err) < 0)
+		return -1;
+	if (skip)
+		return 0;
+	char mode[16];
+	snprintf(mode, sizeof mode, "%o", s->mode);
+	switch (s->kind) {
+	case MK_BIND_RW:
+		return mount_bind(s->src, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, target, err);
+	case MK_BIND_RO:
+		return mount_bind(s->src, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, target, err);
+	case MK_BIND_DEV:
+		return mount_bind(s->src, MOUNT_ATTR_NOSUID, target, err);
+	case MK_OVERLAY:
+		return mount_overlay(s->src, index, target, err);
+	case MK_TMPFS: {
+		const char *params[] = { "mode", mode, NULL };
+		return new_fs("tmpfs", params, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, target, err);
+	}
+	case MK_HIDE_FILE:
+		return mount_hide_file(target, err);
+	case MK_PROC:
+		return new_fs("proc", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, target, err);
+	case MK_DEVPTS: {
+		const char *params[] = { "newinstance", NULL, "ptmxmode", "0666", "mode", "620", NULL };
+		return new_fs("devpts", params, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, target, err);
+	}
+	case MK_ROOT_OVERLAY:
+	case MK_ROOT_BIND:
+	case MK_ROOT_TMPFS:
+		return aj_fail(err, 0, "a root step can only come first");
+	case MK_SYMLINK:
+	case MK_DIR:
+		break;
+	}
+	return 0;
+}
+
+static int apply_root(const struct mount_step *s, struct aj_err *err)
+{
+	cleanup_close int target = open(NEWROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (target < 0)
+		return aj_fail(err, errno, NEWROOT);
+	switch (s->kind) {
+	case MK_ROOT_OVERLAY:
+		return mount_overlay(s->src, 0, target, err);
+	case MK_ROOT_BIND:
+		return mount_bind(s->src, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, target, err);
+	case MK_ROOT_TMPFS: {
+		const char *params[] = { "mode", "0755", NULL };
+		return new_fs("tmpfs", params, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, target, err);
+	}
+	case MK_BIND_RW:
+	case MK_BIND_RO:
+	case MK_BIND_DEV:
+	case MK_OVERLAY:
+	case MK_TMPFS:
+	case MK_HIDE_FILE:
+	case MK_PROC:
+	case MK_DEVPTS:
+	case MK_SYMLINK:
+	case MK_DIR:
+		break;
+	}
+	return aj_fail(err, 0, "the first step must make the root");
+}
+
+static int write_file(const char *path, const char *s, struct aj_err *err)
+{
+	cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, s, strlen(s)) != (ssize_t)strlen(s))
+		return aj_fail(err, errno, "write %s", path);
+	return 0;
+}
+
+static int setup_ids(const struct plan *p, struct aj_err *err)
+{
+	char map[64];
+	/* setgroups must be denied before an unprivileged process may write gid_map; it also keeps a
+	 * jail from dropping a supplementary group that a file's permissions deny. */
+	if (write_file("/proc/self/setgroups", "deny", err) < 0)
+		return -1;
+	snprintf(map, sizeof map, "0 %u 1", (unsigned)p->outer_uid);
+	if (write_file("/proc/self/uid_map", map, err) < 0)
+		return -1;
+	snprintf(map, sizeof map, "0 %u 1", (unsigned)p->outer_gid);
+	return write_file("/proc/self/gid_map", map, err);
+}
+
+static int loopback_up(struct aj_err *err)
+{
+	cleanup_close int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = { 0 };
+	strcpy(ifr.ifr_name, "lo");
+	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return aj_fail(err, errno, "loopback");
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		return aj_fail(err, errno, "bring loopback up");
+	return 0;
+}
+
+static int setup_mounts(const struct plan *p, struct aj_err *err)
+{
+	/* Nothing we mount may propagate to the host (a userns-owned mount namespace already turns
+	 * shared mounts into slaves; this makes it explicit). */
+	if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+		return aj_fail(err, errno, "make / a slave mount");
+	/* A scratch tmpfs, private to this namespace, becomes the root for the set-up; the host's tree
+	 * stays reachable under /oldroot until it is detached. Mounting it over /tmp hides nothing from
+	 * the host: the host never sees this namespace. */
+	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") < 0)
+		return aj_fail(err, errno, "mount the set-up tmpfs");
+	if (chdir("/tmp") < 0 || mkdir("newroot", 0755) < 0 || mkdir("oldroot", 0755) < 0 || mkdir("scratch", 0700) < 0)
+		return aj_fail(err, errno, "prepare the set-up tmpfs");
+	if (sys_pivot_root(".", "oldroot") < 0 || chdir("/") < 0)
+		return aj_fail(err, errno, "pivot_root into the set-up tmpfs");
+	if (apply_root(&p->steps[0], err) < 0)
+		return aj_err_wrap(err, "root (%s)", p->steps[0].origin);
+	cleanup_close int root = open(NEWROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return aj_fail(err, errno, NEWROOT);
+	for (size_t i = 1; i < p->n_steps; i++)
+		if (apply_step(root, &p->steps[i], (int)i, err) < 0)
+			return aj_err_wrap(err, "%s %s (%s)", plan_kind_name(p->steps[i].kind), p->steps[i].dst,
+					   p->steps[i].origin);
+	if (umount2(OLDROOT, MNT_DETACH) < 0)
+		return aj_fail(err, errno, "detach the host's root");
+	/* pivot_root(".", ".") stacks the old root under the new one at "/"; detaching "." then drops
+	 * the set-up tmpfs (kept alive only by the overlays that use it). */
+	if (chdir(NEWROOT) < 0 || sys_pivot_root(".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+		return aj_fail(err, errno, "pivot_root into the jail");
+	return 0;
+}
+
+/* execve along the jail's PATH, as a shell would; reports "not found" with the name. */
+static void exec_command(char *const argv[], char *const env[], int errfd)
+{
+	struct aj_err err = { 0 };
+	const char *cmd = argv[0];
+	if (strchr(cmd, '/')) {
+		execve(cmd, argv, env);
+		int e = errno;
+		aj_err_set(&err, e == ENOENT ? AJ_ERR_NOTFOUND : AJ_ERR_NOEXEC, e, "%s", cmd);
+		report_and_exit(errfd, &err);
+	}
+	const char *path = config_getenv(env, "PATH");
+	if (!path)
+		path = CONFIG_JAIL_PATH;
+	int seen = ENOENT;
+	for (const char *p = path;; p++) {
+		const char *end = strchrnul(p, ':');
+		char full[PATH_MAX];
+		int n = snprintf(full, sizeof full, "%.*s/%s", (int)(end - p), end == p ? "." : p, cmd);
+		if (n > 0 && (size_t)n < sizeof full) {
+			execve(full, argv, env);
+			if (errno == EACCES || errno == ENOEXEC || errno == ETXTBSY)
+				seen = errno;
+		}
+		if (!*end)
+			break;
+		p = end;
+	}
+	if (seen == ENOENT)
+		aj_err_set(&err, AJ_ERR_NOTFOUND, 0, "%s: command not found in the jail (PATH=%s)", cmd, path);
+	else
+		aj_err_set(&err, AJ_ERR_NOEXEC, seen, "%s", cmd);
+	report_and_exit(errfd, &err);
+}
+
+static bool in_path(const char *cmd, char *const env[])
+{
+	const char *path = config_getenv(env, "PATH");
+	for (const char *p = path ? path : CONFIG_JAIL_PATH;; p++) {
+		const char *end = strchrnul(p, ':');
+		char full[PATH_MAX];
+		snprintf(full, sizeof full, "%.*s/%s", (int)(end - p), p, cmd);
+		if (access(full, X_OK) == 0)
+			return true;
+		if (!*end)
+			return false;
+		p = end;
+	}
+}
+
+/* Signals the supervisor and init pass on. Job-control stops are left to the terminal. */
+static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGALRM, SIGCONT };
+
+static void forward_set(sigset_t *set)
+{
+	sigemptyset(set);
+	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+		sigaddset(set, forwarded[i]);
+	sigaddset(set, SIGCHLD);
+}
+
+/* A signal the terminal sent to its foreground process group reached the jail directly when it
+ * shares the terminal's session; passing it on too would deliver it twice. */
+static bool should_forward(const siginfo_t *si, bool new_session)
+{
+	return new_session || si->si_code != SI_KERNEL;
+}
+
+static int status_code(int wstatus)
+{
+	if (WIFEXITED(wstatus))
+		return WEXITSTATUS(wstatus);
+	if (WIFSIGNALED(wstatus))
+		return 128 + WTERMSIG(wstatus);
+	return 1;
+}
+
+/* pid 1 of the jail, after set-up: start the command, then reap every orphan and pass signals on
+ * until the command exits; leaving takes the rest of the pid namespace with it. */
+static void __attribute__((noreturn)) init_main(const struct plan *p, const sigset_t *orig_mask, int errfd)
+{
+	struct aj_err err = { 0 };
+	char *const *argv = p->argv;
+	char *fallback[] = { (char *)"sh", NULL };
+	if (p->argv_default && !in_path("bash", p->env))
+		argv = fallback;
+	pid_t cmd = fork();
+	if (cmd < 0) {
+		aj_fail(&err, errno, "fork the command");
+		report_and_exit(errfd, &err);
+	}
+	if (cmd == 0) {
+		for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+			signal(forwarded[i], SIG_DFL);
+		sigprocmask(SIG_SETMASK, orig_mask, NULL);
+		if (chdir(p->cwd) < 0) {
+			aj_fail(&err, errno, "chdir %s in the jail", p->cwd);
+			report_and_exit(errfd, &err);
+		}
+		if (harden_command(p->caps_keep, &err) < 0)
+			report_and_exit(errfd, &err);
+		/* Every fd but stdio and the error channel closes at exec: an inherited directory fd
+		 * would be a way out of the jail's mount namespace. */
+		if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+			for (int fd = 3; fd < 1024; fd++)
+				if (fd != errfd)
+					fcntl(fd, F_SETFD, FD_CLOEXEC);
+		}
+		exec_command(argv, p->env, errfd);
+	}
+	close(errfd);
+	if (harden_init(&err) < 0) {
+		kill(cmd, SIGKILL);
+		_exit(1);
+	}
+	sigset_t set;
+	forward_set(&set);
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&set, &si);
+		if (sig < 0)
+			continue;
+		if (sig != SIGCHLD) {
+			if (should_forward(&si, p->new_session))
+				kill(cmd, sig);
+			continue;
+		}
+		int ws;
+		pid_t pid;
+		while ((pid = waitpid(-1, &ws, WNOHANG)) > 0)
+			if (pid == cmd)
+				_exit(status_code(ws));
+	}
+}
+
+static void __attribute__((noreturn)) child_main(const struct plan *p, const sigset_t *orig_mask, int errfd,
+						  int alive_fd)
+{
+	struct aj_err err = { 0 };
+	/* If the supervisor dies, init dies, and with it every process of the pid namespace. The
+	 * supervisor may already be gone before prctl: its end of alive_fd then reads as hung up. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		_exit(1);
+	struct pollfd pfd = { .fd = alive_fd, .events = POLLIN };
+	if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLIN)))
+		_exit(1);
+	close(alive_fd);
+	if (setup_ids(p, &err) < 0 || setup_mounts(p, &err) < 0)
+		report_and_exit(errfd, &err);
+	if (sethostname(p->hostname, strlen(p->hostname)) < 0) {
+		aj_fail(&err, errno, "set the hostname");
+		report_and_exit(errfd, &err);
+	}
+	if (p->no_net && loopback_up(&err) < 0)
+		report_and_exit(errfd, &err);
+	if (p->new_session && setsid() < 0) {
+		aj_fail(&err, errno, "start a new session");
+		report_and_exit(errfd, &err);
+	}
+	init_main(p, orig_mask, errfd);
+}
+
+/* Why clone(CLONE_NEWUSER) failed, in terms a user can act on. */
+static int explain_clone_failure(int e, struct aj_err *err)
+{
+	char buf[32] = "";
+	FILE *f = fopen("/proc/sys/kernel/unprivileged_userns_clone", "re");
+	if (f) {
+		if (fgets(buf, sizeof buf, f) && atoi(buf) == 0) {
+			fclose(f);
+			return aj_fail(err, e, "cannot create a user namespace: unprivileged user namespaces are disabled; "
+					       "enable them with 'sysctl -w kernel.unprivileged_userns_clone=1'");
+		}
+		fclose(f);
+	}
+	f = fopen("/proc/sys/user/max_user_namespaces", "re");
+	if (f) {
+		if (fgets(buf, sizeof buf, f) && atoi(buf) == 0) {
+			fclose(f);
+			return aj_fail(err, e, "cannot create a user namespace: user.max_user_namespaces is 0; raise it with "
+					       "'sysctl -w user.max_user_namespaces=10000'");
+		}
+		fclose(f);
+	}
+	f = fopen("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "re");
+	if (f) {
+		if (fgets(buf, sizeof buf, f) && atoi(buf) == 1) {
+			fclose(f);
+			return aj_fail(err, e, "cannot create a user namespace: AppArmor restricts them; allow it with "
+					       "'sysctl -w kernel.apparmor_restrict_unprivileged_userns=0' or an AppArmor profile for ajail");
+		}
+		fclose(f);
+	}
+	return aj_fail(err, e, "cannot create the jail's namespaces (user namespaces need Linux 3.8+ and "
+			       "CONFIG_USER_NS; is ajail itself running in a restricted container?)");
+}
+
+int sandbox_run(const struct plan *p, int *status, struct aj_err *err)
+{
+	struct created_list created = { 0 };
+	int ret = -1;
+	int errpipe[2] = { -1, -1 }, alive[2] = { -1, -1 };
+	cleanup_close int sfd = -1;
+	sigset_t set, orig;
+	pid_t pid = -1;
+
+	if (prepare_host(p, &created, err) < 0)
+		goto out;
+	if (pipe2(errpipe, O_CLOEXEC) < 0 || pipe2(alive, O_CLOEXEC) < 0) {
+		aj_fail(err, errno, "pipe");
+		goto out;
+	}
+	forward_set(&set);
+	sigprocmask(SIG_BLOCK, &set, &orig);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0) {
+		aj_fail(err, errno, "signalfd");
+		goto restore;
+	}
+	/* A fork-like clone: the child continues here with a copy of our memory, the plan included. */
+	pid = (pid_t)syscall(SYS_clone, (unsigned long)p->clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
+	if (pid < 0) {
+		explain_clone_failure(errno, err);
+		goto restore;
+	}
+	if (pid == 0) {
+		close(errpipe[0]);
+		close(alive[1]);
+		child_main(p, &orig, errpipe[1], alive[0]);
+	}
+	close(errpipe[1]);
+	errpipe[1] = -1;
+	close(alive[0]);
+	alive[0] = -1;
+
+	struct wire_err w = { 0 };
+	bool got_err = false;
+	struct pollfd pfds[2] = { { .fd = errpipe[0], .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+	for (;;) {
+		if (poll(pfds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			aj_fail(err, errno, "poll");
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			goto restore;
+		}
+		if (pfds[0].fd >= 0 && (pfds[0].revents & (POLLIN | POLLHUP))) {
+			ssize_t n = read(errpipe[0], &w, sizeof w);
+			if (n == (ssize_t)sizeof w)
+				got_err = true;
+			pfds[0].fd = -1; /* EOF: the command was exec'd, or it failed and said why */
+		}
+		if (!(pfds[1].revents & POLLIN))
+			continue;
+		struct signalfd_siginfo si;
+		if (read(sfd, &si, sizeof si) != (ssize_t)sizeof si)
+			continue;
+		if (si.ssi_signo != SIGCHLD) {
+			siginfo_t fake = { .si_code = si.ssi_code };
+			if (should_forward(&fake, p->new_session))
+				kill(pid, (int)si.ssi_signo);
+			continue;
+		}
+		int ws;
+		if (waitpid(pid, &ws, WNOHANG) != pid)
+			continue;
+		if (!got_err && pfds[0].fd >= 0 && read(errpipe[0], &w, sizeof w) == (ssize_t)sizeof w)
+			got_err = true;
+		if (got_err) {
+			aj_err_set(err, (enum aj_err_kind)w.kind, 0, "%s", w.msg);
+			err->errnum = w.errnum;
+			goto restore;
+		}
+		*status = status_code(ws);
+		ret = 0;
+		break;
+	}
+restore:
+	sigprocmask(SIG_SETMASK, &orig, NULL);
+out:
+	cleanup_host(&created);
+	for (int i = 0; i < 2; i++) {
+		if (errpipe[i] >= 0)
+			close(errpipe[i]);
+		if (alive[i] >= 0)
+			close(alive[i]);
+	}
+	return ret;
+}

@@ -1,0 +1,20 @@
+/* sandbox.h — applies a plan: the only module that creates namespaces and mounts.
+ *
+ * Process tree:  ajail (supervisor, outside) ── clone(CLONE_NEWUSER|NEWNS|NEWPID|…) ──▶ init (pid 1
+ * in the jail: writes its id maps, mounts the plan, pivots, then reaps and forwards signals)
+ * ──fork──▶ the command (drops capabilities, execs). Every mount lives in the jail's mount
+ * namespace and dies with it: nothing is mounted on the host. The supervisor only creates (and
+ * afterwards removes) mount points that must exist in a persistent directory, see
+ * mount_step.persist_layer. */
+#ifndef AJAIL_SANDBOX_H
+#define AJAIL_SANDBOX_H
+
+#include "error.h"
+#include "plan.h"
+
+/* Run the plan; *status gets the exit status ajail should report (the command's, or 128+N for a
+ * signal). Returns -1 with err set when the jail could not be set up or the command not started;
+ * err->kind then says which exit code (1, 126, 127). Blocks until the jail is gone. */
+int sandbox_run(const struct plan *p, int *status, struct aj_err *err);
+
+#endif

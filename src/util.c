@@ -1,0 +1,174 @@
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void util_freep(void *p)
+{
+	free(*(void **)p);
+}
+
+void util_closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+
+void *util_steal(void **pp)
+{
+	void *p = *pp;
+	*pp = NULL;
+	return p;
+}
+
+static void *oom(void *p)
+{
+	if (!p) {
+		fputs("ajail: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+void *xmalloc(size_t n)
+{
+	return oom(malloc(n ? n : 1));
+}
+
+void *xcalloc(size_t n, size_t m)
+{
+	return oom(calloc(n ? n : 1, m ? m : 1));
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	return oom(realloc(p, n ? n : 1));
+}
+
+char *xstrdup(const char *s)
+{
+	return oom(strdup(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	return oom(strndup(s, n));
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	char *s = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	return oom(r < 0 ? NULL : s);
+}
+
+size_t strv_len(char *const *v)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+void strv_push(char ***v, char *s)
+{
+	size_t n = strv_len(*v);
+	*v = xrealloc(*v, (n + 2) * sizeof **v);
+	(*v)[n] = s;
+	(*v)[n + 1] = NULL;
+}
+
+void strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+void strv_freep(char ***v)
+{
+	strv_free(*v);
+}
+
+bool strv_contains(char *const *v, const char *s)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		if (strcmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
+bool str_has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+char *path_join(const char *dir, const char *rel)
+{
+	if (rel[0] == '/')
+		return xstrdup(rel);
+	size_t n = strlen(dir);
+	while (n > 0 && dir[n - 1] == '/')
+		n--;
+	return xasprintf("%.*s/%s", (int)n, dir, rel);
+}
+
+char *path_normalize(const char *path, bool *had_dotdot)
+{
+	size_t len = strlen(path);
+	char *out = xmalloc(len + 2);
+	size_t o = 0;
+	if (had_dotdot)
+		*had_dotdot = false;
+	out[o++] = '/';
+	const char *p = path;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		const char *end = strchrnul(p, '/');
+		size_t n = (size_t)(end - p);
+		if (n == 1 && p[0] == '.') {
+			/* skip */
+		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
+			if (had_dotdot)
+				*had_dotdot = true;
+			/* back up to the previous '/', never above the root */
+			while (o > 1 && out[o - 1] != '/')
+				o--;
+			if (o > 1)
+				o--;
+		} else {
+			if (o > 1)
+				out[o++] = '/';
+			memcpy(out + o, p, n);
+			o += n;
+		}
+		p = end;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+bool path_is_under(const char *path, const char *dir)
+{
+	if (strcmp(dir, "/") == 0)
+		return path[0] == '/';
+	size_t n = strlen(dir);
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+const char *path_relative(const char *path, const char *dir)
+{
+	if (strcmp(dir, "/") == 0)
+		return path + 1;
+	const char *r = path + strlen(dir);
+	return *r == '/' ? r + 1 : r;
+}

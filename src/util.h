@@ -1,0 +1,47 @@
+/* util.h — cleanup attributes, string vectors and lexical path helpers. Pure: no syscalls except
+ * close() in the cleanup helper and the allocation functions, which abort on out-of-memory (a
+ * sandbox launcher has nothing sensible to do half-way through building a plan without memory). */
+#ifndef AJAIL_UTIL_H
+#define AJAIL_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define cleanup_free __attribute__((cleanup(util_freep)))
+#define cleanup_close __attribute__((cleanup(util_closep)))
+#define cleanup_strv __attribute__((cleanup(strv_freep)))
+void util_freep(void *p);
+void util_closep(int *fd);
+
+/* Return *pp and set it to NULL: hands ownership out of a cleanup-annotated variable. */
+#define steal_pointer(pp) ((__typeof__(*(pp)))util_steal((void **)(pp)))
+void *util_steal(void **pp);
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t m);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* NULL-terminated, heap-owned string vectors. */
+size_t strv_len(char *const *v);
+void strv_push(char ***v, char *s);     /* takes ownership of s */
+void strv_free(char **v);
+void strv_freep(char ***v);
+bool strv_contains(char *const *v, const char *s);
+
+bool str_has_prefix(const char *s, const char *prefix);
+
+/* Lexical path helpers (no filesystem access). */
+/* Join dir and rel with one '/', rel may be absolute (then it is returned as is). */
+char *path_join(const char *dir, const char *rel);
+/* Normalise an absolute path: collapse "//" and "/./", resolve ".." lexically, drop trailing '/'.
+ * Sets *had_dotdot when a ".." component was present. */
+char *path_normalize(const char *path, bool *had_dotdot);
+/* True when path equals dir or lies beneath it (both normalised, absolute). */
+bool path_is_under(const char *path, const char *dir);
+/* path relative to dir ("" when equal); path must be under dir. */
+const char *path_relative(const char *path, const char *dir);
+
+#endif
