@@ -1,0 +1,18 @@
+# --no-net: a network namespace with only lo, and lo is up.
+. "$(dirname "$0")/libtest.sh"
+cd "$T"
+ifaces='tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " | sort | tr "\n" " "'
+
+jail --fs=bb -q --no-net sh -c "$ifaces"
+assert_rc 0
+assert_eq "$out" "lo " "--no-net sees only lo"
+jail --fs=bb -q --no-net sh -c 'ip link show lo'
+assert_contains "$out" "UP" "lo is up"
+jail --fs=bb -q --no-net sh -c 'nc -l -p 4242 -e echo hi & sleep 0.3; nc 127.0.0.1 4242 </dev/null'
+assert_contains "$out" "hi" "loopback works inside --no-net"
+
+host=$(sh -c "$ifaces")
+jail --fs=bb -q sh -c "$ifaces"
+assert_eq "$out" "$host" "without --no-net the host's interfaces are there"
+jail --fs=bb -q cat /etc/resolv.conf
+if [ -r /etc/resolv.conf ]; then assert_eq "$out" "$(cat /etc/resolv.conf)" "host resolv.conf when networked"; fi
