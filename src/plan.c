@@ -301,7 +301,8 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 		goto fail;
 	}
 	if (!f->cwd) {
-		aj_fail(err, f->cwd_errno, "cannot read the working directory; cd into a readable directory first");
+		aj_fail(err, 0, "cannot read the working directory (%s); cd into a readable directory first",
+			strerror(f->cwd_errno ? f->cwd_errno : ENOENT));
 		goto fail;
 	}
 	const struct rootfs *r = f->rootfs;

@@ -739,8 +739,8 @@ static int explain_clone_failure(int e, struct aj_err *err)
 	if (f) {
 		if (fgets(buf, sizeof buf, f) && atoi(buf) == 0) {
 			fclose(f);
-			return aj_fail(err, e, "cannot create a user namespace: unprivileged user namespaces are disabled; "
-					       "enable them with 'sysctl -w kernel.unprivileged_userns_clone=1'");
+			return aj_fail(err, 0, "cannot create a user namespace (%s): unprivileged user namespaces are disabled; "
+					       "enable them with 'sysctl -w kernel.unprivileged_userns_clone=1'", strerror(e));
 		}
 		fclose(f);
 	}
@@ -748,8 +748,8 @@ static int explain_clone_failure(int e, struct aj_err *err)
 	if (f) {
 		if (fgets(buf, sizeof buf, f) && atoi(buf) == 0) {
 			fclose(f);
-			return aj_fail(err, e, "cannot create a user namespace: user.max_user_namespaces is 0; raise it with "
-					       "'sysctl -w user.max_user_namespaces=10000'");
+			return aj_fail(err, 0, "cannot create a user namespace (%s): user.max_user_namespaces is 0; raise it "
+					       "with 'sysctl -w user.max_user_namespaces=10000'", strerror(e));
 		}
 		fclose(f);
 	}
@@ -757,13 +757,14 @@ static int explain_clone_failure(int e, struct aj_err *err)
 	if (f) {
 		if (fgets(buf, sizeof buf, f) && atoi(buf) == 1) {
 			fclose(f);
-			return aj_fail(err, e, "cannot create a user namespace: AppArmor restricts them; allow it with "
-					       "'sysctl -w kernel.apparmor_restrict_unprivileged_userns=0' or an AppArmor profile for ajail");
+			return aj_fail(err, 0, "cannot create a user namespace (%s): AppArmor restricts them; allow it with "
+					       "'sysctl -w kernel.apparmor_restrict_unprivileged_userns=0' or an AppArmor profile for ajail",
+				       strerror(e));
 		}
 		fclose(f);
 	}
-	return aj_fail(err, e, "cannot create the jail's namespaces (user namespaces need Linux 3.8+ and "
-			       "CONFIG_USER_NS; is ajail itself running in a restricted container?)");
+	return aj_fail(err, 0, "cannot create the jail's namespaces (%s): user namespaces need CONFIG_USER_NS; "
+			       "is ajail itself running in a restricted container?", strerror(e));
 }
 
 int sandbox_run(const struct plan *p, int *status, struct aj_err *err)

@@ -81,3 +81,44 @@ assert_contains "$out" "ajail "
 
 jail -- fs
 assert_rc 127 "ajail -- fs runs a program named fs"
+
+# Capabilities: none by default, --cap-add keeps one.
+jail --fs=bb -q sh -c 'grep -E "^Cap(Eff|Bnd)" /proc/self/status | tr -s "\t" " "'
+assert_eq "$out" "CapEff: 0000000000000000
+CapBnd: 0000000000000000" "no capabilities inside"
+jail --fs=bb -q --cap-add=NET_RAW sh -c 'grep -E "^CapEff" /proc/self/status | tr -s "\t" " "'
+assert_eq "$out" "CapEff: 0000000000002000" "--cap-add=NET_RAW keeps only that one"
+jail --fs=bb -q --cap-add=BOGUS true
+assert_rc 2 "an unknown capability"
+
+# A new session unless the kernel has disabled TIOCSTI; --new-session forces it.
+jail --fs=bb -q --new-session sh -c 'cut -d" " -f6 /proc/self/stat'
+assert_eq "$out" "1" "--new-session: the jail's init leads the session"
+if [ "$(cat /proc/sys/dev/tty/legacy_tiocsti 2>/dev/null || echo 1)" != 0 ]; then
+	jail --fs=bb -q sh -c 'cut -d" " -f6 /proc/self/stat'
+	assert_eq "$out" "1" "legacy TIOCSTI allowed: a new session by default"
+fi
+
+# The kernel refusing user namespaces is explained with the sysctl to change. user.max_user_namespaces
+# is per user namespace, so lowering it in a throw-away one shows the failure without touching the host.
+if unshare -U -r true 2>/dev/null; then
+	out=$(unshare -U -r sh -c "echo 0 > /proc/sys/user/max_user_namespaces && '$AJAIL' -q --fs=host true" 2>&1)
+	rc=$?
+	assert_rc 1 "no user namespaces allowed"
+	assert_contains "$out" "user.max_user_namespaces" "the error names the sysctl"
+fi
+
+# A working directory that is gone or unreadable.
+mkdir "$T/gone" && cd "$T/gone" && rmdir "$T/gone"
+jail --fs=bb -q true
+assert_rc 1 "a deleted cwd"
+assert_contains "$err" "working directory"
+cd "$T"
+if [ "$(id -u)" != 0 ]; then
+	mkdir -p "$T/locked/in" && cd "$T/locked/in" && chmod 000 "$T/locked/in"
+	jail --fs=bb -q true
+	chmod 755 "$T/locked/in"
+	cd "$T"
+	assert_rc 1 "an unreadable cwd"
+	assert_contains "$err" "working directory"
+fi

@@ -98,3 +98,12 @@ jail --fs=bb -q --dev=full sh -c 'echo x > /dev/full'
 [ "$rc" -ne 0 ] || fail "/dev/full must refuse writes"
 jail --fs=bb -q --dev=nonexistent-device true
 assert_rc 2 "--dev of a missing device"
+
+# A mount point that is missing in a persistent directory is made for the run and removed after.
+cd "$w"
+jail --fs=bb -q --mount="$other,$w/new/deeper" sh -c 'cat new/deeper/o'
+assert_eq "$out" "o" "mount into a new directory under the cwd"
+assert_missing "$w/new" "the mount point was removed from the host afterwards"
+jail --fs=bb -q --fs-edit --mount="$other,/opt/mp" cat /opt/mp/o
+assert_eq "$out" "o"
+assert_missing "$ROOTFS/opt/mp" "the mount point was removed from the rootfs afterwards"
