@@ -15,6 +15,7 @@
 #include "plan.h"
 #include "sandbox.h"
 #include "store.h"
+#include "tty.h"
 #include "util.h"
 
 extern char **environ;
@@ -96,6 +97,7 @@ static int cmd_run(struct opts *o)
 		.environ = environ,
 		.rootfs = &rootfs,
 		.probe = probe_host,
+		.tty_fds = tty_detect(),
 	};
 	if (getcwd(cwdbuf, sizeof cwdbuf) && cwdbuf[0] == '/') {
 		/* An unreadable cwd would only fail later, inside, with a worse message. */

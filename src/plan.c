@@ -377,7 +377,13 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 		strv_push(&p->argv, xstrdup("bash"));
 		p->argv_default = true;
 	}
-	if (o->new_session == TRI_YES) {
+	if (f->tty_fds & 1) {
+		/* The jail gets a terminal of its own; it never holds the host's. */
+		p->pty_fds = f->tty_fds;
+		p->new_session = true;
+		note(p, "interactive: the command gets a pty of the jail's own, relayed by ajail, so job control "
+			"works and the jail holds no descriptor of the host's terminal (TIOCSTI cannot reach it)");
+	} else if (o->new_session == TRI_YES) {
 		p->new_session = true;
 		note(p, "--new-session: detached from the terminal's session");
 	} else {
@@ -416,7 +422,7 @@ void plan_print(const struct plan *p, FILE *out)
 	fprintf(out, "id maps:     uid 0 -> %u, gid 0 -> %u, setgroups deny\n", (unsigned)p->outer_uid, (unsigned)p->outer_gid);
 	fprintf(out, "hostname:    %s\n", p->hostname);
 	fprintf(out, "network:     %s\n", p->no_net ? "none (lo only)" : "host");
-	fprintf(out, "session:     %s\n", p->new_session ? "new" : "shared with the terminal");
+	fprintf(out, "session:     %s\n", p->pty_fds ? "new, on the jail's own pty" : p->new_session ? "new" : "shared with the terminal");
 	fputs("caps kept:   ", out);
 	print_caps(out, p->caps_keep);
 	fputc('\n', out);

@@ -76,6 +76,7 @@ struct facts {
 	char *const *environ;
 	const struct rootfs *rootfs;
 	bool cwd_in_git;      /* cwd is inside a git work tree */
+	unsigned tty_fds;     /* bit N: fd N (0..2) is the terminal we run in the foreground of */
 	/* Look at a host path. follow: canonicalise (realpath) and stat the target; !follow: lstat and,
 	 * for a symlink, return its target. *out (malloc'd) may stay NULL for FT_MISSING. */
 	int (*probe)(const char *path, bool follow, char **out, enum fact_type *type, void *ctx);
@@ -96,6 +97,7 @@ struct plan {
 	char *cwd;               /* inside the jail */
 	char *hostname;
 	bool new_session;
+	unsigned pty_fds;        /* fds 0..2 the command gets the jail's own pty on; 0: no pty */
 	bool no_net;
 	uint64_t caps_keep;      /* capabilities kept (--cap-add) */
 	bool quiet;

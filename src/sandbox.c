@@ -37,11 +37,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "harden.h"
+#include "tty.h"
 #include "util.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -646,11 +649,68 @@ static int status_code(int wstatus)
 	return 1;
 }
 
+/* In the jail, after the pivot: a pty from the jail's own devpts, set up like the user's terminal.
+ * The master goes to the supervisor, which relays; the slave becomes the command's terminal. */
+static int open_pty(const struct tty_relay *relay, int sock, int *slave, struct aj_err *err)
+{
+	cleanup_close int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	int unlock = 0;
+	if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0)
+		return aj_fail(err, errno, "open the jail's pty");
+	*slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (*slave < 0)
+		return aj_fail(err, errno, "open the jail's pty (TIOCGPTPEER needs Linux 4.13)");
+	if (relay->have_termios)
+		tcsetattr(*slave, TCSANOW, &relay->saved);
+	if (relay->ws.ws_row)
+		ioctl(*slave, TIOCSWINSZ, &relay->ws);
+	char c = 0;
+	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof u);
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &master, sizeof(int));
+	if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+		return aj_fail(err, errno, "pass the pty to ajail");
+	return 0;
+}
+
+static int recv_fd(int sock)
+{
+	char c;
+	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0)
+		return -1;
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS)
+		return -1;
+	int fd;
+	memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+	return fd;
+}
+
 /* pid 1 of the jail, after set-up: start the command, then reap every orphan and pass signals on
  * until the command exits; leaving takes the rest of the pid namespace with it. */
-static void __attribute__((noreturn)) init_main(const struct plan *p, const sigset_t *orig_mask, int errfd)
+static void __attribute__((noreturn)) init_main(const struct plan *p, const sigset_t *orig_mask, int errfd,
+						 const struct tty_relay *relay, int sock)
 {
 	struct aj_err err = { 0 };
+	int slave = -1;
+	if (p->pty_fds && open_pty(relay, sock, &slave, &err) < 0)
+		report_and_exit(errfd, &err);
+	close(sock);
 	char *const *argv = p->argv;
 	char *fallback[] = { (char *)"sh", NULL };
 	if (p->argv_default && !in_path("bash", p->env))
@@ -664,6 +724,18 @@ static void __attribute__((noreturn)) init_main(const struct plan *p, const sigs
 		for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
 			signal(forwarded[i], SIG_DFL);
 		sigprocmask(SIG_SETMASK, orig_mask, NULL);
+		if (slave >= 0) {
+			/* Its own session, with the jail's pty as controlling terminal: job control inside. */
+			if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0) {
+				aj_fail(&err, errno, "make the pty the controlling terminal");
+				report_and_exit(errfd, &err);
+			}
+			for (int fd = 0; fd < 3; fd++)
+				if ((p->pty_fds & (1u << fd)) && dup2(slave, fd) < 0) {
+					aj_fail(&err, errno, "attach the pty");
+					report_and_exit(errfd, &err);
+				}
+		}
 		if (chdir(p->cwd) < 0) {
 			aj_fail(&err, errno, "chdir %s in the jail", p->cwd);
 			report_and_exit(errfd, &err);
@@ -680,6 +752,8 @@ static void __attribute__((noreturn)) init_main(const struct plan *p, const sigs
 		exec_command(argv, p->env, errfd);
 	}
 	close(errfd);
+	if (slave >= 0)
+		close(slave);
 	if (harden_init(&err) < 0) {
 		kill(cmd, SIGKILL);
 		_exit(1);
@@ -705,7 +779,7 @@ static void __attribute__((noreturn)) init_main(const struct plan *p, const sigs
 }
 
 static void __attribute__((noreturn)) child_main(const struct plan *p, const sigset_t *orig_mask, int errfd,
-						  int alive_fd)
+						  int alive_fd, const struct tty_relay *relay, int sock)
 {
 	struct aj_err err = { 0 };
 	/* If the supervisor dies, init dies, and with it every process of the pid namespace. The
@@ -728,7 +802,7 @@ static void __attribute__((noreturn)) child_main(const struct plan *p, const sig
 		aj_fail(&err, errno, "start a new session");
 		report_and_exit(errfd, &err);
 	}
-	init_main(p, orig_mask, errfd);
+	init_main(p, orig_mask, errfd, relay, sock);
 }
 
 /* Why clone(CLONE_NEWUSER) failed, in terms a user can act on. */
@@ -770,15 +844,18 @@ static int explain_clone_failure(int e, struct aj_err *err)
 int sandbox_run(const struct plan *p, int *status, struct aj_err *err)
 {
 	struct created_list created = { 0 };
+	struct tty_relay relay;
 	int ret = -1;
-	int errpipe[2] = { -1, -1 }, alive[2] = { -1, -1 };
+	int errpipe[2] = { -1, -1 }, alive[2] = { -1, -1 }, sock[2] = { -1, -1 };
 	cleanup_close int sfd = -1;
 	sigset_t set, orig;
 	pid_t pid = -1;
 
+	tty_relay_init(&relay, p->pty_fds);
 	if (prepare_host(p, &created, err) < 0)
 		goto out;
-	if (pipe2(errpipe, O_CLOEXEC) < 0 || pipe2(alive, O_CLOEXEC) < 0) {
+	if (pipe2(errpipe, O_CLOEXEC) < 0 || pipe2(alive, O_CLOEXEC) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sock) < 0) {
 		aj_fail(err, errno, "pipe");
 		goto out;
 	}
@@ -798,18 +875,25 @@ int sandbox_run(const struct plan *p, int *status, struct aj_err *err)
 	if (pid == 0) {
 		close(errpipe[0]);
 		close(alive[1]);
-		child_main(p, &orig, errpipe[1], alive[0]);
+		close(sock[0]);
+		child_main(p, &orig, errpipe[1], alive[0], &relay, sock[1]);
 	}
 	close(errpipe[1]);
 	errpipe[1] = -1;
 	close(alive[0]);
 	alive[0] = -1;
+	close(sock[1]);
+	sock[1] = -1;
 
 	struct wire_err w = { 0 };
 	bool got_err = false;
-	struct pollfd pfds[2] = { { .fd = errpipe[0], .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+	int errfd = errpipe[0], sockfd = p->pty_fds ? sock[0] : -1;
 	for (;;) {
-		if (poll(pfds, 2, -1) < 0) {
+		struct pollfd pfds[5] = { { .fd = errfd, .events = POLLIN },
+					  { .fd = sfd, .events = POLLIN },
+					  { .fd = sockfd, .events = POLLIN } };
+		size_t nrelay = tty_relay_pollfds(&relay, pfds + 3);
+		if (poll(pfds, 3 + nrelay, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			aj_fail(err, errno, "poll");
@@ -817,17 +901,31 @@ int sandbox_run(const struct plan *p, int *status, struct aj_err *err)
 			waitpid(pid, NULL, 0);
 			goto restore;
 		}
-		if (pfds[0].fd >= 0 && (pfds[0].revents & (POLLIN | POLLHUP))) {
-			ssize_t n = read(errpipe[0], &w, sizeof w);
-			if (n == (ssize_t)sizeof w)
+		if (errfd >= 0 && (pfds[0].revents & (POLLIN | POLLHUP))) {
+			if (read(errfd, &w, sizeof w) == (ssize_t)sizeof w)
 				got_err = true;
-			pfds[0].fd = -1; /* EOF: the command was exec'd, or it failed and said why */
+			errfd = -1; /* EOF: the command was exec'd, or it failed and said why */
 		}
+		if (sockfd >= 0 && (pfds[2].revents & (POLLIN | POLLHUP))) {
+			int master = recv_fd(sockfd);
+			sockfd = -1;
+			if (master >= 0 && tty_relay_start(&relay, master, err) < 0) {
+				close(master);
+				kill(pid, SIGKILL);
+				waitpid(pid, NULL, 0);
+				goto restore;
+			}
+		}
+		tty_relay_handle(&relay, pfds + 3, nrelay);
 		if (!(pfds[1].revents & POLLIN))
 			continue;
 		struct signalfd_siginfo si;
 		if (read(sfd, &si, sizeof si) != (ssize_t)sizeof si)
 			continue;
+		if (si.ssi_signo == SIGWINCH && p->pty_fds) {
+			tty_relay_winch(&relay); /* the jail's pty tells its foreground job */
+			continue;
+		}
 		if (si.ssi_signo != SIGCHLD) {
 			siginfo_t fake = { .si_code = si.ssi_code };
 			if (should_forward(&fake, p->new_session))
@@ -837,8 +935,9 @@ int sandbox_run(const struct plan *p, int *status, struct aj_err *err)
 		int ws;
 		if (waitpid(pid, &ws, WNOHANG) != pid)
 			continue;
-		if (!got_err && pfds[0].fd >= 0 && read(errpipe[0], &w, sizeof w) == (ssize_t)sizeof w)
+		if (!got_err && errfd >= 0 && read(errfd, &w, sizeof w) == (ssize_t)sizeof w)
 			got_err = true;
+		tty_relay_finish(&relay);
 		if (got_err) {
 			aj_err_set(err, (enum aj_err_kind)w.kind, 0, "%s", w.msg);
 			err->errnum = w.errnum;
@@ -849,6 +948,7 @@ int sandbox_run(const struct plan *p, int *status, struct aj_err *err)
 		break;
 	}
 restore:
+	tty_relay_finish(&relay);
 	sigprocmask(SIG_SETMASK, &orig, NULL);
 out:
 	cleanup_host(&created);
@@ -857,6 +957,8 @@ out:
 			close(errpipe[i]);
 		if (alive[i] >= 0)
 			close(alive[i]);
+		if (sock[i] >= 0)
+			close(sock[i]);
 	}
 	return ret;
 }
