@@ -48,7 +48,8 @@ static const char usage_text[] =
 	"AJAIL_HOME is the store (default ~/.ajail).\n"
 	"\n"
 	"Exit status: the command's own; 128+N when it was killed by signal N; 127 when it is not found in\n"
-	"the jail; 2 for a usage error; 1 when the sandbox could not be set up.\n";
+	"the jail, 126 when it cannot be executed; 2 for a usage error; 1 when the sandbox could not be set\n"
+	"up.\n";
 
 const char *cli_usage(void)
 {
@@ -233,7 +234,14 @@ static int apply(struct opts *o, const struct optdef *d, const char *val, const 
 				free(n);
 				return aj_usage(err, "%s: '..' is not allowed in the rootfs directory", origin);
 			}
-			strv_push(&o->fs_edit_dirs, n);
+			/* The whole rootfs is --fs-edit itself (as --home-edit=/ is --home-edit): a bind of it over
+			 * the overlay root would persist every change while the status says they are discarded. */
+			if (strcmp(n, "/") == 0) {
+				free(n);
+				o->fs_edit = true;
+			} else {
+				strv_push(&o->fs_edit_dirs, n);
+			}
 		}
 		break;
 	case O_HOME_EDIT:

@@ -310,9 +310,10 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 	p->rootfs.name = xstrdup(r->name);
 	p->rootfs.path = r->path ? xstrdup(r->path) : NULL;
 	p->rootfs.implicit = r->implicit;
+	p->rootfs.owner = r->owner;
 	if (r->kind == ROOTFS_HOST) {
 		if (o->fs_edit || o->fs_edit_dirs) {
-			aj_usage(err, "--fs-edit: the host rootfs cannot be edited; import a rootfs (ajail fs import) and use --fs=NAME");
+			aj_usage(err, "--fs-edit: the host rootfs cannot be edited; put a rootfs in the store and use --fs=NAME");
 			goto fail;
 		}
 		if (o->home_edit || o->home_edit_dirs) {
@@ -321,12 +322,16 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 		}
 		if (r->implicit)
 			p->warning = xstrdup("no 'default' rootfs in the store: using the host's /usr /bin /lib* /sbin /etc /opt "
-					     "read-only (--fs=host); import one with 'ajail fs import default TARBALL'");
+					     "read-only (--fs=host); a rootfs directory at <store>/fs/default replaces it");
 		note(p, "rootfs 'host': the host's system directories, read-only, on an empty tmpfs");
 		if (add_host_root(p, f, err) < 0)
 			goto fail;
 	} else {
 		note(p, "rootfs '%s' at %s%s", r->name, r->path, r->implicit ? " (the store's default)" : "");
+		if (r->owner != f->uid)
+			p->warning = xasprintf("rootfs '%s' belongs to uid %u, not to you (uid %u): inside the jail its files "
+					       "belong to nobody and cannot be changed, even in the ephemeral overlay",
+					       r->name, (unsigned)r->owner, (unsigned)f->uid);
 		if (add_store_root(p, o, f, err) < 0)
 			goto fail;
 	}
@@ -513,6 +518,11 @@ void plan_print_status(const struct plan *p, FILE *out)
 	for (size_t i = 1; i < p->n_steps; i++) {
 		const struct mount_step *s = &p->steps[i];
 		if ((s->flags & MF_SYSTEM) || s->kind == MK_SYMLINK || strcmp(s->origin, "host") == 0)
+			continue;
+		bool covered = false;
+		for (size_t j = i + 1; j < p->n_steps && !covered; j++)
+			covered = kind_is_mount(p->steps[j].kind) && strcmp(p->steps[j].dst, s->dst) == 0;
+		if (covered)
 			continue;
 		fprintf(out, "ajail: mount    %s (%s)%s%s\n", s->dst, step_label(s), strcmp(s->origin, "cwd") ? "  " : "",
 			strcmp(s->origin, "cwd") ? s->origin : "");

@@ -62,6 +62,7 @@ struct rootfs {
 	char *name; /* "host", a store name, or the path given */
 	char *path; /* canonical directory; NULL for host */
 	bool implicit; /* chosen because nothing was asked for */
+	uid_t owner;   /* owner of the rootfs directory: only its owner can change it from a jail */
 };
 
 enum fact_type { FT_MISSING, FT_DIR, FT_FILE, FT_SYMLINK, FT_OTHER };

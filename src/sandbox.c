@@ -396,8 +396,11 @@ static int open_target(int root, const struct mount_step *s, int *out, bool *ski
 		fd = open_beneath(root, rel, O_PATH);
 	}
 	if (fd < 0 && errno == ENOENT) {
-		if (mkpath_beneath(root, rel, is_file, NULL, NULL, err) < 0)
-			return -1;
+		if (mkpath_beneath(root, rel, is_file, NULL, NULL, err) < 0) {
+			/* resolv.conf is a convenience: a rootfs where it cannot go still runs. */
+			*skip = (s->flags & MF_REPLACE_LINK) != 0;
+			return *skip ? 0 : -1;
+		}
 		fd = open_beneath(root, rel, O_PATH);
 	}
 	if (fd < 0) {

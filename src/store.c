@@ -58,6 +58,12 @@ static bool is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+static uid_t owner_of(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? st.st_uid : (uid_t)-1;
+}
+
 void store_rootfs_release(struct rootfs *r)
 {
 	free(r->name);
@@ -77,6 +83,7 @@ int store_resolve(const char *store_dir, const char *fs, struct rootfs *out, str
 				out->name = xstrdup("default");
 				out->path = xstrdup(real);
 				out->implicit = true;
+				out->owner = owner_of(real);
 				return 0;
 			}
 		}
@@ -97,6 +104,7 @@ int store_resolve(const char *store_dir, const char *fs, struct rootfs *out, str
 		out->kind = ROOTFS_DIR;
 		out->name = xstrdup(fs);
 		out->path = xstrdup(real);
+		out->owner = owner_of(real);
 		return 0;
 	}
 	if (store_validate_name(fs, err) < 0)
@@ -116,11 +124,13 @@ int store_resolve(const char *store_dir, const char *fs, struct rootfs *out, str
 				strcat(list, ", ");
 			strcat(list, names[i]);
 		}
-		return aj_usage(err, "no rootfs named '%s' in %s/fs (%s%s); import one with 'ajail fs import %s TARBALL' or use --fs=host",
-				fs, store_dir, names ? "available: " : "the store is empty", names ? list : "", fs);
+		return aj_usage(err, "no rootfs named '%s' in %s/fs (%s%s); a rootfs is a directory there (mkrootfs/busybox --dir "
+				"%s/fs/%s makes a tiny one), or use --fs=host",
+				fs, store_dir, names ? "available: " : "the store is empty", names ? list : "", store_dir, fs);
 	}
 	out->kind = ROOTFS_DIR;
 	out->name = xstrdup(fs);
 	out->path = xstrdup(real);
+	out->owner = owner_of(real);
 	return 0;
 }
