@@ -1,0 +1,1074 @@
+/* Unit tests for plan.c. plan_build sees the machine only through facts->probe, so every test runs
+ * against a fake probe: a small table of paths, their types, canonical paths and link targets. No
+ * filesystem access, no privileges. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "config.h"
+#include "plan.h"
+#include "util.h"
+
+/* ---- the fake machine -------------------------------------------------------------------------- */
+
+#define ROOTFS "/home/u/.ajail/fs/alpine"
+#define CWD "/work/x"
+#define ODD "/data/a,b:c\\d e"
+
+struct fake_entry {
+	const char *path;
+	enum fact_type ltype; /* what lstat says */
+	const char *link;     /* FT_SYMLINK: the target readlink gives */
+	const char *real;     /* what realpath gives; NULL: the path itself */
+	enum fact_type rtype; /* type of the real path (stat); FT_MISSING: same as ltype */
+	int err;              /* non-zero: the probe fails with this errno */
+};
+
+#define DIR_(p) { p, FT_DIR, NULL, NULL, FT_MISSING, 0 }
+#define FILE_(p) { p, FT_FILE, NULL, NULL, FT_MISSING, 0 }
+#define OTHER_(p) { p, FT_OTHER, NULL, NULL, FT_MISSING, 0 }
+#define LINK_(p, target, realpath, type) { p, FT_SYMLINK, target, realpath, type, 0 }
+#define ERR_(p, e) { p, FT_MISSING, NULL, NULL, FT_MISSING, e }
+
+static const struct fake_entry machine[] = {
+	/* the host, merged-usr, no /lib32 /libx32 /opt */
+	DIR_("/usr"),
+	LINK_("/bin", "usr/bin", "/usr/bin", FT_DIR),
+	LINK_("/sbin", "usr/sbin", "/usr/sbin", FT_DIR),
+	LINK_("/lib", "usr/lib", "/usr/lib", FT_DIR),
+	LINK_("/lib64", "usr/lib64", "/usr/lib64", FT_DIR),
+	DIR_("/etc"),
+	LINK_("/etc/resolv.conf", "../run/systemd/resolve/stub-resolv.conf", "/run/systemd/resolve/stub-resolv.conf",
+	      FT_FILE),
+	DIR_("/"),
+	/* the working directory and things in it */
+	DIR_(CWD),
+	DIR_(CWD "/build"),
+	DIR_(CWD "/sub"),
+	DIR_(CWD "/.git"),
+	FILE_(CWD "/secret.txt"),
+	LINK_(CWD "/link", "/data/target", "/data/target", FT_DIR),
+	DIR_("/data/target"),
+	DIR_(ODD),
+	DIR_(ODD "/in"),
+	DIR_("/data/new\nline"),
+	ERR_("/noaccess", EACCES),
+	/* devices */
+	OTHER_("/dev/kvm"),
+	DIR_("/dev/dri"),
+	LINK_("/dev/sym", "kvm", "/dev/kvm", FT_OTHER),
+	OTHER_("/dev/null"),
+	/* the rootfs */
+	DIR_(ROOTFS),
+	DIR_(ROOTFS "/etc"),
+	DIR_(ROOTFS "/root"),
+	LINK_(ROOTFS "/bin", "usr/bin", ROOTFS "/usr/bin", FT_DIR),
+};
+
+static const struct fake_entry *lookup(const char *path)
+{
+	for (size_t i = 0; i < sizeof machine / sizeof machine[0]; i++)
+		if (strcmp(machine[i].path, path) == 0)
+			return &machine[i];
+	return NULL;
+}
+
+struct probe_log {
+	size_t calls;
+	size_t resolv_calls;
+	const struct fake_entry *over; /* consulted before the machine table */
+	size_t n_over;
+};
+
+static int fake_probe(const char *path, bool follow, char **out, enum fact_type *type, void *ctx)
+{
+	struct probe_log *log = ctx;
+	log->calls++;
+	if (strcmp(path, "/etc/resolv.conf") == 0)
+		log->resolv_calls++;
+	/* plan_build only ever asks about absolute host paths */
+	assert_true(path[0] == '/');
+	*out = NULL;
+	*type = FT_MISSING;
+	/* realpath collapses "..", "." and "//"; the table holds canonical paths */
+	cleanup_free char *norm = follow ? path_normalize(path, NULL) : xstrdup(path);
+	const struct fake_entry *e = NULL;
+	for (size_t i = 0; i < log->n_over && !e; i++)
+		if (strcmp(log->over[i].path, norm) == 0)
+			e = &log->over[i];
+	if (!e)
+		e = lookup(norm);
+	if (!e)
+		return 0;
+	if (e->err) {
+		errno = e->err;
+		return -1;
+	}
+	if (!follow) {
+		*type = e->ltype;
+		*out = xstrdup(e->ltype == FT_SYMLINK ? e->link : e->path);
+		return 0;
+	}
+	*type = e->rtype != FT_MISSING ? e->rtype : e->ltype;
+	*out = xstrdup(e->real ? e->real : e->path);
+	return 0;
+}
+
+/* ---- fixture ----------------------------------------------------------------------------------- */
+
+static char *host_env[] = { "HOME=/home/u", "TERM=xterm", "SSH_AUTH_SOCK=/run/ssh", "AJAIL_ENV_FOO=bar", NULL };
+
+struct ctx {
+	struct opts o;
+	struct plan p;
+	struct aj_err err;
+	struct facts f;
+	struct rootfs rootfs;
+	struct probe_log log;
+};
+
+static int setup_common(void **state, enum rootfs_kind kind)
+{
+	struct ctx *c = calloc(1, sizeof *c);
+	if (!c)
+		return -1;
+	opts_init(&c->o);
+	plan_init(&c->p);
+	if (kind == ROOTFS_HOST)
+		c->rootfs = (struct rootfs){ .kind = ROOTFS_HOST, .name = "host", .path = NULL, .implicit = false };
+	else
+		c->rootfs = (struct rootfs){ .kind = ROOTFS_DIR, .name = "alpine", .path = ROOTFS, .implicit = false, .owner = 1000 };
+	c->f = (struct facts){
+		.cwd = CWD,
+		.cwd_errno = 0,
+		.uid = 1000,
+		.gid = 1001,
+		.legacy_tiocsti = 0,
+		.environ = host_env,
+		.rootfs = &c->rootfs,
+		.cwd_in_git = false,
+		.probe = fake_probe,
+		.probe_ctx = &c->log,
+	};
+	*state = c;
+	return 0;
+}
+
+static int setup_store(void **state)
+{
+	return setup_common(state, ROOTFS_DIR);
+}
+
+static int setup_host(void **state)
+{
+	return setup_common(state, ROOTFS_HOST);
+}
+
+static int teardown(void **state)
+{
+	struct ctx *c = *state;
+	opts_release(&c->o);
+	plan_release(&c->p);
+	free(c);
+	return 0;
+}
+
+/* Parse the NULL-terminated words as a command line (must succeed), then build the plan. */
+static int build(struct ctx *c, ...)
+{
+	char *argv[64];
+	int argc = 0;
+	argv[argc++] = "ajail";
+	va_list ap;
+	va_start(ap, c);
+	for (char *w; (w = va_arg(ap, char *)) != NULL;)
+		argv[argc++] = w;
+	va_end(ap);
+	argv[argc] = NULL;
+	opts_release(&c->o);
+	plan_release(&c->p);
+	memset(&c->err, 0, sizeof c->err);
+	int r = cli_parse(argc, argv, NULL, &c->o, &c->err);
+	if (r < 0)
+		print_error("cli_parse: %s\n", c->err.msg);
+	assert_int_equal(r, 0);
+	return plan_build(&c->o, &c->f, &c->p, &c->err);
+}
+
+static void dump(const struct plan *p)
+{
+	for (size_t i = 0; i < p->n_steps; i++)
+		print_error("  step %zu: %s %s <- %s [%s] flags=%u persist=%d\n", i, plan_kind_name(p->steps[i].kind),
+			    p->steps[i].dst, p->steps[i].src ? p->steps[i].src : "-", p->steps[i].origin, p->steps[i].flags,
+			    p->steps[i].persist_layer);
+}
+
+static void ok(struct ctx *c, int r)
+{
+	if (r != 0)
+		print_error("plan_build: %s\n", c->err.msg);
+	assert_int_equal(r, 0);
+}
+
+static void expect_error(struct ctx *c, int r, enum aj_err_kind kind, ...)
+{
+	if (r == 0)
+		dump(&c->p);
+	assert_int_equal(r, -1);
+	assert_int_equal(c->err.kind, kind);
+	va_list ap;
+	va_start(ap, kind);
+	for (const char *n; (n = va_arg(ap, const char *)) != NULL;) {
+		if (!strstr(c->err.msg, n))
+			print_error("message \"%s\" lacks \"%s\"\n", c->err.msg, n);
+		assert_non_null(strstr(c->err.msg, n));
+	}
+	va_end(ap);
+	/* a failed build leaves nothing behind */
+	assert_int_equal(c->p.n_steps, 0);
+	assert_null(c->p.steps);
+	assert_null(c->p.argv);
+	assert_null(c->p.env);
+}
+
+/* Index of the first step with this dst and origin (origin NULL: any), or -1. */
+static int find(const struct plan *p, const char *dst, const char *origin)
+{
+	for (size_t i = 0; i < p->n_steps; i++)
+		if (strcmp(p->steps[i].dst, dst) == 0 && (!origin || strcmp(p->steps[i].origin, origin) == 0))
+			return (int)i;
+	return -1;
+}
+
+static void check_step(const struct plan *p, int i, enum mount_kind kind, const char *src, const char *dst,
+		       unsigned flags, const char *origin)
+{
+	if (i < 0 || (size_t)i >= p->n_steps) {
+		print_error("no step for %s (%s)\n", dst, origin);
+		dump(p);
+	}
+	assert_true(i >= 0 && (size_t)i < p->n_steps);
+	const struct mount_step *s = &p->steps[i];
+	if (s->kind != kind || strcmp(s->dst, dst) != 0)
+		dump(p);
+	assert_string_equal(plan_kind_name(s->kind), plan_kind_name(kind));
+	assert_int_equal(s->kind, kind);
+	assert_string_equal(s->dst, dst);
+	if (src)
+		assert_string_equal(s->src, src);
+	else
+		assert_null(s->src);
+	assert_int_equal(s->flags, flags);
+	assert_string_equal(s->origin, origin);
+}
+
+/* Index of the cwd step; it must exist. */
+static int cwd_step(const struct plan *p)
+{
+	int i = find(p, CWD, "cwd");
+	assert_true(i >= 0);
+	return i;
+}
+
+/* ---- host rootfs ------------------------------------------------------------------------------- */
+
+static void test_host_root(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, build(c, NULL));
+	struct plan *p = &c->p;
+	assert_int_equal(p->rootfs.kind, ROOTFS_HOST);
+	assert_string_equal(p->rootfs.name, "host");
+	assert_null(p->rootfs.path);
+	assert_false(p->root_persistent);
+	check_step(p, 0, MK_ROOT_TMPFS, NULL, "/", MF_SYSTEM, "rootfs");
+	assert_int_equal(p->steps[0].mode, 0755);
+	/* the host's directories in a fixed order; links stay links; /lib32 /libx32 /opt are missing */
+	check_step(p, 1, MK_BIND_RO, "/usr", "/usr", 0, "host");
+	check_step(p, 2, MK_SYMLINK, "usr/bin", "/bin", 0, "host");
+	check_step(p, 3, MK_SYMLINK, "usr/sbin", "/sbin", 0, "host");
+	check_step(p, 4, MK_SYMLINK, "usr/lib", "/lib", 0, "host");
+	check_step(p, 5, MK_SYMLINK, "usr/lib64", "/lib64", 0, "host");
+	check_step(p, 6, MK_BIND_RO, "/etc", "/etc", 0, "host");
+	check_step(p, 7, MK_DIR, NULL, "/root", MF_SYSTEM, "home");
+	assert_int_equal(p->steps[7].mode, 0700);
+	check_step(p, 8, MK_DIR, NULL, "/var/tmp", MF_SYSTEM, "host");
+	assert_int_equal(p->steps[8].mode, 01777);
+	check_step(p, 9, MK_PROC, NULL, "/proc", MF_SYSTEM, "system");
+	assert_int_equal(find(p, "/lib32", NULL), -1);
+	assert_int_equal(find(p, "/libx32", NULL), -1);
+	assert_int_equal(find(p, "/opt", NULL), -1);
+	/* no host home, /run, /var, /tmp: /tmp and /run are fresh tmpfses */
+	assert_int_equal(find(p, "/home", NULL), -1);
+	assert_int_equal(find(p, "/var", NULL), -1);
+	check_step(p, find(p, "/tmp", NULL), MK_TMPFS, NULL, "/tmp", MF_SYSTEM, "system");
+	check_step(p, find(p, "/run", NULL), MK_TMPFS, NULL, "/run", MF_SYSTEM, "system");
+	/* /etc comes from the host as a whole: no separate resolv.conf, not even a look at it */
+	assert_int_equal(find(p, "/etc/resolv.conf", NULL), -1);
+	assert_int_equal(c->log.resolv_calls, 0);
+	/* asked for explicitly: no warning */
+	assert_null(p->warning);
+}
+
+static void test_host_root_implicit_warns(void **state)
+{
+	struct ctx *c = *state;
+	c->rootfs.implicit = true;
+	ok(c, build(c, NULL));
+	assert_non_null(c->p.warning);
+	assert_non_null(strstr(c->p.warning, "--fs=host"));
+	assert_non_null(strstr(c->p.warning, "fs/default"));
+	assert_true(c->p.rootfs.implicit);
+	assert_null(strchr(c->p.warning, '\n'));
+}
+
+static void test_host_root_no_edit(void **state)
+{
+	struct ctx *c = *state;
+	expect_error(c, build(c, "--fs-edit", NULL), AJ_ERR_USAGE, "--fs-edit", "host", NULL);
+	expect_error(c, build(c, "--fs-edit=/etc", NULL), AJ_ERR_USAGE, "--fs-edit", "host", NULL);
+	expect_error(c, build(c, "--home-edit", NULL), AJ_ERR_USAGE, "--home-edit", "host", NULL);
+	expect_error(c, build(c, "--home-edit=.claude", NULL), AJ_ERR_USAGE, "--home-edit", NULL);
+}
+
+static void test_host_probe_error(void **state)
+{
+	struct ctx *c = *state;
+	/* a host directory that cannot be examined fails the build (it is not silently skipped) */
+	static const struct fake_entry over[] = { ERR_("/etc", EIO) };
+	c->log.over = over;
+	c->log.n_over = 1;
+	expect_error(c, build(c, NULL), AJ_ERR_FAIL, "host rootfs", "/etc", strerror(EIO), NULL);
+	assert_int_equal(c->err.errnum, EIO);
+	c->log.n_over = 0;
+	/* so does a mount source that cannot be examined */
+	expect_error(c, build(c, "--rw=/noaccess", NULL), AJ_ERR_FAIL, "--rw=/noaccess", strerror(EACCES), NULL);
+	assert_int_equal(c->err.errnum, EACCES);
+}
+
+/* ---- store rootfs ------------------------------------------------------------------------------ */
+
+static void test_store_root_overlay(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, build(c, NULL));
+	struct plan *p = &c->p;
+	assert_int_equal(p->rootfs.kind, ROOTFS_DIR);
+	assert_string_equal(p->rootfs.name, "alpine");
+	assert_string_equal(p->rootfs.path, ROOTFS);
+	assert_false(p->root_persistent);
+	check_step(p, 0, MK_ROOT_OVERLAY, ROOTFS, "/", 0, "rootfs");
+	check_step(p, 1, MK_PROC, NULL, "/proc", MF_SYSTEM, "system");
+	/* exactly one root step */
+	for (size_t i = 1; i < p->n_steps; i++)
+		assert_string_not_equal(p->steps[i].dst, "/");
+	/* the host's resolver configuration, followed to the real file */
+	check_step(p, find(p, "/etc/resolv.conf", NULL), MK_BIND_RO, "/run/systemd/resolve/stub-resolv.conf",
+		   "/etc/resolv.conf", MF_FILE | MF_REPLACE_LINK | MF_SYSTEM, "network");
+	assert_null(p->warning);
+}
+
+static void test_store_root_foreign_owner_warns(void **state)
+{
+	struct ctx *c = *state;
+	c->rootfs.owner = 0;
+	ok(c, build(c, NULL));
+	assert_non_null(c->p.warning);
+	assert_non_null(strstr(c->p.warning, "'alpine'"));
+	assert_non_null(strstr(c->p.warning, "uid 0"));
+	assert_non_null(strstr(c->p.warning, "uid 1000"));
+	assert_int_equal(c->p.rootfs.owner, 0);
+	c->rootfs.owner = 1000;
+	ok(c, build(c, NULL));
+	assert_null(c->p.warning);
+}
+
+static void test_store_root_no_net_no_resolv(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, build(c, "--no-net", NULL));
+	assert_int_equal(find(&c->p, "/etc/resolv.conf", NULL), -1);
+}
+
+static void test_store_root_fs_edit(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, build(c, "--fs-edit", "apk", "add", "vim", NULL));
+	struct plan *p = &c->p;
+	assert_true(p->root_persistent);
+	check_step(p, 0, MK_ROOT_BIND, ROOTFS, "/", 0, "--fs-edit");
+	for (size_t i = 0; i < p->n_steps; i++)
+		assert_int_not_equal(p->steps[i].kind, MK_ROOT_OVERLAY);
+	assert_string_equal(p->argv[0], "apk");
+}
+
+static void test_store_fs_edit_dir(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, build(c, "--fs-edit=/etc", NULL));
+	struct plan *p = &c->p;
+	assert_false(p->root_persistent);
+	check_step(p, 0, MK_ROOT_OVERLAY, ROOTFS, "/", 0, "rootfs");
+	check_step(p, 1, MK_BIND_RW, ROOTFS "/etc", "/etc", 0, "--fs-edit=/etc");
+	/* the rootfs /etc is bound before the system mounts, so resolv.conf goes over it */
+	assert_true(find(p, "/etc/resolv.conf", NULL) > 1);
+}
+
+static void test_store_fs_edit_slash_is_whole_root(void **state)
+{
+	struct ctx *c = *state;
+	/* not a read-write bind of the rootfs over the overlay root, which the status would call discarded */
+	ok(c, build(c, "--fs-edit=/", NULL));
+	assert_true(c->p.root_persistent);
+	check_step(&c->p, 0, MK_ROOT_BIND, ROOTFS, "/", 0, "--fs-edit");
+	assert_int_equal(find(&c->p, "/", NULL), 0);
+	for (size_t i = 1; i < c->p.n_steps; i++)
+		assert_string_not_equal(c->p.steps[i].dst, "/");
+}
+
+static void test_store_fs_edit_dir_errors(void **state)
+{
+	struct ctx *c = *state;
+	/* a symlink in the rootfs is not followed out of it */
+	expect_error(c, build(c, "--fs-edit=/bin", NULL), AJ_ERR_USAGE, "--fs-edit=/bin", "/bin", "alpine", NULL);
+	expect_error(c, build(c, "--fs-edit=/nope", NULL), AJ_ERR_USAGE, "--fs-edit=/nope", "alpine", NULL);
+}
+
+static void test_store_fs_edit_whole_ignores_dirs(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, build(c, "--fs-edit=/etc", "--fs-edit", NULL));
+	check_step(&c->p, 0, MK_ROOT_BIND, ROOTFS, "/", 0, "--fs-edit");
+	assert_int_equal(find(&c->p, "/etc", NULL), -1);
+}
+
+static void test_store_home_edit(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, build(c, "--home-edit=.x", "--home-edit=.config/gh", NULL));
+	struct plan *p = &c->p;
+	check_step(p, 1, MK_BIND_RW, ROOTFS "/root/.x", "/root/.x", MF_CREATE_SRC, "--home-edit=.x");
+	check_step(p, 2, MK_BIND_RW, ROOTFS "/root/.config/gh", "/root/.config/gh", MF_CREATE_SRC,
+		   "--home-edit=.config/gh");
+
+	ok(c, build(c, "--home-edit", NULL));
+	check_step(&c->p, 1, MK_BIND_RW, ROOTFS "/root", "/root", MF_CREATE_SRC, "--home-edit");
+	assert_int_equal(find(&c->p, "/root/.x", NULL), -1);
+}
+
+static void test_store_home_edit_with_fs_edit(void **state)
+{
+	struct ctx *c = *state;
+	/* the whole rootfs is read-write already: no extra bind */
+	ok(c, build(c, "--fs-edit", "--home-edit=.x", NULL));
+	assert_int_equal(find(&c->p, "/root/.x", NULL), -1);
+	ok(c, build(c, "--fs-edit", "--home-edit", NULL));
+	assert_int_equal(find(&c->p, "/root", NULL), -1);
+	for (size_t i = 0; i < c->p.n_steps; i++)
+		assert_false(c->p.steps[i].flags & MF_CREATE_SRC);
+}
+
+/* ---- order: root, system, cwd, user mounts, devices -------------------------------------------- */
+
+static void test_system_mounts(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, build(c, NULL));
+	struct plan *p = &c->p;
+	int i = find(p, "/proc", NULL);
+	check_step(p, i++, MK_PROC, NULL, "/proc", MF_SYSTEM, "system");
+	check_step(p, i, MK_TMPFS, NULL, "/dev", MF_SYSTEM, "system");
+	assert_int_equal(p->steps[i++].mode, 0755);
+	static const char *const devs[] = { "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty" };
+	for (size_t k = 0; k < 6; k++)
+		check_step(p, i++, MK_BIND_DEV, devs[k], devs[k], MF_FILE | MF_SYSTEM, "system");
+	check_step(p, i++, MK_DIR, NULL, "/dev/pts", MF_SYSTEM, "system");
+	check_step(p, i++, MK_DEVPTS, NULL, "/dev/pts", MF_SYSTEM, "system");
+	check_step(p, i++, MK_SYMLINK, "pts/ptmx", "/dev/ptmx", MF_SYSTEM, "system");
+	check_step(p, i, MK_TMPFS, NULL, "/dev/shm", MF_SYSTEM, "system");
+	assert_int_equal(p->steps[i++].mode, 01777);
+	check_step(p, i++, MK_SYMLINK, "/proc/self/fd", "/dev/fd", MF_SYSTEM, "system");
+	check_step(p, i++, MK_SYMLINK, "/proc/self/fd/0", "/dev/stdin", MF_SYSTEM, "system");
+	check_step(p, i++, MK_SYMLINK, "/proc/self/fd/1", "/dev/stdout", MF_SYSTEM, "system");
+	check_step(p, i++, MK_SYMLINK, "/proc/self/fd/2", "/dev/stderr", MF_SYSTEM, "system");
+	check_step(p, i, MK_TMPFS, NULL, "/tmp", MF_SYSTEM, "system");
+	assert_int_equal(p->steps[i++].mode, 01777);
+	check_step(p, i, MK_TMPFS, NULL, "/run", MF_SYSTEM, "system");
+	assert_int_equal(p->steps[i++].mode, 0755);
+	check_step(p, i++, MK_BIND_RO, "/run/systemd/resolve/stub-resolv.conf", "/etc/resolv.conf",
+		   MF_FILE | MF_REPLACE_LINK | MF_SYSTEM, "network");
+	check_step(p, i++, MK_BIND_RW, CWD, CWD, 0, "cwd");
+	assert_int_equal((size_t)i, p->n_steps);
+}
+
+static void test_order_system_cwd_user(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, build(c, "--hide=secret.txt", "--rol=.git", "--mount=/data/target,/opt/t,ro", "--rw=build", "--dev=kvm",
+		    NULL));
+	struct plan *p = &c->p;
+	int proc = find(p, "/proc", NULL), dev = find(p, "/dev", NULL), tmp = find(p, "/tmp", NULL),
+	    run = find(p, "/run", NULL), cwd = cwd_step(p);
+	assert_true(proc > 0 && dev > proc && tmp > dev && run > tmp);
+	assert_true(cwd > run);
+	/* the user's mounts follow the cwd, in command-line order, then the devices */
+	check_step(p, cwd + 1, MK_HIDE_FILE, CWD "/secret.txt", CWD "/secret.txt", MF_FILE, "--hide=secret.txt");
+	check_step(p, cwd + 2, MK_BIND_RO, CWD "/.git", CWD "/.git", 0, "--rol=.git");
+	check_step(p, cwd + 3, MK_OVERLAY, "/data/target", "/opt/t", 0, "--mount=/data/target,/opt/t,ro");
+	check_step(p, cwd + 4, MK_BIND_RW, CWD "/build", CWD "/build", 0, "--rw=build");
+	check_step(p, cwd + 5, MK_BIND_DEV, "/dev/kvm", "/dev/kvm", MF_FILE, "--dev=kvm");
+	assert_int_equal(p->n_steps, (size_t)cwd + 6);
+}
+
+static void test_ro_then_rw(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, build(c, "--ro", "--rw=build", NULL));
+	struct plan *p = &c->p;
+	int cwd = cwd_step(p);
+	check_step(p, cwd + 1, MK_OVERLAY, CWD, CWD, 0, "--ro");
+	check_step(p, cwd + 2, MK_BIND_RW, CWD "/build", CWD "/build", 0, "--rw=build");
+	assert_int_equal(p->n_steps, (size_t)cwd + 3);
+	/* the other order gives the other layering */
+	ok(c, build(c, "--rw=build", "--ro", NULL));
+	cwd = cwd_step(&c->p);
+	check_step(&c->p, cwd + 1, MK_BIND_RW, CWD "/build", CWD "/build", 0, "--rw=build");
+	check_step(&c->p, cwd + 2, MK_OVERLAY, CWD, CWD, 0, "--ro");
+}
+
+static void test_modes_dir_and_file(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, build(c, "--hide=sub", "--hide=secret.txt", "--ro=secret.txt", "--rol=secret.txt", "--rol=sub", "--rw=secret.txt",
+		    NULL));
+	struct plan *p = &c->p;
+	int cwd = cwd_step(p);
+	check_step(p, cwd + 1, MK_TMPFS, CWD "/sub", CWD "/sub", 0, "--hide=sub");
+	assert_int_equal(p->steps[cwd + 1].mode, 0755);
+	check_step(p, cwd + 2, MK_HIDE_FILE, CWD "/secret.txt", CWD "/secret.txt", MF_FILE, "--hide=secret.txt");
+	/* an overlay needs a directory: --ro on a file is a read-only bind */
+	check_step(p, cwd + 3, MK_BIND_RO, CWD "/secret.txt", CWD "/secret.txt", MF_FILE, "--ro=secret.txt");
+	check_step(p, cwd + 4, MK_BIND_RO, CWD "/secret.txt", CWD "/secret.txt", MF_FILE, "--rol=secret.txt");
+	check_step(p, cwd + 5, MK_BIND_RO, CWD "/sub", CWD "/sub", 0, "--rol=sub");
+	check_step(p, cwd + 6, MK_BIND_RW, CWD "/secret.txt", CWD "/secret.txt", MF_FILE, "--rw=secret.txt");
+}
+
+static void test_source_is_canonicalised(void **state)
+{
+	struct ctx *c = *state;
+	/* a symlinked source is mounted at its real path, and "." ".." are resolved */
+	ok(c, build(c, "--rw=link", "--rol=./sub/../build", "--ro=/data//target/", NULL));
+	struct plan *p = &c->p;
+	int cwd = cwd_step(p);
+	check_step(p, cwd + 1, MK_BIND_RW, "/data/target", "/data/target", 0, "--rw=link");
+	check_step(p, cwd + 2, MK_BIND_RO, CWD "/build", CWD "/build", 0, "--rol=./sub/../build");
+	check_step(p, cwd + 3, MK_OVERLAY, "/data/target", "/data/target", 0, "--ro=/data//target/");
+}
+
+static void test_mount_destinations(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, build(c, "--mount=build,out", "--mount=/data/target,//opt///t/,rol", "--mount=/dev/kvm,/dev/kvm,dev",
+		    "--mount=secret.txt,/etc/secret,hide", NULL));
+	struct plan *p = &c->p;
+	int cwd = cwd_step(p);
+	/* a relative destination is relative to the working directory */
+	check_step(p, cwd + 1, MK_BIND_RW, CWD "/build", CWD "/out", 0, "--mount=build,out");
+	check_step(p, cwd + 2, MK_BIND_RO, "/data/target", "/opt/t", 0, "--mount=/data/target,//opt///t/,rol");
+	/* ,dev accepts a device node */
+	check_step(p, cwd + 3, MK_BIND_DEV, "/dev/kvm", "/dev/kvm", MF_FILE, "--mount=/dev/kvm,/dev/kvm,dev");
+	check_step(p, cwd + 4, MK_HIDE_FILE, CWD "/secret.txt", "/etc/secret", MF_FILE, "--mount=secret.txt,/etc/secret,hide");
+}
+
+static void test_mount_errors(void **state)
+{
+	struct ctx *c = *state;
+	expect_error(c, build(c, "--mount=/data/target,/opt/../etc", NULL), AJ_ERR_USAGE, "--mount=/data/target,/opt/../etc",
+		     "'..'", NULL);
+	expect_error(c, build(c, "--mount=build,../escape", NULL), AJ_ERR_USAGE, "'..'", NULL);
+	expect_error(c, build(c, "--mount=/data/target,/", NULL), AJ_ERR_USAGE, "root", NULL);
+	expect_error(c, build(c, "--mount=/data/target,/.", NULL), AJ_ERR_USAGE, "root", NULL);
+	/* a missing source names the path it looked for */
+	expect_error(c, build(c, "--rw=nope", NULL), AJ_ERR_USAGE, "--rw=nope", CWD "/nope", "does not exist", NULL);
+	expect_error(c, build(c, "--mount=/missing/dir,/x", NULL), AJ_ERR_USAGE, "/missing/dir", NULL);
+	expect_error(c, build(c, "--hide=gone", NULL), AJ_ERR_USAGE, CWD "/gone", NULL);
+	/* devices only with ,dev */
+	expect_error(c, build(c, "--rw=/dev/kvm", NULL), AJ_ERR_USAGE, "/dev/kvm", "neither", NULL);
+	expect_error(c, build(c, "--mount=/dev/kvm,/k,ro", NULL), AJ_ERR_USAGE, "neither", NULL);
+}
+
+static void test_devices(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, build(c, "--dev=dri", "--dev=/dev/kvm", NULL));
+	struct plan *p = &c->p;
+	size_t n = p->n_steps;
+	check_step(p, (int)n - 2, MK_BIND_DEV, "/dev/dri", "/dev/dri", 0, "--dev=dri");
+	check_step(p, (int)n - 1, MK_BIND_DEV, "/dev/kvm", "/dev/kvm", MF_FILE, "--dev=kvm");
+	expect_error(c, build(c, "--dev=nope", NULL), AJ_ERR_USAGE, "--dev=nope", "/dev/nope", NULL);
+	/* a symlink under /dev could point anywhere on the host */
+	expect_error(c, build(c, "--dev=sym", NULL), AJ_ERR_USAGE, "/dev/sym", NULL);
+}
+
+/* ---- the working directory --------------------------------------------------------------------- */
+
+static void test_cwd_root_not_mounted(void **state)
+{
+	struct ctx *c = *state;
+	c->f.cwd = "/";
+	ok(c, build(c, NULL));
+	struct plan *p = &c->p;
+	for (size_t i = 0; i < p->n_steps; i++)
+		assert_string_not_equal(p->steps[i].origin, "cwd");
+	/* the only step at "/" is the root itself */
+	assert_int_equal(find(p, "/", NULL), 0);
+	assert_int_equal(find(p, "/", "cwd"), -1);
+	assert_string_equal(p->cwd, "/");
+	/* and explicit mounts resolve against "/" */
+	ok(c, build(c, "--rw=data/target", NULL));
+	check_step(&c->p, (int)c->p.n_steps - 1, MK_BIND_RW, "/data/target", "/data/target", 0, "--rw=data/target");
+	/* "--rw" alone would mount the whole host: refused */
+	expect_error(c, build(c, "--rw", NULL), AJ_ERR_USAGE, "root", NULL);
+}
+
+static void test_cwd_unreadable(void **state)
+{
+	struct ctx *c = *state;
+	c->f.cwd = NULL;
+	c->f.cwd_errno = EACCES;
+	expect_error(c, build(c, NULL), AJ_ERR_FAIL, "working directory", strerror(EACCES), NULL);
+	assert_int_equal(aj_err_exit_code(&c->err), 1);
+	/* no errno recorded (getcwd gave a relative "(unreachable)" path): still an explanation */
+	c->f.cwd_errno = 0;
+	expect_error(c, build(c, NULL), AJ_ERR_FAIL, "working directory", strerror(ENOENT), NULL);
+}
+
+static void test_cwd_odd_characters(void **state)
+{
+	struct ctx *c = *state;
+	c->f.cwd = ODD;
+	ok(c, build(c, "--ro", "--rw=in", NULL));
+	struct plan *p = &c->p;
+	int cwd = find(p, ODD, "cwd");
+	check_step(p, cwd, MK_BIND_RW, ODD, ODD, 0, "cwd");
+	check_step(p, cwd + 1, MK_OVERLAY, ODD, ODD, 0, "--ro");
+	check_step(p, cwd + 2, MK_BIND_RW, ODD "/in", ODD "/in", 0, "--rw=in");
+	assert_string_equal(p->cwd, ODD);
+}
+
+/* ---- persist_layer ----------------------------------------------------------------------------- */
+
+static void test_persist_layer_fs_edit(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, build(c, "--fs-edit", NULL));
+	struct plan *p = &c->p;
+	assert_int_equal(p->steps[0].persist_layer, -1);
+	/* mount points missing from the rootfs would be created in it: the root bind, step 0 */
+	assert_int_equal(p->steps[cwd_step(p)].persist_layer, 0);
+	assert_int_equal(p->steps[find(p, "/proc", NULL)].persist_layer, 0);
+	assert_int_equal(p->steps[find(p, "/etc/resolv.conf", NULL)].persist_layer, 0);
+	/* inside the fresh /dev tmpfs: nothing persists */
+	assert_int_equal(p->steps[find(p, "/dev/null", NULL)].persist_layer, -1);
+	assert_int_equal(p->steps[find(p, "/dev/pts", NULL)].persist_layer, -1);
+}
+
+static void test_persist_layer_overlay(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, build(c, NULL));
+	struct plan *p = &c->p;
+	for (size_t i = 0; i < p->n_steps; i++) {
+		if (p->steps[i].persist_layer != -1)
+			dump(p);
+		assert_int_equal(p->steps[i].persist_layer, -1);
+	}
+}
+
+static void test_persist_layer_under_cwd(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, build(c, "--hide=sub", "--rw=build", "--mount=/data/target,/work/x/new/t,rol", NULL));
+	struct plan *p = &c->p;
+	int cwd = cwd_step(p);
+	assert_int_equal(p->steps[cwd].persist_layer, -1);
+	/* their mount points lie in the user's directory, bound read-write */
+	assert_int_equal(p->steps[cwd + 1].persist_layer, cwd);
+	assert_int_equal(p->steps[cwd + 2].persist_layer, cwd);
+	assert_int_equal(p->steps[cwd + 3].persist_layer, cwd);
+}
+
+static void test_persist_layer_nearest_wins(void **state)
+{
+	struct ctx *c = *state;
+	/* under an overlay of the cwd, the mount point is made in the overlay: nothing persists */
+	ok(c, build(c, "--ro", "--hide=sub", NULL));
+	int cwd = cwd_step(&c->p);
+	assert_int_equal(c->p.steps[cwd + 1].persist_layer, -1); /* same place as the cwd bind */
+	assert_int_equal(c->p.steps[cwd + 2].persist_layer, -1);
+
+	/* under a read-write bind of build, build is the layer, not the cwd */
+	ok(c, build(c, "--rw=build", "--mount=/data/target,build/t,rol", NULL));
+	cwd = cwd_step(&c->p);
+	assert_int_equal(c->p.steps[cwd + 1].persist_layer, cwd);
+	assert_int_equal(c->p.steps[cwd + 2].persist_layer, cwd + 1);
+
+	/* --fs-edit=/etc: mount points under /etc are made in the rootfs's /etc */
+	ok(c, build(c, "--fs-edit=/etc", "--mount=/data/target,/etc/t", NULL));
+	int etc = find(&c->p, "/etc", "--fs-edit=/etc");
+	assert_int_equal(etc, 1);
+	assert_int_equal(c->p.steps[find(&c->p, "/etc/t", NULL)].persist_layer, etc);
+	assert_int_equal(c->p.steps[find(&c->p, "/etc/resolv.conf", NULL)].persist_layer, etc);
+
+	/* a file bind is never a layer */
+	ok(c, build(c, "--rw=secret.txt", "--mount=/data/target,secret.txt/x,rol", NULL));
+	cwd = cwd_step(&c->p);
+	assert_int_equal(c->p.steps[cwd + 2].persist_layer, cwd);
+}
+
+static void test_persist_layer_home_edit(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, build(c, "--home-edit", "--mount=/data/target,/root/t,rol", NULL));
+	assert_int_equal(c->p.steps[1].persist_layer, -1); /* /root on the overlay root */
+	assert_int_equal(c->p.steps[find(&c->p, "/root/t", NULL)].persist_layer, 1);
+}
+
+/* ---- namespaces, session, argv, env, the rest -------------------------------------------------- */
+
+static void test_namespaces(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, build(c, NULL));
+	int want = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
+	assert_int_equal(c->p.clone_flags, want);
+	assert_false(c->p.no_net);
+	ok(c, build(c, "--no-net", NULL));
+	assert_int_equal(c->p.clone_flags, want | CLONE_NEWNET);
+	assert_true(c->p.no_net);
+}
+
+static void test_new_session(void **state)
+{
+	struct ctx *c = *state;
+	c->f.legacy_tiocsti = 1;
+	ok(c, build(c, NULL));
+	assert_true(c->p.new_session);
+	c->f.legacy_tiocsti = 0;
+	ok(c, build(c, NULL));
+	assert_false(c->p.new_session);
+	/* unknown (no such sysctl): an old kernel, where TIOCSTI works */
+	c->f.legacy_tiocsti = -1;
+	ok(c, build(c, NULL));
+	assert_true(c->p.new_session);
+	c->f.legacy_tiocsti = 0;
+	ok(c, build(c, "--new-session", NULL));
+	assert_true(c->p.new_session);
+	assert_int_equal(c->p.pty_fds, 0);
+}
+
+static void test_pty(void **state)
+{
+	struct ctx *c = *state;
+	/* stdin on the terminal: the jail gets its own pty, in a new session, whatever TIOCSTI allows */
+	c->f.legacy_tiocsti = 0;
+	c->f.tty_fds = 1;
+	ok(c, build(c, NULL));
+	assert_int_equal(c->p.pty_fds, 1);
+	assert_true(c->p.new_session);
+	c->f.tty_fds = 7;
+	ok(c, build(c, NULL));
+	assert_int_equal(c->p.pty_fds, 7);
+	assert_true(c->p.new_session);
+	/* output to a terminal but input from elsewhere (a pipe): no pty, the usual session rule */
+	c->f.tty_fds = 6;
+	ok(c, build(c, NULL));
+	assert_int_equal(c->p.pty_fds, 0);
+	assert_false(c->p.new_session);
+	c->f.legacy_tiocsti = 1;
+	ok(c, build(c, NULL));
+	assert_int_equal(c->p.pty_fds, 0);
+	assert_true(c->p.new_session);
+}
+
+static void test_argv(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, build(c, NULL));
+	assert_int_equal(strv_len(c->p.argv), 1);
+	assert_string_equal(c->p.argv[0], "bash");
+	assert_true(c->p.argv_default);
+	ok(c, build(c, "--", "sh", "-c", "echo hi", NULL));
+	assert_false(c->p.argv_default);
+	assert_int_equal(strv_len(c->p.argv), 3);
+	assert_string_equal(c->p.argv[0], "sh");
+	assert_string_equal(c->p.argv[1], "-c");
+	assert_string_equal(c->p.argv[2], "echo hi");
+	/* a copy: the plan owns its argv */
+	assert_ptr_not_equal(c->p.argv[0], c->o.argv[0]);
+}
+
+static void test_clone_unavailable(void **state)
+{
+	struct ctx *c = *state;
+	expect_error(c, build(c, "--clone", NULL), AJ_ERR_USAGE, "--clone", NULL);
+	expect_error(c, build(c, "--clone=b", "claude", NULL), AJ_ERR_USAGE, "--clone", NULL);
+}
+
+static void test_env_and_misc(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, build(c, "-q", "-vv", "--cap-add=NET_RAW", NULL));
+	struct plan *p = &c->p;
+	char **want = config_jail_env(host_env, false);
+	assert_int_equal(strv_len(p->env), strv_len(want));
+	for (size_t i = 0; want[i]; i++)
+		assert_string_equal(p->env[i], want[i]);
+	strv_free(want);
+	assert_true(strv_contains(p->env, "FOO=bar"));
+	assert_true(strv_contains(p->env, "HOME=/root"));
+	assert_false(strv_contains(p->env, "SSH_AUTH_SOCK=/run/ssh"));
+	assert_false(strv_contains(p->env, "GIT_CONFIG_COUNT=1"));
+	assert_int_equal(p->outer_uid, 1000);
+	assert_int_equal(p->outer_gid, 1001);
+	assert_string_equal(p->hostname, "localhost");
+	assert_string_equal(p->cwd, CWD);
+	assert_int_equal(p->caps_keep, UINT64_C(1) << 13);
+	assert_true(p->quiet);
+	assert_int_equal(p->verbose, 2);
+	assert_non_null(p->notes);
+
+	c->f.cwd_in_git = true;
+	ok(c, build(c, NULL));
+	assert_true(strv_contains(c->p.env, "GIT_CONFIG_COUNT=1"));
+	assert_true(strv_contains(c->p.env, "GIT_CONFIG_KEY_0=core.checkStat"));
+	assert_true(strv_contains(c->p.env, "GIT_CONFIG_VALUE_0=minimal"));
+	assert_int_equal(c->p.caps_keep, 0);
+	assert_false(c->p.quiet);
+}
+
+static void test_kind_helpers(void **state)
+{
+	assert_true(plan_kind_is_persistent(MK_ROOT_BIND));
+	assert_true(plan_kind_is_persistent(MK_BIND_RW));
+	assert_true(plan_kind_is_persistent(MK_BIND_DEV));
+	assert_false(plan_kind_is_persistent(MK_ROOT_OVERLAY));
+	assert_false(plan_kind_is_persistent(MK_ROOT_TMPFS));
+	assert_false(plan_kind_is_persistent(MK_BIND_RO));
+	assert_false(plan_kind_is_persistent(MK_OVERLAY));
+	assert_false(plan_kind_is_persistent(MK_TMPFS));
+	assert_false(plan_kind_is_persistent(MK_HIDE_FILE));
+	assert_false(plan_kind_is_persistent(MK_PROC));
+	assert_false(plan_kind_is_persistent(MK_DEVPTS));
+	assert_false(plan_kind_is_persistent(MK_SYMLINK));
+	assert_false(plan_kind_is_persistent(MK_DIR));
+	/* every kind has a name */
+	for (int k = MK_ROOT_OVERLAY; k <= MK_DIR; k++) {
+		assert_non_null(plan_kind_name((enum mount_kind)k));
+		assert_true(strlen(plan_kind_name((enum mount_kind)k)) > 0);
+	}
+	assert_string_equal(plan_kind_name(MK_OVERLAY), "overlay");
+	assert_string_equal(plan_kind_name(MK_BIND_RO), "ro-bind");
+}
+
+/* ---- overlay options --------------------------------------------------------------------------- */
+
+static void check_escape(const char *in, const char *want)
+{
+	char *got = plan_overlay_escape(in);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_overlay_escape(void **state)
+{
+	check_escape("/plain/path", "/plain/path");
+	check_escape("", "");
+	check_escape("/a,b", "/a\\,b");
+	check_escape("/a:b", "/a\\:b");
+	check_escape("/a\\b", "/a\\\\b");
+	/* spaces, newlines, '=' and other bytes need nothing: the options go to the kernel, not a shell */
+	check_escape("/a b\nc=d\te'f\"", "/a b\nc=d\te'f\"");
+	check_escape(",,::\\\\", "\\,\\,\\:\\:\\\\\\\\");
+	check_escape(ODD, "/data/a\\,b\\:c\\\\d e");
+	check_escape("/\xc3\xa9t\xc3\xa9", "/\xc3\xa9t\xc3\xa9");
+}
+
+static void test_overlay_options(void **state)
+{
+	char *s = plan_overlay_options("/l", "/u", "/w");
+	assert_string_equal(s, "lowerdir=/l,upperdir=/u,workdir=/w,userxattr");
+	free(s);
+	s = plan_overlay_options("/lo,wer", "/up:per", "/wo\\rk");
+	assert_string_equal(s, "lowerdir=/lo\\,wer,upperdir=/up\\:per,workdir=/wo\\\\rk,userxattr");
+	free(s);
+	s = plan_overlay_options("/with space/and\nnewline", "/tmp/s 1/upper", "/tmp/s 1/work");
+	assert_string_equal(s, "lowerdir=/with space/and\nnewline,upperdir=/tmp/s 1/upper,workdir=/tmp/s 1/work,userxattr");
+	free(s);
+	s = plan_overlay_options(ODD, "/t/u,1", "/t/w:1");
+	assert_string_equal(s, "lowerdir=/data/a\\,b\\:c\\\\d e,upperdir=/t/u\\,1,workdir=/t/w\\:1,userxattr");
+	free(s);
+}
+
+/* ---- printing ---------------------------------------------------------------------------------- */
+
+static char *print_to_string(const struct plan *p, bool status)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	if (status)
+		plan_print_status(p, f);
+	else
+		plan_print(p, f);
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(buf);
+	assert_int_equal(strlen(buf), len);
+	return buf;
+}
+
+static void test_plan_print(void **state)
+{
+	struct ctx *c = *state;
+	c->f.cwd = ODD;
+	ok(c, build(c, "--no-net", "--cap-add=NET_RAW", "--ro", "--rw=in", "--hide=in", "--dev=kvm", "--", "make", "-j2",
+		    NULL));
+	cleanup_free char *out = print_to_string(&c->p, false);
+	for (size_t i = 0; i < c->p.n_steps; i++) {
+		if (!strstr(out, c->p.steps[i].dst))
+			print_error("plan_print does not mention %s:\n%s", c->p.steps[i].dst, out);
+		assert_non_null(strstr(out, c->p.steps[i].dst));
+	}
+	assert_non_null(strstr(out, "rootfs:      alpine " ROOTFS "\n"));
+	assert_non_null(strstr(out, " net\n"));
+	assert_non_null(strstr(out, "CAP_NET_RAW"));
+	assert_non_null(strstr(out, "id maps:     uid 0 -> 1000, gid 0 -> 1001"));
+	/* the overlay of the odd cwd shows its escaped options */
+	assert_non_null(strstr(out, "(lowerdir=/data/a\\,b\\:c\\\\d e,upperdir=<tmp>/upper,workdir=<tmp>/work,userxattr)"));
+	assert_non_null(strstr(out, "  FOO=bar\n"));
+	assert_non_null(strstr(out, "argv:        make -j2\n"));
+	/* nothing here is created in a read-write layer */
+	assert_null(strstr(out, "mountpoint-in="));
+	assert_non_null(strstr(out, "session:     shared with the terminal\n"));
+
+	ok(c, build(c, NULL));
+	cleanup_free char *out2 = print_to_string(&c->p, false);
+	assert_non_null(strstr(out2, "argv:        bash"));
+	assert_null(strstr(out2, " net\n"));
+	assert_non_null(strstr(out2, "caps kept:   none\n"));
+
+	/* mountpoint-in=N marks a step whose mount point is made in read-write layer N */
+	c->f.tty_fds = 7;
+	c->f.cwd = CWD;
+	ok(c, build(c, "--hide=sub", "--home-edit=.x", NULL));
+	cleanup_free char *out3 = print_to_string(&c->p, false);
+	cleanup_free char *line = xasprintf("%s mode=0755  [--hide=sub] mountpoint-in=%d\n", CWD "/sub", cwd_step(&c->p));
+	if (!strstr(out3, line))
+		print_error("want \"%s\" in:\n%s", line, out3);
+	assert_non_null(strstr(out3, line));
+	assert_non_null(strstr(out3, "/root/.x <- " ROOTFS "/root/.x  [--home-edit=.x] create-source\n"));
+	assert_non_null(strstr(out3, "session:     new, on the jail's own pty\n"));
+}
+
+static void test_plan_print_status(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, build(c, "--rw=build", "--hide=sub", NULL));
+	cleanup_free char *out = print_to_string(&c->p, true);
+	assert_non_null(strstr(out, "ajail: rootfs   alpine (overlay: changes discarded)\n"));
+	assert_non_null(strstr(out, "ajail: cwd      " CWD "\n"));
+	assert_non_null(strstr(out, "ajail: network  host\n"));
+	assert_non_null(strstr(out, "ajail: mount    " CWD " (read-write)\n"));
+	assert_non_null(strstr(out, "ajail: mount    " CWD "/build (read-write)  --rw=build\n"));
+	assert_non_null(strstr(out, "ajail: mount    " CWD "/sub (hidden)  --hide=sub\n"));
+	/* the standard jail is not listed */
+	assert_null(strstr(out, "/proc"));
+	assert_null(strstr(out, "/dev"));
+	assert_null(strstr(out, "resolv.conf"));
+
+	ok(c, build(c, "--fs-edit", NULL));
+	cleanup_free char *out2 = print_to_string(&c->p, true);
+	assert_non_null(strstr(out2, "(read-write: changes persist)"));
+
+	/* a mount covered by a later one at the same place is not listed */
+	ok(c, build(c, "--ro", "--rw=build", NULL));
+	cleanup_free char *out3 = print_to_string(&c->p, true);
+	assert_non_null(strstr(out3, "ajail: mount    " CWD " (overlay, changes discarded)  --ro\n"));
+	assert_null(strstr(out3, "ajail: mount    " CWD " (read-write)"));
+	assert_non_null(strstr(out3, "ajail: mount    " CWD "/build (read-write)  --rw=build\n"));
+}
+
+static void test_plan_print_status_host(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, build(c, "--no-net", NULL));
+	cleanup_free char *out = print_to_string(&c->p, true);
+	assert_non_null(strstr(out, "ajail: rootfs   host"));
+	assert_non_null(strstr(out, "ajail: network  none\n"));
+	/* the host's own directories are not listed one by one */
+	assert_null(strstr(out, "/usr"));
+	assert_null(strstr(out, "/etc"));
+	assert_null(strstr(out, "/root"));
+}
+
+#define S(f) cmocka_unit_test_setup_teardown(f, setup_store, teardown)
+#define H(f) cmocka_unit_test_setup_teardown(f, setup_host, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		H(test_host_root),
+		H(test_host_root_implicit_warns),
+		H(test_host_root_no_edit),
+		H(test_host_probe_error),
+		S(test_store_root_overlay),
+		S(test_store_root_foreign_owner_warns),
+		S(test_store_root_no_net_no_resolv),
+		S(test_store_root_fs_edit),
+		S(test_store_fs_edit_dir),
+		S(test_store_fs_edit_slash_is_whole_root),
+		S(test_store_fs_edit_dir_errors),
+		S(test_store_fs_edit_whole_ignores_dirs),
+		S(test_store_home_edit),
+		S(test_store_home_edit_with_fs_edit),
+		S(test_system_mounts),
+		S(test_order_system_cwd_user),
+		S(test_ro_then_rw),
+		S(test_modes_dir_and_file),
+		S(test_source_is_canonicalised),
+		S(test_mount_destinations),
+		S(test_mount_errors),
+		S(test_devices),
+		S(test_cwd_root_not_mounted),
+		S(test_cwd_unreadable),
+		S(test_cwd_odd_characters),
+		S(test_persist_layer_fs_edit),
+		S(test_persist_layer_overlay),
+		S(test_persist_layer_under_cwd),
+		S(test_persist_layer_nearest_wins),
+		S(test_persist_layer_home_edit),
+		S(test_namespaces),
+		S(test_new_session),
+		S(test_pty),
+		S(test_argv),
+		S(test_clone_unavailable),
+		S(test_env_and_misc),
+		S(test_kind_helpers),
+		S(test_overlay_escape),
+		S(test_overlay_options),
+		S(test_plan_print),
+		S(test_plan_print_status),
+		H(test_plan_print_status_host),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,245 @@
+/* Unit tests for util.c (lexical path helpers, string vectors) and error.c. No filesystem access. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "util.h"
+
+/* path_normalize(in) must give want, with had_dotdot == dotdot. */
+static void check_norm(const char *in, const char *want, bool dotdot)
+{
+	bool had = !dotdot; /* the opposite, so a function that never writes it fails */
+	char *got = path_normalize(in, &had);
+	if (strcmp(got, want) != 0 || had != dotdot)
+		print_error("path_normalize(\"%s\") = \"%s\" (dotdot %d), want \"%s\" (dotdot %d)\n", in, got, had, want,
+			    dotdot);
+	assert_string_equal(got, want);
+	assert_int_equal(had, dotdot);
+	free(got);
+}
+
+static void test_normalize_plain(void **state)
+{
+	check_norm("/", "/", false);
+	check_norm("/a", "/a", false);
+	check_norm("/a/b/c", "/a/b/c", false);
+}
+
+static void test_normalize_slashes(void **state)
+{
+	check_norm("//", "/", false);
+	check_norm("//a//b///c", "/a/b/c", false);
+	check_norm("/a/b/", "/a/b", false);
+	check_norm("/a/b///", "/a/b", false);
+}
+
+static void test_normalize_dot(void **state)
+{
+	check_norm("/./a/./b/.", "/a/b", false);
+	check_norm("/.", "/", false);
+	/* names that merely start with dots are ordinary */
+	check_norm("/.a/..b/...", "/.a/..b/...", false);
+}
+
+static void test_normalize_dotdot(void **state)
+{
+	check_norm("/a/b/../c", "/a/c", true);
+	check_norm("/a/b/..", "/a", true);
+	check_norm("/a/..", "/", true);
+	check_norm("/a/b/../../c/./d/..", "/c", true);
+	check_norm("/a/../b/", "/b", true);
+}
+
+static void test_normalize_above_root(void **state)
+{
+	check_norm("/..", "/", true);
+	check_norm("/../../a", "/a", true);
+	check_norm("/a/../../../b", "/b", true);
+	check_norm("/a/b/../../..", "/", true);
+}
+
+static void test_normalize_relative_and_null_flag(void **state)
+{
+	/* a relative path is treated as relative to "/" (cli uses this for --home-edit=SUB, --dev=DEV) */
+	check_norm("a/b", "/a/b", false);
+	check_norm("", "/", false);
+	check_norm("../x", "/x", true);
+	/* had_dotdot may be NULL */
+	char *s = path_normalize("/a/../b", NULL);
+	assert_string_equal(s, "/b");
+	free(s);
+}
+
+static void test_is_under(void **state)
+{
+	assert_true(path_is_under("/a", "/a"));
+	assert_true(path_is_under("/a/b", "/a"));
+	assert_true(path_is_under("/a/b/c", "/a/b"));
+	assert_false(path_is_under("/ab", "/a"));
+	assert_false(path_is_under("/a", "/a/b"));
+	assert_false(path_is_under("/b/a", "/a"));
+	assert_false(path_is_under("/abc/d", "/ab"));
+	/* "/" contains every absolute path */
+	assert_true(path_is_under("/", "/"));
+	assert_true(path_is_under("/x", "/"));
+	assert_true(path_is_under("/x/y", "/"));
+	assert_false(path_is_under("x", "/"));
+}
+
+static void test_relative(void **state)
+{
+	assert_string_equal(path_relative("/a/b/c", "/a"), "b/c");
+	assert_string_equal(path_relative("/a/b", "/a/b"), "");
+	assert_string_equal(path_relative("/a/b", "/"), "a/b");
+	assert_string_equal(path_relative("/", "/"), "");
+	assert_string_equal(path_relative("/work/x/build", "/work/x"), "build");
+}
+
+static void test_join(void **state)
+{
+	char *s;
+	s = path_join("/a", "b");
+	assert_string_equal(s, "/a/b");
+	free(s);
+	s = path_join("/a/", "b/c");
+	assert_string_equal(s, "/a/b/c");
+	free(s);
+	s = path_join("/a//", "b");
+	assert_string_equal(s, "/a/b");
+	free(s);
+	s = path_join("/", "b");
+	assert_string_equal(s, "/b");
+	free(s);
+	/* an absolute rel is returned as is */
+	s = path_join("/a", "/etc/x");
+	assert_string_equal(s, "/etc/x");
+	free(s);
+	/* nothing is normalised: that is path_normalize's job */
+	s = path_join("/a", "../b");
+	assert_string_equal(s, "/a/../b");
+	free(s);
+}
+
+static void test_strv(void **state)
+{
+	char **v = NULL;
+	assert_int_equal(strv_len(v), 0);
+	assert_false(strv_contains(v, "a"));
+	strv_push(&v, xstrdup("a"));
+	assert_non_null(v);
+	assert_int_equal(strv_len(v), 1);
+	assert_null(v[1]);
+	strv_push(&v, xstrdup("b"));
+	strv_push(&v, xstrdup(""));
+	assert_int_equal(strv_len(v), 3);
+	assert_string_equal(v[0], "a");
+	assert_string_equal(v[1], "b");
+	assert_string_equal(v[2], "");
+	assert_null(v[3]);
+	assert_true(strv_contains(v, "a"));
+	assert_true(strv_contains(v, "b"));
+	assert_true(strv_contains(v, ""));
+	assert_false(strv_contains(v, "c"));
+	assert_false(strv_contains(v, "ab"));
+	strv_free(v);
+	strv_free(NULL);
+}
+
+static void test_strv_cleanup_and_steal(void **state)
+{
+	char **kept;
+	{
+		cleanup_strv char **v = NULL;
+		strv_push(&v, xstrdup("x"));
+		kept = steal_pointer(&v);
+		assert_null(v);
+	}
+	assert_string_equal(kept[0], "x");
+	strv_free(kept);
+}
+
+static void test_str_helpers(void **state)
+{
+	assert_true(str_has_prefix("AJAIL_ENV_X", "AJAIL_ENV_"));
+	assert_true(str_has_prefix("abc", ""));
+	assert_true(str_has_prefix("abc", "abc"));
+	assert_false(str_has_prefix("ab", "abc"));
+	assert_false(str_has_prefix("xabc", "abc"));
+	char *s = xstrndup("hello", 3);
+	assert_string_equal(s, "hel");
+	free(s);
+	s = xasprintf("%s-%d", "a", 42);
+	assert_string_equal(s, "a-42");
+	free(s);
+}
+
+static void test_err_usage_and_fail(void **state)
+{
+	struct aj_err e = { 0 };
+	assert_int_equal(aj_usage(&e, "bad %s", "thing"), -1);
+	assert_int_equal(e.kind, AJ_ERR_USAGE);
+	assert_int_equal(e.errnum, 0);
+	assert_string_equal(e.msg, "bad thing");
+	assert_int_equal(aj_err_exit_code(&e), 2);
+
+	assert_int_equal(aj_fail(&e, ENOENT, "open \"%s\"", "x.tar"), -1);
+	assert_int_equal(e.kind, AJ_ERR_FAIL);
+	assert_int_equal(e.errnum, ENOENT);
+	char want[256];
+	snprintf(want, sizeof want, "open \"x.tar\": %s", strerror(ENOENT));
+	assert_string_equal(e.msg, want);
+	assert_int_equal(aj_err_exit_code(&e), 1);
+
+	assert_int_equal(aj_err_set(&e, AJ_ERR_NOTFOUND, 0, "nope"), -1);
+	assert_int_equal(aj_err_exit_code(&e), 127);
+	struct aj_err zero = { 0 };
+	assert_int_equal(aj_err_exit_code(&zero), 1);
+}
+
+static void test_err_wrap(void **state)
+{
+	struct aj_err e = { 0 };
+	aj_fail(&e, 0, "open \"x.tar\"");
+	assert_int_equal(aj_err_wrap(&e, "import \"%s\"", "alpine"), -1);
+	assert_string_equal(e.msg, "import \"alpine\": open \"x.tar\"");
+	assert_int_equal(e.kind, AJ_ERR_FAIL);
+
+	/* a long message is truncated, never overflowed, and stays terminated */
+	char big[2000];
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	aj_usage(&e, "%s", big);
+	assert_int_equal(strlen(e.msg), sizeof e.msg - 1);
+	aj_err_wrap(&e, "ctx");
+	assert_int_equal(strlen(e.msg), sizeof e.msg - 1);
+	assert_memory_equal(e.msg, "ctx: xxx", 8);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_normalize_plain),
+		cmocka_unit_test(test_normalize_slashes),
+		cmocka_unit_test(test_normalize_dot),
+		cmocka_unit_test(test_normalize_dotdot),
+		cmocka_unit_test(test_normalize_above_root),
+		cmocka_unit_test(test_normalize_relative_and_null_flag),
+		cmocka_unit_test(test_is_under),
+		cmocka_unit_test(test_relative),
+		cmocka_unit_test(test_join),
+		cmocka_unit_test(test_strv),
+		cmocka_unit_test(test_strv_cleanup_and_steal),
+		cmocka_unit_test(test_str_helpers),
+		cmocka_unit_test(test_err_usage_and_fail),
+		cmocka_unit_test(test_err_wrap),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
