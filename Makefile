@@ -75,7 +75,7 @@ bench: deps
 # Debian 12 packages: libraries, cmocka, busybox-static (the tests' tiny rootfs), the tools the
 # tests and benchmarks drive (bubblewrap and util-linux's unshare are what users would use instead).
 DEB_PKGS := build-essential pkg-config libarchive-dev libgit2-dev libzstd-dev libseccomp-dev \
-            libcmocka-dev busybox-static bubblewrap util-linux git iproute2 passwd tar zstd
+            libcmocka-dev busybox-static bubblewrap util-linux bsdutils procps git iproute2 passwd tar zstd
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
