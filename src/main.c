@@ -140,6 +140,54 @@ static int cmd_run(struct opts *o)
 	return status;
 }
 
+/* `ajail doctor [--json]`: can this machine run jails, and where is the store? */
+static int cmd_doctor(const struct opts *o)
+{
+	bool json = false;
+	for (size_t i = 0; o->verb_args && o->verb_args[i]; i++) {
+		if (strcmp(o->verb_args[i], "--json") == 0) {
+			json = true;
+		} else if (strcmp(o->verb_args[i], "-h") == 0 || strcmp(o->verb_args[i], "--help") == 0) {
+			puts("Usage: ajail doctor [--json]\nCheck that this kernel lets this user run jails; exit 1 if not.");
+			return 0;
+		} else {
+			fprintf(stderr, "ajail: doctor: unknown argument '%s'; usage: ajail doctor [--json]\n", o->verb_args[i]);
+			return 2;
+		}
+	}
+	struct sandbox_check c[8];
+	size_t n = sandbox_doctor(c, 7);
+	cleanup_free char *store = config_store_dir(environ);
+	cleanup_strv char **names = store ? store_list_names(store) : NULL;
+	c[n] = (struct sandbox_check){ .name = "store", .ok = true, .required = false };
+	snprintf(c[n].detail, sizeof c[n].detail, "%s/fs: %zu rootfs%s%s", store ? store : "(no HOME)", strv_len(names),
+		 strv_len(names) == 1 ? "" : "es",
+		 strv_contains(names, "default") ? ", 'default' is the default" : ", no 'default': the host rootfs serves");
+	n++;
+	bool ok = true;
+	for (size_t i = 0; i < n; i++)
+		ok &= c[i].ok || !c[i].required;
+	if (json) {
+		fputs("{\"ok\": ", stdout);
+		fputs(ok ? "true" : "false", stdout);
+		fputs(", \"checks\": [", stdout);
+		for (size_t i = 0; i < n; i++) {
+			printf("%s{\"name\": ", i ? ", " : "");
+			output_json_string(stdout, c[i].name);
+			printf(", \"ok\": %s, \"required\": %s, \"detail\": ", c[i].ok ? "true" : "false",
+			       c[i].required ? "true" : "false");
+			output_json_string(stdout, c[i].detail);
+			putchar('}');
+		}
+		puts("]}");
+	} else {
+		for (size_t i = 0; i < n; i++)
+			printf("%-4s %-30s %s\n", c[i].ok ? "ok" : c[i].required ? "FAIL" : "warn", c[i].name, c[i].detail);
+		puts(ok ? "ajail can run jails here." : "ajail cannot run jails here; see FAIL above.");
+	}
+	return ok ? 0 : 1;
+}
+
 int main(int argc, char *argv[])
 {
 	/* A setuid ajail would hand every user the caller-chosen mounts of another identity. */
@@ -162,6 +210,8 @@ int main(int argc, char *argv[])
 	} else if (o.version) {
 		puts("ajail " AJAIL_VERSION);
 		rc = 0;
+	} else if (o.verb == VERB_DOCTOR) {
+		rc = cmd_doctor(&o);
 	} else if (o.verb != VERB_RUN) {
 		static const char *const names[] = { [VERB_FS] = "fs", [VERB_CLONE] = "clone", [VERB_DOCTOR] = "doctor" };
 		fprintf(stderr, "ajail: '%s' is not available in this version yet; to run a program named %s, use 'ajail -- %s'\n",

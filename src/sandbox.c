@@ -38,6 +38,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -964,4 +965,108 @@ out:
 			close(sock[i]);
 	}
 	return ret;
+}
+
+/* ---- ajail doctor ---- */
+
+/* In a fresh user + mount namespace: map ourselves, then mount an overlay on a private tmpfs the way a
+ * jail's root is made. Exit 0 on success, else 10 + the step that failed. */
+static int doctor_child(uid_t uid, gid_t gid, int errfd)
+{
+	struct aj_err err = { 0 };
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) {
+		int e = errno;
+		if (write(errfd, &e, sizeof e) < 0) {
+		}
+		return 10;
+	}
+	char map[64];
+	snprintf(map, sizeof map, "0 %u 1", (unsigned)uid);
+	if (write_file("/proc/self/setgroups", "deny", &err) < 0 || write_file("/proc/self/uid_map", map, &err) < 0)
+		return 11;
+	snprintf(map, sizeof map, "0 %u 1", (unsigned)gid);
+	if (write_file("/proc/self/gid_map", map, &err) < 0)
+		return 11;
+	if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0 || mount("tmpfs", "/tmp", "tmpfs", 0, "mode=0700") < 0)
+		return 12;
+	if (mkdir("/tmp/l", 0755) < 0 || mkdir("/tmp/m", 0755) < 0)
+		return 12;
+	cleanup_close int target = open("/tmp/m", O_PATH | O_CLOEXEC);
+	const char *params[] = { "lowerdir", "/tmp/l", "upperdir", "/tmp/u", "workdir", "/tmp/w", "userxattr", NULL, NULL };
+	if (mkdir("/tmp/u", 0755) < 0 || mkdir("/tmp/w", 0755) < 0)
+		return 12;
+	if (new_fs("overlay", params, 0, target, &err) < 0) {
+		if (write(errfd, err.msg, strlen(err.msg)) < 0) {
+		}
+		return err.errnum == ENOSYS || strstr(err.msg, "fsopen") ? 13 : 14;
+	}
+	return 0;
+}
+
+size_t sandbox_doctor(struct sandbox_check *c, size_t max)
+{
+	size_t n = 0;
+	struct utsname u;
+	if (n < max) {
+		c[n] = (struct sandbox_check){ .name = "kernel", .ok = true, .required = false };
+		if (uname(&u) == 0)
+			snprintf(c[n].detail, sizeof c[n].detail, "%s %s", u.sysname, u.release);
+		n++;
+	}
+	int pipefd[2];
+	int code = -1;
+	char msg[200] = "";
+	if (pipe2(pipefd, O_CLOEXEC) == 0) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(pipefd[0]);
+			_exit(doctor_child(getuid(), getgid(), pipefd[1]));
+		}
+		close(pipefd[1]);
+		ssize_t r = pid > 0 ? read(pipefd[0], msg, sizeof msg - 1) : -1;
+		msg[r > 0 ? r : 0] = '\0';
+		close(pipefd[0]);
+		int ws;
+		if (pid > 0 && waitpid(pid, &ws, 0) == pid && WIFEXITED(ws))
+			code = WEXITSTATUS(ws);
+	}
+	if (n + 2 < max) {
+		struct aj_err e = { 0 };
+		c[n] = (struct sandbox_check){ .name = "user namespaces", .ok = code == 0 || code > 11, .required = true };
+		if (c[n].ok)
+			snprintf(c[n].detail, sizeof c[n].detail, "unprivileged user namespaces work");
+		else {
+			int en = EPERM;
+			if (code == 10)
+				memcpy(&en, msg, sizeof en);
+			explain_clone_failure(en, &e);
+			snprintf(c[n].detail, sizeof c[n].detail, "%s", e.msg);
+		}
+		n++;
+		c[n] = (struct sandbox_check){ .name = "overlayfs in a user namespace", .ok = code == 0, .required = true };
+		if (code == 0)
+			snprintf(c[n].detail, sizeof c[n].detail, "works (the jail's ephemeral root)");
+		else if (code == 13)
+			snprintf(c[n].detail, sizeof c[n].detail, "no new mount API: ajail needs Linux 5.12 or newer");
+		else if (code > 11)
+			snprintf(c[n].detail, sizeof c[n].detail, "fails (%s): needs Linux 5.11 or newer", msg[0] ? msg : "mount");
+		else
+			snprintf(c[n].detail, sizeof c[n].detail, "not tried: no user namespace");
+		n++;
+	}
+	if (n < max) {
+		int tiocsti = -1;
+		FILE *f = fopen("/proc/sys/dev/tty/legacy_tiocsti", "re");
+		if (f) {
+			if (fscanf(f, "%d", &tiocsti) != 1)
+				tiocsti = -1;
+			fclose(f);
+		}
+		c[n] = (struct sandbox_check){ .name = "TIOCSTI", .ok = true, .required = false };
+		snprintf(c[n].detail, sizeof c[n].detail, "%s",
+			 tiocsti == 0 ? "disabled by the kernel (dev.tty.legacy_tiocsti=0)"
+				      : "allowed by the kernel: jails get a pty of their own at a terminal, else a new session");
+		n++;
+	}
+	return n;
 }

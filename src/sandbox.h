@@ -9,6 +9,9 @@
 #ifndef AJAIL_SANDBOX_H
 #define AJAIL_SANDBOX_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "error.h"
 #include "plan.h"
 
@@ -16,5 +19,16 @@
  * signal). Returns -1 with err set when the jail could not be set up or the command not started;
  * err->kind then says which exit code (1, 126, 127). Blocks until the jail is gone. */
 int sandbox_run(const struct plan *p, int *status, struct aj_err *err);
+
+/* What `ajail doctor` reports: can this kernel, for this user, make a jail? Each check runs in a
+ * throw-away child (user + mount namespace) that exits at once; nothing outside it changes. */
+struct sandbox_check {
+	const char *name;
+	bool ok;
+	bool required;     /* a jail cannot start without it */
+	char detail[1100];  /* what was found, or what to do */
+};
+/* Fill up to max checks; returns how many. */
+size_t sandbox_doctor(struct sandbox_check *checks, size_t max);
 
 #endif

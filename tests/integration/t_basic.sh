@@ -122,3 +122,20 @@ if [ "$(id -u)" != 0 ]; then
 	assert_rc 1 "an unreadable cwd"
 	assert_contains "$err" "working directory"
 fi
+
+# ajail doctor: can this machine run jails?
+jail doctor
+assert_rc 0 "doctor on a machine that runs jails"
+assert_contains "$out" "ok   user namespaces"
+assert_contains "$out" "ok   overlayfs in a user namespace"
+jail doctor --json
+assert_contains "$out" '"ok": true'
+jail doctor --bogus
+assert_rc 2 "doctor with a bad argument"
+if unshare -U -r true 2>/dev/null; then
+	out=$(unshare -U -r sh -c "echo 0 > /proc/sys/user/max_user_namespaces && '$AJAIL' doctor" 2>&1)
+	rc=$?
+	assert_rc 1 "doctor where user namespaces are refused"
+	assert_contains "$out" "FAIL user namespaces"
+	assert_contains "$out" "max_user_namespaces"
+fi
