@@ -33,7 +33,7 @@ PURE_OBJS := $(PURE_SRCS:src/%.c=build/%.o)
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(wildcard tests/unit/test_*.c))
 HELPERS :=
 
-.PHONY: all check unit integration install uninstall clean deps demo bench check-deps format
+.PHONY: all check unit integration completions-check install uninstall clean deps demo bench check-deps format
 
 all: check-deps ajail
 
@@ -58,10 +58,14 @@ unit: $(UNIT_TESTS)
 integration: ajail $(HELPERS)
 	bash tests/integration/run.sh
 
+completions-check:
+	bash completions/test-completions.sh
+
 # `check` installs what it needs first, so it works on a fresh Debian 12 machine.
 check: deps
 	$(MAKE) all
 	$(MAKE) unit
+	$(MAKE) completions-check
 	$(MAKE) integration
 
 demo: deps

@@ -1,0 +1,273 @@
+#!/usr/bin/env bash
+# bench/run.sh — what `make bench` runs, after `make all`, from the repository root (it cds there itself).
+# Works as root and as a normal user; prints markdown.
+#
+#   bash bench/run.sh [SECTION...]     all sections, or only the ones named (see SECTIONS below)
+#   BENCH_RUNS=N                       timed runs per contender (default 50; at least 20 to mean much)
+#   BENCH_STRICT=1                     exit 1 when a target is missed (default: report it, exit 0)
+#
+# Adding a benchmark: write a function bench_NAME that prints a "## heading", its table, and calls
+# `verdict NAME MET|MISSED|PASS|FAIL|SKIPPED "text"` for each target; then append NAME to SECTIONS.
+# Everything temporary lives under $work, which the EXIT trap removes.
+set -euo pipefail
+
+SECTIONS=(startup rss git)
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+AJAIL=$ROOT/ajail
+TIMEIT=$ROOT/build/timeit
+RUNS=${BENCH_RUNS:-50}
+
+work=
+cleanup()
+{
+	if [ -n "$work" ]; then
+		rm -rf "$work" || true
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+die() { echo "bench: $*" >&2; exit 1; }
+have() { command -v "$1" >/dev/null 2>&1; }
+
+verdicts=()
+missed=0
+verdict()
+{
+	local name=$1 word=$2 text=$3
+	verdicts+=("$name: $word — $text")
+	case $word in MISSED | FAIL) missed=1 ;; esac
+	echo
+	echo "**$word**: $text"
+}
+
+# median LABEL < timeit-table: the median column of the row labelled LABEL.
+median()
+{
+	awk -F'|' -v l="$1" '{ x = $2; gsub(/^ +| +$/, "", x) } x == l { m = $3; gsub(/ /, "", m); print m }'
+}
+
+# check_runs LABEL CMD...: run CMD once; on failure say why (first lines of its stderr) and return 1.
+check_runs()
+{
+	local label=$1 errf=$work/check.err
+	shift
+	if "$@" </dev/null >/dev/null 2>"$errf"; then
+		return 0
+	fi
+	echo "- $label: skipped, \`$*\` fails here: $(head -c 300 "$errf" | tr '\n' ' ')"
+	return 1
+}
+
+# ---------------------------------------------------------------------------------------------------
+# startup: start-to-exit latency of `ajail --quiet --fs=NAME true` against bubblewrap (same rootfs bound
+# read-only) and `unshare -Urmpf`. Target: ajail's median no slower than bwrap's.
+bench_startup()
+{
+	local root=$AJAIL_HOME/fs/bench out
+	local -a contenders=(-- ajail "$AJAIL" --quiet --fs=bench true)
+	local -a notes=()
+
+	echo "## Start-up: start to exit of \`true\`, $RUNS interleaved runs each"
+	echo
+	# bwrap --unshare-all also creates a network namespace, which ajail does only with --no-net: this
+	# row shows what that costs ajail.
+	local have_nonet=0
+	if check_runs "ajail --no-net" "$AJAIL" --quiet --no-net --fs=bench true >"$work/note"; then
+		contenders+=(-- "ajail --no-net" "$AJAIL" --quiet --no-net --fs=bench true)
+		have_nonet=1
+	else
+		notes+=("$(cat "$work/note")")
+	fi
+	local bwrap_cmd=(bwrap --unshare-all --ro-bind "$root" / --proc /proc --dev /dev --tmpfs /tmp true)
+	local have_bwrap=0
+	if ! have bwrap; then
+		notes+=("- bwrap: skipped, bubblewrap is not installed (\`make deps\` installs it)")
+	elif check_runs bwrap "${bwrap_cmd[@]}" >"$work/note"; then
+		contenders+=(-- bwrap "${bwrap_cmd[@]}")
+		have_bwrap=1
+	else
+		notes+=("$(cat "$work/note")")
+	fi
+	local unshare_cmd=(unshare -Urmpf true) have_unshare=0
+	if ! have unshare; then
+		notes+=("- unshare: skipped, util-linux's unshare is not installed")
+	elif check_runs "unshare -Urmpf" "${unshare_cmd[@]}" >"$work/note"; then
+		contenders+=(-- "unshare -Urmpf" "${unshare_cmd[@]}")
+		have_unshare=1
+	else
+		notes+=("$(cat "$work/note")")
+	fi
+
+	out=$("$TIMEIT" -n "$RUNS" "${contenders[@]}") || die "startup: a contender failed (see above)"
+	echo "$out"
+	echo
+	echo "Ratios are to ajail's median. ROOT is the busybox rootfs \$AJAIL_HOME/fs/bench, owned by the user"
+	echo "running this. Commands:"
+	echo
+	echo "- ajail: \`ajail --quiet --fs=bench true\` (overlay on ROOT, host network)"
+	[ "$have_nonet" = 0 ] ||
+		echo "- ajail --no-net: the same with \`--no-net\` (a network namespace, as bwrap --unshare-all makes one)"
+	[ "$have_bwrap" = 0 ] ||
+		echo "- bwrap: \`bwrap --unshare-all --ro-bind ROOT / --proc /proc --dev /dev --tmpfs /tmp true\`"
+	[ "$have_unshare" = 0 ] ||
+		echo "- unshare -Urmpf: \`unshare -Urmpf true\` (the host's root, no new /proc)"
+	local n
+	for n in "${notes[@]}"; do echo "$n"; done
+
+	if [ "$have_bwrap" = 1 ]; then
+		local a b
+		a=$(median ajail <<<"$out")
+		b=$(median bwrap <<<"$out")
+		if awk -v a="$a" -v b="$b" 'BEGIN { exit !(a <= b) }'; then
+			verdict startup MET "ajail's median ($a ms) is no slower than bwrap's ($b ms)"
+		else
+			verdict startup MISSED "ajail's median ($a ms) is slower than bwrap's ($b ms)"
+		fi
+	else
+		verdict startup SKIPPED "no working bwrap to compare with"
+	fi
+}
+
+# ---------------------------------------------------------------------------------------------------
+# rss: peak resident set of the supervisor (the ajail process one starts) while a jail runs.
+# Target: under 4 MiB.
+bench_rss()
+{
+	local limit_kib=4096 pid status=0 hwm rss init init_hwm=
+	echo "## Memory: peak RSS while \`ajail --quiet --fs=bench sleep 1\` runs"
+	echo
+	# A simple command put in the background is exec'd by the forked shell: $! is ajail itself.
+	"$AJAIL" --quiet --fs=bench sleep 1 </dev/null >/dev/null 2>"$work/rss.err" &
+	pid=$!
+	sleep 0.5
+	[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(readlink -f "$AJAIL")" ] ||
+		die "rss: pid $pid is not ajail any more (did the jail end early? $(cat "$work/rss.err"))"
+	hwm=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+	rss=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+	# The supervisor's child is the jail's init (pid 1 inside); shown for information.
+	init=$(cat "/proc/$pid/task/$pid/children" 2>/dev/null || true)
+	init=${init%% *}
+	[ -n "$init" ] && init_hwm=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$init/status" 2>/dev/null || true)
+	wait "$pid" || status=$?
+	[ "$status" = 0 ] || die "rss: ajail --quiet --fs=bench sleep 1 exited with $status: $(cat "$work/rss.err")"
+	[ -n "$hwm" ] || die "rss: could not read VmHWM of ajail (pid $pid) while the jail ran"
+
+	local word=PASS
+	[ "$hwm" -lt "$limit_kib" ] || word=FAIL
+	printf '| process | peak RSS (VmHWM) | RSS now (VmRSS) | target | result |\n'
+	printf '|---|---:|---:|---:|---|\n'
+	printf '| ajail supervisor (pid %s) | %s KiB (%.2f MiB) | %s KiB | < 4 MiB | %s |\n' \
+		"$pid" "$hwm" "$(awk -v k="$hwm" 'BEGIN { print k / 1024 }')" "$rss" "$word"
+	[ -n "$init_hwm" ] &&
+		printf '| jail init, its child (for information) | %s KiB | | | |\n' "$init_hwm"
+	if [ "$word" = PASS ]; then
+		verdict rss PASS "the supervisor's peak RSS is $hwm KiB, under 4 MiB"
+	else
+		verdict rss FAIL "the supervisor's peak RSS is $hwm KiB, not under 4 MiB"
+	fi
+}
+
+# ---------------------------------------------------------------------------------------------------
+# git: `git status` on the user's repository inside a jail costs about what it costs outside, and the
+# host's next `git status` pays nothing extra (ajail sets core.checkStat=minimal in git work trees;
+# without it, git inside sees uid 0 where the index says the user's uid, rehashes every file and
+# rewrites the index, and the host pays again). The effect needs a non-root user: as root uid 0 is
+# uid 0 on both sides.
+bench_git()
+{
+	local n=${BENCH_GIT_FILES:-20000} repo=$work/repo out
+	have git || { verdict git SKIPPED "git is not installed"; return; }
+	echo "## git status on a $n-file repository: outside, and inside a jail on the host rootfs"
+	echo
+	mkdir -p "$repo"
+	(
+		cd "$repo"
+		git init -q .
+		git config user.email bench@example.com
+		git config user.name bench
+		for d in $(seq 0 199); do mkdir -p "$(printf 'd%03d' "$d")"; done
+		awk -v n="$n" 'BEGIN { for (i = 1; i <= n; i++) { f = sprintf("d%03d/f%d", i % 200, i); print i > f; close(f) } }'
+		git add -A && git commit -qm init && git status --porcelain >/dev/null
+		sleep 1
+		git status --porcelain >/dev/null
+	) >/dev/null 2>&1 || die "git: could not build the repository"
+	out=$(cd "$repo" && "$TIMEIT" -n "${BENCH_GIT_RUNS:-10}" -w 1 -- "git status (host)" git status --porcelain \
+		-- "ajail git status" "$AJAIL" --quiet --fs=host git status --porcelain) || die "git: a contender failed"
+	echo "$out"
+	echo
+	# One shot each, because the first run without the setting rewrites the index.
+	local t0 t1 t2 t3
+	t0=$(date +%s%N)
+	(cd "$repo" && AJAIL_ENV_GIT_CONFIG_COUNT=0 "$AJAIL" --quiet --fs=host git status --porcelain >/dev/null)
+	t1=$(date +%s%N)
+	(cd "$repo" && git status --porcelain >/dev/null)
+	t2=$(date +%s%N)
+	(cd "$repo" && git status --porcelain >/dev/null)
+	t3=$(date +%s%N)
+	printf '| without core.checkStat=minimal (one shot) | ms |\n|---|---:|\n'
+	printf '| first git status inside | %d |\n' $(((t1 - t0) / 1000000))
+	printf "| the host's next git status | %d |\n" $(((t2 - t1) / 1000000))
+	printf "| the host's git status after that | %d |\n" $(((t3 - t2) / 1000000))
+	echo
+	[ "$(id -u)" != 0 ] || echo "(run as root: uid 0 is uid 0 on both sides, so the last table shows no penalty)"
+	local a b
+	a=$(median "git status (host)" <<<"$out")
+	b=$(median "ajail git status" <<<"$out")
+	# "About what it costs outside": the jail's own start-up (a few ms) on top, no rehash.
+	if awk -v a="$a" -v b="$b" 'BEGIN { exit !(b <= a * 1.5 + 10) }'; then
+		verdict git MET "git status inside ($b ms) costs about what it costs outside ($a ms)"
+	else
+		verdict git MISSED "git status inside ($b ms) costs much more than outside ($a ms)"
+	fi
+}
+
+# ---------------------------------------------------------------------------------------------------
+main()
+{
+	local s
+	local -a want=("$@")
+	[ ${#want[@]} -gt 0 ] || want=("${SECTIONS[@]}")
+	for s in "${want[@]}"; do
+		declare -F "bench_$s" >/dev/null || die "unknown section '$s' (sections: ${SECTIONS[*]})"
+	done
+
+	[ -x "$AJAIL" ] || die "$AJAIL is missing; run 'make all' first"
+	have cc || die "cc is missing (make deps)"
+	mkdir -p "$ROOT/build"
+	cc -O2 -o "$TIMEIT" bench/timeit.c || die "could not compile bench/timeit.c"
+
+	work=$(mktemp -d "${TMPDIR:-/tmp}/ajail-bench.XXXXXX")
+	export AJAIL_HOME=$work/home
+	mkdir -p "$AJAIL_HOME/fs"
+	mkrootfs/busybox --dir "$AJAIL_HOME/fs/bench" >/dev/null || die "mkrootfs/busybox failed"
+	check_runs ajail "$AJAIL" --quiet --fs=bench true >"$work/note" ||
+		die "ajail cannot run a jail here: $(cat "$work/note")"
+
+	echo "# ajail benchmarks"
+	echo
+	echo "- machine: $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), kernel $(uname -r)"
+	echo "- user: $(id -un) (uid $(id -u))"
+	echo "- ajail: $("$AJAIL" --version 2>&1 | head -1)"
+	echo "- bwrap: $(bwrap --version 2>/dev/null || echo 'not installed')"
+	echo "- unshare: $(unshare --version 2>/dev/null | head -1 || echo 'not installed')"
+	echo "- rootfs: busybox (mkrootfs/busybox --dir), $(find "$AJAIL_HOME/fs/bench" | wc -l) entries"
+
+	for s in "${want[@]}"; do
+		echo
+		"bench_$s"
+	done
+
+	echo
+	echo "## Summary"
+	echo
+	for s in "${verdicts[@]}"; do echo "- $s"; done
+	if [ "${BENCH_STRICT:-0}" = 1 ] && [ "$missed" = 1 ]; then
+		exit 1
+	fi
+}
+
+main "$@"
