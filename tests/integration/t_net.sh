@@ -8,7 +8,7 @@ assert_rc 0
 assert_eq "$out" "lo " "--no-net sees only lo"
 jail --fs=bb -q --no-net sh -c 'ip link show lo'
 assert_contains "$out" "UP" "lo is up"
-jail --fs=bb -q --no-net sh -c 'nc -l -p 4242 -e echo hi & sleep 0.3; nc 127.0.0.1 4242 </dev/null'
+jail --fs=bb -q --no-net sh -c 'nc -l -p 4242 -e echo hi & for i in $(seq 50); do nc 127.0.0.1 4242 </dev/null 2>/dev/null && break; sleep 0.1; done'
 assert_contains "$out" "hi" "loopback works inside --no-net"
 
 host=$(sh -c "$ifaces")
