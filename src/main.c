@@ -52,18 +52,6 @@ static int probe_host(const char *path, bool follow, char **out, enum fact_type 
 	return 0;
 }
 
-static int read_int_file(const char *path, int dflt)
-{
-	FILE *f = fopen(path, "re");
-	int v = dflt;
-	if (f) {
-		if (fscanf(f, "%d", &v) != 1)
-			v = dflt;
-		fclose(f);
-	}
-	return v;
-}
-
 /* Is dir inside a git work tree? A few stats up the tree, no git process. */
 static bool in_git_tree(const char *dir)
 {

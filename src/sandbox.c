@@ -809,38 +809,26 @@ static void __attribute__((noreturn)) child_main(const struct plan *p, const sig
 	init_main(p, orig_mask, errfd, relay, sock);
 }
 
-/* Why clone(CLONE_NEWUSER) failed, in terms a user can act on. */
+/* Why clone(CLONE_NEWUSER) failed, in terms a user can act on: the knobs distributions use to turn
+ * unprivileged user namespaces off, each with the value that means "off". */
 static int explain_clone_failure(int e, struct aj_err *err)
 {
-	char buf[32] = "";
-	FILE *f = fopen("/proc/sys/kernel/unprivileged_userns_clone", "re");
-	if (f) {
-		if (fgets(buf, sizeof buf, f) && atoi(buf) == 0) {
-			fclose(f);
-			return aj_fail(err, 0, "cannot create a user namespace (%s): unprivileged user namespaces are disabled; "
-					       "enable them with 'sysctl -w kernel.unprivileged_userns_clone=1'", strerror(e));
-		}
-		fclose(f);
-	}
-	f = fopen("/proc/sys/user/max_user_namespaces", "re");
-	if (f) {
-		if (fgets(buf, sizeof buf, f) && atoi(buf) == 0) {
-			fclose(f);
-			return aj_fail(err, 0, "cannot create a user namespace (%s): user.max_user_namespaces is 0; raise it "
-					       "with 'sysctl -w user.max_user_namespaces=10000'", strerror(e));
-		}
-		fclose(f);
-	}
-	f = fopen("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "re");
-	if (f) {
-		if (fgets(buf, sizeof buf, f) && atoi(buf) == 1) {
-			fclose(f);
-			return aj_fail(err, 0, "cannot create a user namespace (%s): AppArmor restricts them; allow it with "
-					       "'sysctl -w kernel.apparmor_restrict_unprivileged_userns=0' or an AppArmor profile for ajail",
-				       strerror(e));
-		}
-		fclose(f);
-	}
+	static const struct {
+		const char *file;
+		int off;
+		const char *fix;
+	} knobs[] = {
+		{ "/proc/sys/kernel/unprivileged_userns_clone", 0,
+		  "unprivileged user namespaces are disabled; enable them with 'sysctl -w kernel.unprivileged_userns_clone=1'" },
+		{ "/proc/sys/user/max_user_namespaces", 0,
+		  "user.max_user_namespaces is 0; raise it with 'sysctl -w user.max_user_namespaces=10000'" },
+		{ "/proc/sys/kernel/apparmor_restrict_unprivileged_userns", 1,
+		  "AppArmor restricts them; allow it with 'sysctl -w kernel.apparmor_restrict_unprivileged_userns=0' or an "
+		  "AppArmor profile for ajail" },
+	};
+	for (size_t i = 0; i < sizeof knobs / sizeof knobs[0]; i++)
+		if (read_int_file(knobs[i].file, -1) == knobs[i].off)
+			return aj_fail(err, 0, "cannot create a user namespace (%s): %s", strerror(e), knobs[i].fix);
 	return aj_fail(err, 0, "cannot create the jail's namespaces (%s): user namespaces need CONFIG_USER_NS; "
 			       "is ajail itself running in a restricted container?", strerror(e));
 }
@@ -1055,13 +1043,7 @@ size_t sandbox_doctor(struct sandbox_check *c, size_t max)
 		n++;
 	}
 	if (n < max) {
-		int tiocsti = -1;
-		FILE *f = fopen("/proc/sys/dev/tty/legacy_tiocsti", "re");
-		if (f) {
-			if (fscanf(f, "%d", &tiocsti) != 1)
-				tiocsti = -1;
-			fclose(f);
-		}
+		int tiocsti = read_int_file("/proc/sys/dev/tty/legacy_tiocsti", -1);
 		c[n] = (struct sandbox_check){ .name = "TIOCSTI", .ok = true, .required = false };
 		snprintf(c[n].detail, sizeof c[n].detail, "%s",
 			 tiocsti == 0 ? "disabled by the kernel (dev.tty.legacy_tiocsti=0)"

@@ -33,6 +33,9 @@ bool strv_contains(char *const *v, const char *s);
 
 bool str_has_prefix(const char *s, const char *prefix);
 
+/* The integer at the start of a small file (a /proc/sys knob), or dflt when it cannot be read. */
+int read_int_file(const char *path, int dflt);
+
 /* Lexical path helpers (no filesystem access). */
 /* Join dir and rel with one '/', rel may be absolute (then it is returned as is). */
 char *path_join(const char *dir, const char *rel);
