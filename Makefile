@@ -10,7 +10,8 @@ WARN := -Wall -Wextra -Werror=shadow -Werror=missing-prototypes -Werror=strict-p
         -Werror=format=2 -Werror=switch-enum -Werror=implicit-function-declaration \
         -Werror=return-type -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -DAJAIL_VERSION='"$(VERSION)"' -Isrc
+CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -DAJAIL_VERSION='"$(VERSION)"'
+# No -Isrc for the program: src/archive.h includes libarchive's <archive.h>, which -Isrc would shadow.
 LDFLAGS += -Wl,--as-needed -Wl,-z,relro,-z,now
 
 # Every library the finished tool uses is checked here, so `make` fails early with one clear line
@@ -23,9 +24,9 @@ CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
 # Pure modules (no syscalls that change anything): unit-tested directly.
-PURE_SRCS := src/error.c src/util.c src/config.c src/cli.c src/plan.c
+PURE_SRCS := src/error.c src/util.c src/config.c src/cli.c src/plan.c src/recipe.c
 # Modules that touch the kernel or the disk.
-SYS_SRCS  := src/output.c src/store.c src/sandbox.c src/harden.c src/tty.c src/main.c
+SYS_SRCS  := src/output.c src/store.c src/archive.c src/fs_cmd.c src/sandbox.c src/harden.c src/tty.c src/main.c
 SRCS := $(PURE_SRCS) $(SYS_SRCS)
 OBJS := $(SRCS:src/%.c=build/%.o)
 PURE_OBJS := $(PURE_SRCS:src/%.c=build/%.o)
@@ -50,7 +51,7 @@ build:
 	@mkdir -p build/tests
 
 build/tests/test_%: tests/unit/test_%.c $(PURE_OBJS) | build
-	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(PURE_OBJS) $(CMOCKA_LIBS)
+	$(CC) $(CFLAGS) -Isrc $(CMOCKA_CFLAGS) -o $@ $< $(PURE_OBJS) $(CMOCKA_LIBS)
 
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
@@ -79,7 +80,7 @@ bench: deps
 # Debian 12 packages: libraries, cmocka, busybox-static (the tests' tiny rootfs), the tools the
 # tests and benchmarks drive (bubblewrap and util-linux's unshare are what users would use instead).
 DEB_PKGS := build-essential pkg-config libarchive-dev libgit2-dev libzstd-dev libseccomp-dev \
-            libcmocka-dev busybox-static bubblewrap util-linux bsdutils procps git iproute2 passwd tar zstd
+            libcmocka-dev busybox-static bubblewrap util-linux bsdutils procps git iproute2 passwd tar zstd gzip xz-utils bzip2 python3 mmdebstrap uidmap
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \

@@ -11,7 +11,7 @@
 # Everything temporary lives under $work, which the EXIT trap removes.
 set -euo pipefail
 
-SECTIONS=(startup rss git)
+SECTIONS=(startup rss git import export)
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
@@ -222,6 +222,128 @@ bench_git()
 		verdict git MET "git status inside ($b ms) costs about what it costs outside ($a ms)"
 	else
 		verdict git MISSED "git status inside ($b ms) costs much more than outside ($a ms)"
+	fi
+}
+
+# ---------------------------------------------------------------------------------------------------
+# import / export: a Debian minbase rootfs (mkrootfs/debian, cached in ~/.cache/ajail-bench because it
+# needs the Debian mirror and 20 s) against GNU tar on the same file. Targets: no slower than tar.
+
+# The Debian minbase tarball; empty when it cannot be had.
+debian_tarball()
+{
+	local cache=${XDG_CACHE_HOME:-$HOME/.cache}/ajail-bench
+	if [ ! -s "$cache/debian.tar" ]; then
+		mkdir -p "$cache"
+		have mmdebstrap || return 0
+		mkrootfs/debian rootfs-recipes/debian "$cache/debian.tar.part" >"$work/debian-build.log" 2>&1 || return 0
+		mv "$cache/debian.tar.part" "$cache/debian.tar"
+	fi
+	echo "$cache/debian.tar"
+}
+
+# timed_ms CMD...: run CMD, print its wall time in ms (its output to /dev/null); fail loudly.
+timed_ms()
+{
+	local t0 t1
+	t0=$(date +%s%N)
+	"$@" </dev/null >/dev/null 2>"$work/timed.err" || die "\`$*\` failed: $(head -c 300 "$work/timed.err")"
+	t1=$(date +%s%N)
+	echo $(((t1 - t0) / 1000000))
+}
+
+median_of() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+bench_import()
+{
+	local tarball runs=${BENCH_IMPORT_RUNS:-7} fmt i
+	echo "## Import of a Debian minbase rootfs, against GNU tar extracting the same file"
+	echo
+	tarball=$(debian_tarball)
+	if [ -z "$tarball" ]; then
+		echo "No Debian tarball: building one needs mmdebstrap and the Debian mirror."
+		verdict import SKIPPED "no Debian minbase tarball could be built here"
+		return
+	fi
+	zstd -q -T0 -3 -f -o "$work/debian.tar.zst" "$tarball"
+	gzip -6 -c "$tarball" >"$work/debian.tar.gz"
+	echo "| input | size | GNU tar median ms | ajail fs import median ms | ratio |"
+	echo "|---|---:|---:|---:|---:|"
+	local all_met=1
+	for fmt in tar tar.zst tar.gz; do
+		local in=$work/debian.$fmt
+		[ "$fmt" = tar ] && in=$tarball
+		: >"$work/t.tar" && : >"$work/t.ajail"
+		for i in $(seq "$runs"); do
+			# Interleaved, each run after a delete of the same size by its contender: on this
+			# disk, creating files right after a large delete is slower.
+			local order=(tar ajail)
+			[ $((i % 2)) = 0 ] && order=(ajail tar)
+			local c
+			for c in "${order[@]}"; do
+				rm -rf "$work/x"
+				"$AJAIL" fs rm -q bench-import >/dev/null 2>&1 || true
+				sync
+				if [ "$c" = tar ]; then
+					mkdir "$work/x"
+					timed_ms tar -C "$work/x" -xf "$in" >>"$work/t.tar"
+				else
+					timed_ms "$AJAIL" fs import -q bench-import "$in" >>"$work/t.ajail"
+				fi
+			done
+		done
+		rm -rf "$work/x"
+		"$AJAIL" fs rm -q bench-import >/dev/null 2>&1 || true
+		local mt ma
+		mt=$(median_of <"$work/t.tar")
+		ma=$(median_of <"$work/t.ajail")
+		printf '| .%s | %s | %s | %s | %.2f |\n' "$fmt" "$(du -h "$in" | cut -f1)" "$mt" "$ma" \
+			"$(awk -v a="$ma" -v b="$mt" 'BEGIN { print a / b }')"
+		awk -v a="$ma" -v b="$mt" 'BEGIN { exit !(a <= b) }' || all_met=0
+	done
+	echo
+	echo "$runs runs each, interleaved; GNU tar $(tar --version | head -1 | awk '{print $NF}') extracts with -xf into an empty directory"
+	echo "(it runs zstd/gzip as a separate process); ajail imports into its store (temp dir, rename into place)."
+	if [ "$all_met" = 1 ]; then
+		verdict import MET "ajail fs import is no slower than GNU tar for .tar, .tar.zst and .tar.gz"
+	else
+		verdict import MISSED "ajail fs import is slower than GNU tar for at least one format (see the table)"
+	fi
+}
+
+bench_export()
+{
+	local tarball runs=${BENCH_IMPORT_RUNS:-7} i
+	echo "## Export of a Debian minbase rootfs to .tar.zst, against \`tar --zstd -c\`"
+	echo
+	tarball=$(debian_tarball)
+	if [ -z "$tarball" ]; then
+		verdict export SKIPPED "no Debian minbase tarball could be built here"
+		return
+	fi
+	"$AJAIL" fs rm -q bench-export >/dev/null 2>&1 || true
+	"$AJAIL" fs import -q bench-export "$tarball" || die "export: import failed"
+	local dir=$AJAIL_HOME/fs/bench-export
+	: >"$work/e.tar" && : >"$work/e.ajail"
+	for i in $(seq "$runs"); do
+		rm -f "$work/out.tar.zst" "$work/out2.tar.zst"
+		timed_ms tar --zstd -C "$dir" -cf "$work/out.tar.zst" . >>"$work/e.tar"
+		timed_ms "$AJAIL" fs export -q bench-export "$work/out2.tar.zst" >>"$work/e.ajail"
+	done
+	local mt ma
+	mt=$(median_of <"$work/e.tar")
+	ma=$(median_of <"$work/e.ajail")
+	echo "| contender | median ms | output size | ratio |"
+	echo "|---|---:|---:|---:|"
+	printf '| tar --zstd -c | %s | %s | 1.00 |\n' "$mt" "$(du -h "$work/out.tar.zst" | cut -f1)"
+	printf '| ajail fs export .tar.zst | %s | %s | %.2f |\n' "$ma" "$(du -h "$work/out2.tar.zst" | cut -f1)" \
+		"$(awk -v a="$ma" -v b="$mt" 'BEGIN { print a / b }')"
+	"$AJAIL" fs rm -q bench-export >/dev/null 2>&1 || true
+	echo
+	if awk -v a="$ma" -v b="$mt" 'BEGIN { exit !(a <= b) }'; then
+		verdict export MET "ajail fs export ($ma ms) is no slower than tar --zstd -c ($mt ms)"
+	else
+		verdict export MISSED "ajail fs export ($ma ms) is slower than tar --zstd -c ($mt ms)"
 	fi
 }
 

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,4 +67,19 @@ char **config_jail_env(char *const *host_env, bool git_checkstat)
 		env_set(&v, key, (size_t)(eq - key), eq + 1);
 	}
 	return v;
+}
+
+int config_validate_name(const char *name, struct aj_err *err)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > CONFIG_NAME_MAX)
+		return aj_usage(err, "rootfs name '%s' must be 1 to %d characters", name, CONFIG_NAME_MAX);
+	if (!isalnum((unsigned char)name[0]))
+		return aj_usage(err, "rootfs name '%s' must start with a letter or digit", name);
+	for (size_t i = 1; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (!isalnum(c) && c != '.' && c != '_' && c != '-')
+			return aj_usage(err, "rootfs name '%s' may only contain letters, digits, '.', '_' and '-'", name);
+	}
+	return 0;
 }

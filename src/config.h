@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 
+#include "error.h"
+
 /* Value of NAME in env (a NULL-terminated "K=V" array), or NULL. */
 const char *config_getenv(char *const *env, const char *name);
 
@@ -17,6 +19,11 @@ char *config_store_dir(char *const *env);
  * not rehash and rewrite the user's index (unless AJAIL_ENV_ sets GIT_CONFIG_COUNT itself).
  * Returns a heap-owned NULL-terminated array. */
 char **config_jail_env(char *const *host_env, bool git_checkstat);
+
+/* Rootfs names: [A-Za-z0-9][A-Za-z0-9._-]*, at most CONFIG_NAME_MAX characters (so a name is never a
+ * path, an option, or a hidden entry of the store). */
+#define CONFIG_NAME_MAX 64
+int config_validate_name(const char *name, struct aj_err *err);
 
 #define CONFIG_JAIL_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

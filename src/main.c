@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "config.h"
 #include "error.h"
+#include "fs_cmd.h"
 #include "output.h"
 #include "plan.h"
 #include "sandbox.h"
@@ -118,8 +119,11 @@ static int cmd_run(struct opts *o)
 	if (!plan.quiet)
 		plan_print_status(&plan, stderr);
 	fflush(stderr);
+	/* `fs rm` must see that this rootfs is in use (it refuses to pull a root from under a jail). */
+	int reg = plan.rootfs.kind == ROOTFS_DIR ? store_register_jail(store, plan.rootfs.path, plan.argv) : -1;
 	int status = 0;
 	int r = sandbox_run(&plan, &status, &err);
+	store_unregister_jail(store, reg);
 	plan_release(&plan);
 	if (r < 0) {
 		output_error(&err);
@@ -198,6 +202,9 @@ int main(int argc, char *argv[])
 	} else if (o.version) {
 		puts("ajail " AJAIL_VERSION);
 		rc = 0;
+	} else if (o.verb == VERB_FS) {
+		cleanup_free char *store = config_store_dir(environ);
+		rc = fs_cmd_main(o.verb_args, store);
 	} else if (o.verb == VERB_DOCTOR) {
 		rc = cmd_doctor(&o);
 	} else if (o.verb != VERB_RUN) {

@@ -3,6 +3,8 @@
 #ifndef AJAIL_OUTPUT_H
 #define AJAIL_OUTPUT_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "error.h"
@@ -12,5 +14,22 @@ void output_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Write s as a JSON string literal, quoted and escaped. */
 void output_json_string(FILE *out, const char *s);
+
+/* A one-line progress bar on stderr, for long operations (import, export). Drawn only when the caller
+ * wants it and stderr is a terminal; redrawn at most 10 times a second, so update() may be called for
+ * every file. done/total are bytes (total 0 = unknown: no bar, bytes only), files counts entries:
+ *   ajail: importing alpine [#######.........] 43% 12.3/28.6 MB, 1200 files
+ * output_progress_done() clears the line, leaving the terminal as it was. */
+struct output_progress {
+	bool on;          /* drawing at all */
+	bool drawn;       /* a line is on screen and must be cleared */
+	const char *verb; /* "importing" */
+	const char *name; /* "alpine" */
+	int cols;         /* terminal width at start */
+	uint64_t next_ms; /* monotonic time of the next allowed redraw */
+};
+void output_progress_start(struct output_progress *p, bool want, const char *verb, const char *name);
+void output_progress_update(struct output_progress *p, uint64_t done, uint64_t total, uint64_t files);
+void output_progress_done(struct output_progress *p);
 
 #endif

@@ -3,27 +3,18 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "config.h"
 #include "util.h"
-
-int store_validate_name(const char *name, struct aj_err *err)
-{
-	size_t n = strlen(name);
-	if (n == 0 || n > STORE_NAME_MAX)
-		return aj_usage(err, "rootfs name '%s' must be 1 to %d characters", name, STORE_NAME_MAX);
-	if (!isalnum((unsigned char)name[0]))
-		return aj_usage(err, "rootfs name '%s' must start with a letter or digit", name);
-	for (size_t i = 1; i < n; i++) {
-		unsigned char c = (unsigned char)name[i];
-		if (!isalnum(c) && c != '.' && c != '_' && c != '-')
-			return aj_usage(err, "rootfs name '%s' may only contain letters, digits, '.', '_' and '-'", name);
-	}
-	return 0;
-}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -107,7 +98,7 @@ int store_resolve(const char *store_dir, const char *fs, struct rootfs *out, str
 		out->owner = owner_of(real);
 		return 0;
 	}
-	if (store_validate_name(fs, err) < 0)
+	if (config_validate_name(fs, err) < 0)
 		return aj_err_wrap(err, "--fs");
 	if (!store_dir)
 		return aj_usage(err, "--fs=%s: neither AJAIL_HOME nor HOME is set, so there is no store", fs);
@@ -132,5 +123,564 @@ int store_resolve(const char *store_dir, const char *fs, struct rootfs *out, str
 	out->name = xstrdup(fs);
 	out->path = xstrdup(real);
 	out->owner = owner_of(real);
+	return 0;
+}
+
+/* ---- locks: flock on a file, robust against the file being unlinked and recreated meanwhile ---- */
+
+/* Lock dirfd/name (creating it). Returns the locked fd, -1 with errno EWOULDBLOCK when another
+ * process holds it (nonblocking), or -1 with another errno. */
+static int lock_at(int dirfd, const char *name, int how)
+{
+	for (;;) {
+		int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0)
+			return -1;
+		if (flock(fd, how) < 0) {
+			int e = errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		/* A sweeper may have unlinked the file between our open and our flock: then we hold a lock
+		 * nobody else can see, and must take the one that is there now. */
+		struct stat a, b;
+		if (fstat(fd, &a) == 0 && fstatat(dirfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_ino == b.st_ino &&
+		    a.st_dev == b.st_dev)
+			return fd;
+		close(fd);
+	}
+}
+
+/* ---- recursive removal ---- */
+
+static int remove_children(int dfd)
+{
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return -1;
+	}
+	int ret = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (store_remove_tree(dirfd(d), e->d_name) < 0)
+			ret = -1;
+	}
+	closedir(d);
+	return ret;
+}
+
+int store_remove_tree(int dirfd, const char *name)
+{
+	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -1;
+	/* A directory. It may be read-only (0555 in many rootfses): make it writable to empty it. */
+	int dfd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno != EACCES || fchmodat(dirfd, name, 0700, 0) < 0)
+			return -1;
+		dfd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dfd < 0)
+			return -1;
+	}
+	struct stat st;
+	if (fstat(dfd, &st) == 0 && (st.st_mode & 0700) != 0700)
+		fchmod(dfd, 0700);
+	int r = remove_children(dfd);
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return -1;
+	return r;
+}
+
+/* ---- opening and sweeping ---- */
+
+static int mkdir_at(int dirfd, const char *name, mode_t mode)
+{
+	return mkdirat(dirfd, name, mode) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Imports killed half-way left fs/.tmp/<name> with a lock nobody holds; removals, fs/.trash/<x>. */
+static void sweep(struct store *s)
+{
+	cleanup_close int tmp = openat(s->fsfd, ".tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (tmp >= 0) {
+		DIR *d = fdopendir(dup(tmp));
+		struct dirent *e;
+		while (d && (e = readdir(d))) {
+			size_t n = strlen(e->d_name);
+			if (n < 6 || strcmp(e->d_name + n - 5, ".lock") != 0)
+				continue;
+			int fd = lock_at(tmp, e->d_name, LOCK_EX | LOCK_NB);
+			if (fd < 0)
+				continue; /* an import in progress */
+			cleanup_free char *base = xstrndup(e->d_name, n - 5);
+			store_remove_tree(tmp, base);
+			cleanup_free char *part = xasprintf("%s.tar", base);
+			unlinkat(tmp, part, 0);
+			unlinkat(tmp, e->d_name, 0);
+			close(fd);
+		}
+		if (d)
+			closedir(d);
+	}
+	cleanup_close int trash = openat(s->fsfd, ".trash", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (trash >= 0) {
+		DIR *d = fdopendir(dup(trash));
+		struct dirent *e;
+		while (d && (e = readdir(d))) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			/* A removal in progress holds the lock of its own entry. */
+			cleanup_free char *lock = xasprintf("%s.lock", e->d_name);
+			if (strstr(e->d_name, ".lock"))
+				continue;
+			int fd = lock_at(trash, lock, LOCK_EX | LOCK_NB);
+			if (fd < 0)
+				continue;
+			store_remove_tree(trash, e->d_name);
+			unlinkat(trash, lock, 0);
+			close(fd);
+		}
+		if (d)
+			closedir(d);
+	}
+}
+
+int store_open(const char *dir, bool create, struct store *s, struct aj_err *err)
+{
+	memset(s, 0, sizeof *s);
+	s->fsfd = -1;
+	if (!dir)
+		return aj_usage(err, "neither AJAIL_HOME nor HOME is set, so there is no store");
+	cleanup_free char *fs = path_join(dir, "fs");
+	if (create) {
+		/* mkdir -p of the store itself; its parents are the user's business. */
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			return aj_fail(err, errno, "create the store %s", dir);
+		if (mkdir(fs, 0755) < 0 && errno != EEXIST)
+			return aj_fail(err, errno, "create %s", fs);
+	}
+	s->fsfd = open(fs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->fsfd < 0) {
+		if (errno == ENOENT && !create) {
+			s->dir = xstrdup(dir);
+			return 0; /* an empty store */
+		}
+		return aj_fail(err, errno, "open the store %s", fs);
+	}
+	s->dir = xstrdup(dir);
+	if (create && (mkdir_at(s->fsfd, ".tmp", 0700) < 0 || mkdir_at(s->fsfd, ".trash", 0700) < 0 ||
+		       mkdir_at(s->fsfd, ".meta", 0755) < 0)) {
+		int e = errno;
+		store_close(s);
+		return aj_fail(err, e, "prepare the store %s", fs);
+	}
+	sweep(s);
+	return 0;
+}
+
+void store_close(struct store *s)
+{
+	if (s->fsfd >= 0)
+		close(s->fsfd);
+	free(s->dir);
+	memset(s, 0, sizeof *s);
+	s->fsfd = -1;
+}
+
+int store_open_rootfs(struct store *s, const char *name, struct aj_err *err)
+{
+	if (config_validate_name(name, err) < 0)
+		return -1;
+	int fd = s->fsfd >= 0 ? openat(s->fsfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (fd < 0) {
+		if (s->fsfd < 0 || errno == ENOENT || errno == ENOTDIR)
+			return aj_fail(err, 0, "no rootfs named '%s' in %s/fs; see 'ajail fs list'", name, s->dir);
+		return aj_fail(err, errno, "open rootfs '%s'", name);
+	}
+	return fd;
+}
+
+/* ---- metadata ---- */
+
+static char *read_small_at(int dirfd, const char *name)
+{
+	cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return NULL;
+	char buf[4096];
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	return xstrdup(buf);
+}
+
+static char *meta_get(const char *meta, const char *key)
+{
+	size_t k = strlen(key);
+	for (const char *p = meta; p && *p;) {
+		const char *end = strchrnul(p, '\n');
+		if ((size_t)(end - p) > k && strncmp(p, key, k) == 0 && p[k] == '=')
+			return xstrndup(p + k + 1, (size_t)(end - p - (ptrdiff_t)k - 1));
+		p = *end ? end + 1 : end;
+	}
+	return NULL;
+}
+
+static int write_meta(struct store *s, const char *name, const char *source)
+{
+	cleanup_close int meta = openat(s->fsfd, ".meta", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (meta < 0)
+		return -1;
+	cleanup_free char *tmp = xasprintf("%s.%d.tmp", name, (int)getpid());
+	cleanup_free char *text = xasprintf("source=%s\ncreated=%lld\n", source, (long long)time(NULL));
+	for (char *c = text; *c; c++)
+		if (*c == '\r')
+			*c = ' ';
+	int fd = openat(meta, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	ssize_t w = write(fd, text, strlen(text));
+	close(fd);
+	if (w != (ssize_t)strlen(text) || renameat(meta, tmp, meta, name) < 0) {
+		unlinkat(meta, tmp, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- transactions: import into a temp directory, then rename into place ---- */
+
+int store_txn_begin(struct store *s, const char *name, struct store_txn *t, struct aj_err *err)
+{
+	memset(t, 0, sizeof *t);
+	t->lockfd = t->dirfd = -1;
+	if (config_validate_name(name, err) < 0)
+		return -1;
+	if (strcmp(name, "host") == 0)
+		return aj_usage(err, "'host' is reserved for the built-in host rootfs; choose another name");
+	struct stat st;
+	if (fstatat(s->fsfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return aj_fail(err, 0, "rootfs '%s' exists already; remove it first with 'ajail fs rm %s'", name, name);
+	cleanup_close int tmp = openat(s->fsfd, ".tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (tmp < 0)
+		return aj_fail(err, errno, "open %s/fs/.tmp", s->dir);
+	cleanup_free char *lock = xasprintf("%s.lock", name);
+	t->lockfd = lock_at(tmp, lock, LOCK_EX | LOCK_NB);
+	if (t->lockfd < 0) {
+		if (errno == EWOULDBLOCK)
+			return aj_fail(err, 0, "another import of '%s' is in progress", name);
+		return aj_fail(err, errno, "lock %s", lock);
+	}
+	/* We hold the lock: whatever is there under the name is a leftover. */
+	store_remove_tree(tmp, name);
+	if (mkdirat(tmp, name, 0755) < 0) {
+		aj_fail(err, errno, "create %s/fs/.tmp/%s", s->dir, name);
+		goto fail;
+	}
+	t->dirfd = openat(tmp, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (t->dirfd < 0) {
+		aj_fail(err, errno, "open %s/fs/.tmp/%s", s->dir, name);
+		goto fail;
+	}
+	t->store = s;
+	t->name = xstrdup(name);
+	return 0;
+fail:
+	unlinkat(tmp, lock, 0);
+	close(t->lockfd);
+	t->lockfd = -1;
+	return -1;
+}
+
+int store_txn_commit(struct store_txn *t, const char *source, struct aj_err *err)
+{
+	struct store *s = t->store;
+	cleanup_close int biglock = lock_at(s->fsfd, ".lock", LOCK_EX);
+	if (biglock < 0)
+		return aj_fail(err, errno, "lock the store");
+	cleanup_close int tmp = openat(s->fsfd, ".tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (tmp < 0)
+		return aj_fail(err, errno, "open the store's .tmp");
+	if (renameat2(tmp, t->name, s->fsfd, t->name, RENAME_NOREPLACE) < 0) {
+		if (errno == EEXIST)
+			return aj_fail(err, 0, "rootfs '%s' was created by someone else meanwhile; nothing was changed", t->name);
+		return aj_fail(err, errno, "install rootfs '%s'", t->name);
+	}
+	if (write_meta(s, t->name, source) < 0)
+		fprintf(stderr, "ajail: warning: could not write the metadata of '%s': %s\n", t->name, strerror(errno));
+	cleanup_free char *lock = xasprintf("%s.lock", t->name);
+	close(t->dirfd);
+	t->dirfd = -1;
+	unlinkat(tmp, lock, 0);
+	close(t->lockfd);
+	t->lockfd = -1;
+	free(t->name);
+	t->name = NULL;
+	return 0;
+}
+
+void store_txn_abort(struct store_txn *t)
+{
+	if (!t->name)
+		return;
+	cleanup_close int tmp = openat(t->store->fsfd, ".tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (t->dirfd >= 0)
+		close(t->dirfd);
+	if (tmp >= 0) {
+		store_remove_tree(tmp, t->name);
+		cleanup_free char *part = xasprintf("%s.tar", t->name);
+		unlinkat(tmp, part, 0);
+		cleanup_free char *lock = xasprintf("%s.lock", t->name);
+		unlinkat(tmp, lock, 0);
+	}
+	if (t->lockfd >= 0)
+		close(t->lockfd);
+	free(t->name);
+	memset(t, 0, sizeof *t);
+	t->lockfd = t->dirfd = -1;
+}
+
+/* ---- running jails ---- */
+
+int store_register_jail(const char *store_dir, const char *rootfs_path, char *const argv[])
+{
+	if (!store_dir)
+		return -1;
+	cleanup_free char *run = path_join(store_dir, "run");
+	if (mkdir(run, 0700) < 0 && errno != EEXIST) {
+		if (errno != ENOENT || mkdir(store_dir, 0700) < 0 || mkdir(run, 0700) < 0)
+			return -1;
+	}
+	cleanup_close int rfd = open(run, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
+		return -1;
+	/* Written under a private name and locked before it is renamed into place, so that nobody can
+	 * see an unlocked (stale-looking) record of a live jail. */
+	char tmp[64], final[64];
+	snprintf(tmp, sizeof tmp, ".jail.%d", (int)getpid());
+	snprintf(final, sizeof final, "jail.%d", (int)getpid());
+	int fd = openat(rfd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_EX) < 0) {
+		close(fd);
+		unlinkat(rfd, tmp, 0);
+		return -1;
+	}
+	FILE *f = fdopen(dup(fd), "w");
+	if (f) {
+		fprintf(f, "rootfs=%s\npid=%d\ncmd=", rootfs_path, (int)getpid());
+		for (size_t i = 0; argv && argv[i]; i++)
+			fprintf(f, "%s%s", i ? " " : "", argv[i]);
+		fputc('\n', f);
+		fclose(f);
+	}
+	if (renameat(rfd, tmp, rfd, final) < 0) {
+		close(fd);
+		unlinkat(rfd, tmp, 0);
+		return -1;
+	}
+	return fd;
+}
+
+void store_unregister_jail(const char *store_dir, int fd)
+{
+	if (fd < 0)
+		return;
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/run/jail.%d", store_dir, (int)getpid());
+	unlink(path);
+	close(fd);
+}
+
+/* The records of live jails on rootfs_path ("pid N: cmd"), joined by "; "; NULL when none. Records
+ * whose lock nobody holds belong to jails that died without cleaning up: removed. */
+static char *jails_using(const char *store_dir, const char *rootfs_path)
+{
+	cleanup_free char *run = path_join(store_dir, "run");
+	cleanup_close int rfd = open(run, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
+		return NULL;
+	DIR *d = fdopendir(dup(rfd));
+	char *found = NULL;
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (strncmp(e->d_name, "jail.", 5) != 0)
+			continue;
+		int fd = openat(rfd, e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+			unlinkat(rfd, e->d_name, 0);
+			close(fd);
+			continue;
+		}
+		close(fd);
+		cleanup_free char *text = read_small_at(rfd, e->d_name);
+		cleanup_free char *root = meta_get(text, "rootfs");
+		cleanup_free char *pid = meta_get(text, "pid");
+		cleanup_free char *cmd = meta_get(text, "cmd");
+		if (!root || strcmp(root, rootfs_path) != 0)
+			continue;
+		char *next = xasprintf("%s%spid %s: %s", found ? found : "", found ? "; " : "", pid ? pid : "?", cmd ? cmd : "?");
+		free(found);
+		found = next;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* ---- listing and removing ---- */
+
+/* du and find in one walk: bytes on disk and number of entries. */
+static void measure(int dfd, uint64_t *size, uint64_t *files)
+{
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		(*files)++;
+		*size += (uint64_t)st.st_blocks * 512;
+		if (S_ISDIR(st.st_mode)) {
+			int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0)
+				measure(sub, size, files);
+		}
+	}
+	closedir(d);
+}
+
+void store_entries_free(struct store_entry *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(e[i].name);
+		free(e[i].link);
+		free(e[i].source);
+	}
+	free(e);
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	return strcmp(((const struct store_entry *)a)->name, ((const struct store_entry *)b)->name);
+}
+
+int store_entries(struct store *s, struct store_entry **out, size_t *n, struct aj_err *err)
+{
+	*out = NULL;
+	*n = 0;
+	if (s->fsfd < 0)
+		return 0;
+	DIR *d = fdopendir(dup(s->fsfd));
+	if (!d)
+		return aj_fail(err, errno, "read the store");
+	cleanup_close int meta = openat(s->fsfd, ".meta", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		struct stat lst, st;
+		if (fstatat(s->fsfd, e->d_name, &lst, AT_SYMLINK_NOFOLLOW) < 0 || fstatat(s->fsfd, e->d_name, &st, 0) < 0 ||
+		    !S_ISDIR(st.st_mode))
+			continue;
+		*out = xrealloc(*out, (*n + 1) * sizeof **out);
+		struct store_entry *x = &(*out)[(*n)++];
+		memset(x, 0, sizeof *x);
+		x->name = xstrdup(e->d_name);
+		if (S_ISLNK(lst.st_mode)) {
+			char target[PATH_MAX];
+			ssize_t k = readlinkat(s->fsfd, e->d_name, target, sizeof target - 1);
+			x->link = xstrndup(target, k > 0 ? (size_t)k : 0);
+		}
+		cleanup_free char *text = meta >= 0 && !x->link ? read_small_at(meta, e->d_name) : NULL;
+		cleanup_free char *created = meta_get(text, "created");
+		x->source = meta_get(text, "source");
+		if (!x->source)
+			x->source = xstrdup("");
+		x->created = created ? strtoll(created, NULL, 10) : (int64_t)st.st_mtime;
+		if (!x->link) {
+			int sub = openat(s->fsfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (sub >= 0)
+				measure(sub, &x->size, &x->files);
+		}
+		char real[PATH_MAX];
+		cleanup_free char *path = xasprintf("%s/fs/%s", s->dir, e->d_name);
+		if (realpath(path, real)) {
+			cleanup_free char *users = jails_using(s->dir, real);
+			x->in_use = users != NULL;
+		}
+	}
+	closedir(d);
+	if (*n)
+		qsort(*out, *n, sizeof **out, cmp_entry);
+	return 0;
+}
+
+int store_remove(struct store *s, const char *name, bool force, struct aj_err *err)
+{
+	if (config_validate_name(name, err) < 0)
+		return -1;
+	struct stat st;
+	if (s->fsfd < 0 || fstatat(s->fsfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return aj_fail(err, 0, "no rootfs named '%s' in %s/fs; see 'ajail fs list'", name, s->dir);
+	if (S_ISLNK(st.st_mode)) {
+		/* default -> debian: removing the name, not what it points to. */
+		if (unlinkat(s->fsfd, name, 0) < 0)
+			return aj_fail(err, errno, "remove '%s'", name);
+		return 0;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return aj_fail(err, 0, "%s/fs/%s is not a rootfs directory; remove it by hand", s->dir, name);
+	char real[PATH_MAX];
+	cleanup_free char *path = xasprintf("%s/fs/%s", s->dir, name);
+	if (!force && realpath(path, real)) {
+		cleanup_free char *users = jails_using(s->dir, real);
+		if (users)
+			return aj_fail(err, 0, "rootfs '%s' is in use by a running jail (%s); stop it first, or use --force", name,
+				       users);
+	}
+	if (mkdir_at(s->fsfd, ".trash", 0700) < 0)
+		return aj_fail(err, errno, "create %s/fs/.trash", s->dir);
+	cleanup_close int trash = openat(s->fsfd, ".trash", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (trash < 0)
+		return aj_fail(err, errno, "open %s/fs/.trash", s->dir);
+	char victim[128];
+	snprintf(victim, sizeof victim, "%s.%d.%lld", name, (int)getpid(), (long long)time(NULL));
+	cleanup_free char *vlock = xasprintf("%s.lock", victim);
+	cleanup_close int mine = lock_at(trash, vlock, LOCK_EX);
+	{
+		cleanup_close int biglock = lock_at(s->fsfd, ".lock", LOCK_EX);
+		if (biglock < 0)
+			return aj_fail(err, errno, "lock the store");
+		if (renameat(s->fsfd, name, trash, victim) < 0)
+			return aj_fail(err, errno, "remove rootfs '%s'", name);
+		cleanup_close int meta = openat(s->fsfd, ".meta", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (meta >= 0)
+			unlinkat(meta, name, 0);
+	}
+	/* From here the name is free; the data goes at our pace (or the next sweep's, if we die). */
+	int r = store_remove_tree(trash, victim);
+	unlinkat(trash, vlock, 0);
+	if (r < 0)
+		return aj_fail(err, errno, "delete %s/fs/.trash/%s (the rootfs is already gone from the store)", s->dir,
+			       victim);
 	return 0;
 }

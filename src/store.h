@@ -1,15 +1,26 @@
-/* store.h — the rootfs store, $AJAIL_HOME/fs/<name>/ (each directory is a root filesystem itself;
- * metadata lives beside it, never inside). Reads only, for now: resolving what --fs names. */
+/* store.h — the rootfs store under $AJAIL_HOME.
+ *
+ *   fs/<name>/        a rootfs: the directory is the root itself (a directory put there by hand is a
+ *                     valid rootfs; "default" may be a symlink to another one)
+ *   fs/.meta/<name>   what ajail knows of it, beside it, never inside: source=, created=
+ *   fs/.tmp/<name>    an import in progress, owned by whoever holds fs/.tmp/<name>.lock
+ *   fs/.trash/        removals in progress
+ *   fs/.lock          held for the short critical sections (install, remove)
+ *   run/jail.<pid>    one per running jail on a directory rootfs, locked by its supervisor
+ *
+ * Installing is atomic (extract into fs/.tmp, renameat2(RENAME_NOREPLACE) into place); removing renames
+ * into fs/.trash first. Leftovers of a killed run are swept by the next store operation. Every path
+ * below the store goes through *at() calls relative to the fs/ directory fd. */
 #ifndef AJAIL_STORE_H
 #define AJAIL_STORE_H
 
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
 #include "error.h"
 #include "plan.h"
-
-#define STORE_NAME_MAX 64
-
-/* Names: [A-Za-z0-9][A-Za-z0-9._-]*, at most 64 characters. Pure. */
-int store_validate_name(const char *name, struct aj_err *err);
 
 /* Resolve --fs (NULL: the store's "default", else the host rootfs) into *out. Reads the disk.
  * A missing rootfs is an error that lists what the store has. */
@@ -18,5 +29,57 @@ void store_rootfs_release(struct rootfs *r);
 
 /* Names of the rootfses in the store, sorted; NULL-terminated, caller frees (strv_free). */
 char **store_list_names(const char *store_dir);
+
+struct store {
+	char *dir;  /* $AJAIL_HOME */
+	int fsfd;   /* $AJAIL_HOME/fs */
+};
+
+/* Open (creating it when create) the store and sweep what killed runs left behind. */
+int store_open(const char *dir, bool create, struct store *s, struct aj_err *err);
+void store_close(struct store *s);
+
+struct store_entry {
+	char *name;
+	char *link;        /* for a symlink such as default -> debian: its target; else NULL */
+	uint64_t size;     /* bytes on disk (st_blocks) */
+	uint64_t files;    /* entries of every type */
+	int64_t created;   /* seconds since the epoch; from the metadata, else the directory's mtime */
+	char *source;      /* from the metadata; "" when unknown (a rootfs put there by hand) */
+	bool in_use;       /* a jail runs on it now */
+};
+/* Every rootfs, sorted by name. */
+int store_entries(struct store *s, struct store_entry **out, size_t *n, struct aj_err *err);
+void store_entries_free(struct store_entry *e, size_t n);
+
+/* Called by an import (or a build, or a copy) to get its private temp directory: fails at once when
+ * the name exists or another import of it is under way. */
+struct store_txn {
+	struct store *store;
+	char *name;
+	int lockfd;  /* fs/.tmp/<name>.lock, flocked */
+	int dirfd;   /* fs/.tmp/<name> */
+};
+int store_txn_begin(struct store *s, const char *name, struct store_txn *t, struct aj_err *err);
+/* Move the temp directory into place and write its metadata. */
+int store_txn_commit(struct store_txn *t, const char *source, struct aj_err *err);
+/* Remove the temp directory (after a failure); safe after commit. */
+void store_txn_abort(struct store_txn *t);
+
+/* Remove a rootfs. Refuses while a jail runs on it unless force; says which jail. */
+int store_remove(struct store *s, const char *name, bool force, struct aj_err *err);
+
+/* Open a rootfs directory of the store (O_PATH|O_DIRECTORY). */
+int store_open_rootfs(struct store *s, const char *name, struct aj_err *err);
+
+/* Registration of a running jail, so that `fs rm` can refuse to pull its root away. Returns an fd
+ * to keep open while the jail runs (its flock says the jail is alive), or -1 (not fatal: a jail
+ * whose registration failed still runs). */
+int store_register_jail(const char *store_dir, const char *rootfs_path, char *const argv[]);
+void store_unregister_jail(const char *store_dir, int fd);
+
+/* Remove a tree below dirfd without following symlinks, making read-only directories writable on
+ * the way. ENOENT is not an error (someone else may be sweeping the same leftovers). */
+int store_remove_tree(int dirfd, const char *name);
 
 #endif

@@ -104,6 +104,18 @@ bool strv_contains(char *const *v, const char *s)
 	return false;
 }
 
+char *util_human_size(uint64_t bytes)
+{
+	static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };
+	double v = (double)bytes;
+	size_t u = 0;
+	while (v >= 1000 && u + 1 < sizeof units / sizeof units[0]) {
+		v /= 1000;
+		u++;
+	}
+	return u == 0 ? xasprintf("%llu B", (unsigned long long)bytes) : xasprintf(v < 10 ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
 int read_int_file(const char *path, int dflt)
 {
 	FILE *f = fopen(path, "re");

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define cleanup_free __attribute__((cleanup(util_freep)))
 #define cleanup_close __attribute__((cleanup(util_closep)))
@@ -32,6 +33,9 @@ void strv_freep(char ***v);
 bool strv_contains(char *const *v, const char *s);
 
 bool str_has_prefix(const char *s, const char *prefix);
+
+/* "3.2 MB", "812 kB", "12 B" (decimal units, as du --si). Caller frees. */
+char *util_human_size(uint64_t bytes);
 
 /* The integer at the start of a small file (a /proc/sys knob), or dflt when it cannot be read. */
 int read_int_file(const char *path, int dflt);

@@ -15,6 +15,8 @@ trap 'rm -rf "$stage"' EXIT
 cp "$bin" "$stage/ajail"
 cp -r "$here" "$stage/integration"
 cp -r "$top/mkrootfs" "$stage/mkrootfs"
+cp -r "$top/rootfs-recipes" "$stage/rootfs-recipes"
+mkdir -p "$stage/helpers" && cp -r "$top/tests/helpers/." "$stage/helpers/"
 chmod -R a+rX "$stage"
 
 users=("$(id -un)")
@@ -35,7 +37,7 @@ for user in "${users[@]}"; do
 		name=$(basename "$t" .sh)
 		[ -z "$only" ] || [ "$name" = "$only" ] || continue
 		log="$stage/$name.$user.log"
-		env_args=(AJAIL="$stage/ajail" MKROOTFS="$stage/mkrootfs" PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" TERM="${TERM:-dumb}")
+		env_args=(AJAIL="$stage/ajail" MKROOTFS="$stage/mkrootfs" HELPERS="$stage/helpers" PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" TERM="${TERM:-dumb}")
 		if [ "$user" = "$(id -un)" ]; then
 			(cd "$stage" && env "${env_args[@]}" HOME="$HOME" bash "$t") >"$log" 2>&1
 		else

@@ -1,0 +1,91 @@
+/* archive.h — rootfs import (safe, unprivileged extraction) and export, on top of libarchive and libzstd.
+ *
+ * Import is the security boundary of the store: whatever the archive says, nothing is ever written
+ * outside the target directory. Every entry is written with *at() calls relative to a directory fd
+ * that was resolved with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS), so neither "..", an absolute
+ * name, nor a symlink planted by an earlier entry can lead out. Makes syscalls; not thread-safe
+ * (it starts one helper thread of its own for decompression, and libarchive's disk reader changes the
+ * working directory while it walks). */
+#ifndef AJAIL_ARCHIVE_H
+#define AJAIL_ARCHIVE_H
+
+/* libarchive's header has this file's name. With -Isrc, archive.c's #include <archive.h> finds this
+ * file first; continue the search so that libarchive's own comes in right behind. (With -iquote src
+ * the angle form finds libarchive's directly, ARCHIVE_VERSION_NUMBER is defined, and this is skipped.) */
+#if defined(AJAIL_ARCHIVE_IMPL) && !defined(ARCHIVE_VERSION_NUMBER)
+#include_next <archive.h>
+#endif
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+
+struct archive_stats {
+	uint64_t files, dirs, symlinks, hardlinks; /* entries written */
+	uint64_t bytes;                            /* bytes of file data written (apparent size) */
+	uint64_t skipped_devices;                  /* device nodes and fifos/sockets skipped: the jail's /dev replaces them */
+	uint64_t owners_flattened;                 /* entries whose uid/gid was not 0: they become the user's (root inside) */
+	uint64_t setid_dropped;                    /* setuid/setgid bits removed */
+	uint64_t input_bytes;                      /* import: bytes of input read (compressed);
+						    * export: bytes of output written (compressed) */
+};
+
+/* Extract SOURCE into the empty directory dirfd, never writing outside it. SOURCE is a file in any
+ * format/compression libarchive reads (detected by content, not name), "-" for standard input, or a
+ * directory (copied with the same rules, via archive_read_disk, symlinks not followed). label is for
+ * messages (the rootfs name). progress: draw a progress bar on stderr when it is a terminal.
+ * Returns 0, or -1 with err naming the offending entry for a rejected archive. The caller removes
+ * dirfd's contents on failure (it is a temp dir), so you need not clean up.
+ *
+ * Rules: ownership is never kept (counted in owners_flattened); device nodes, fifos and sockets are
+ * skipped (skipped_devices); setuid/setgid bits are dropped (setid_dropped); other mode bits and
+ * mtimes are kept. Directories stay 0700 while the archive is extracted and get their final mode
+ * and mtime at the very end, so on failure everything left behind is writable by the user and easy
+ * to delete. The root directory's own mode ("./" entry) is applied with u+rwx kept, so the store can
+ * still rename and delete it. A ".." component anywhere, a write through a symlink or a non-directory,
+ * a hard link to something that is not a regular file inside the tree, or a non-directory replacing a
+ * non-empty directory rejects the whole archive. An archive without any entry is rejected too. */
+int archive_import(const char *source, int dirfd, const char *label, bool progress, struct archive_stats *st,
+		   struct aj_err *err);
+
+/* Write the tree at dirfd to path: ".tar" plain (pax restricted / GNU-compatible ustar), ".tar.zst"/".tzst" through libzstd with
+ * multi-threaded compression (ZSTD_c_nbWorkers = number of CPUs), ".tar.gz"/".tgz", ".tar.xz"/".txz" and ".tar.bz2"/".tbz2"
+ * through libarchive's filters; "-" writes a plain tar to stdout. Any other name is a usage error. Every entry is owned by 0:0
+ * (root), as the jail sees it; names are "./etc/passwd"-style, hard links and sparse files are kept, other filesystems mounted
+ * inside are not descended into. Write to path+".part" and rename at the end so a failed export leaves nothing. */
+int archive_export(int dirfd, const char *path, const char *label, bool progress, struct archive_stats *st, struct aj_err *err);
+
+/* Pure helper, the lexical half of the safety checks (inline so that the unit tests, which link no
+ * library, can call it). Normalise an archive entry name into out (room for strlen(in) + 1 bytes):
+ * leading '/'s are stripped (like GNU tar), "." and empty components dropped, a trailing '/' dropped;
+ * "" means the root itself. Returns false, leaving out unspecified, when a ".." component is present:
+ * such an entry would leave the rootfs. */
+static inline bool archive_path_clean(const char *in, char *out)
+{
+	char *o = out;
+	const char *p = in;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		const char *end = p;
+		while (*end && *end != '/')
+			end++;
+		size_t n = (size_t)(end - p);
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return false;
+		if (!(n == 1 && p[0] == '.')) {
+			if (o != out)
+				*o++ = '/';
+			for (size_t i = 0; i < n; i++)
+				*o++ = p[i];
+		}
+		p = end;
+	}
+	*o = '\0';
+	return true;
+}
+
+#endif
