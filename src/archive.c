@@ -1161,8 +1161,9 @@ static int import_stream(struct xtract *x, int fd, const char *source)
 			return aj_fail(x->err, errno, "read '%s'", source);
 		in.head_len = (size_t)r;
 	} else {
-		/* A pipe: what is read to recognise it must be replayed. */
-		while (in.head_len < HEAD_SIZE) {
+		/* A pipe: what is read to recognise it must be replayed. Six bytes tell the compression;
+		 * waiting for more could wait for a slow writer (or forever, for a short input). */
+		while (in.head_len < 6) {
 			ssize_t r = read(fd, in.head + in.head_len, HEAD_SIZE - in.head_len);
 			if (r < 0 && errno == EINTR)
 				continue;

@@ -313,7 +313,8 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 	p->rootfs.owner = r->owner;
 	if (r->kind == ROOTFS_HOST) {
 		if (o->fs_edit || o->fs_edit_dirs) {
-			aj_usage(err, "--fs-edit: the host rootfs cannot be edited; put a rootfs in the store and use --fs=NAME");
+			aj_usage(err, "--fs-edit: the host rootfs cannot be edited; import a rootfs (ajail fs import, ajail fs "
+				      "build) and use --fs=NAME");
 			goto fail;
 		}
 		if (o->home_edit || o->home_edit_dirs) {
@@ -322,7 +323,8 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 		}
 		if (r->implicit)
 			p->warning = xstrdup("no 'default' rootfs in the store: using the host's /usr /bin /lib* /sbin /etc /opt "
-					     "read-only (--fs=host); a rootfs directory at <store>/fs/default replaces it");
+					     "read-only (--fs=host); 'ajail fs build debian default' or 'ajail fs import default TARBALL' "
+					     "makes a default");
 		note(p, "rootfs 'host': the host's system directories, read-only, on an empty tmpfs");
 		if (add_host_root(p, f, err) < 0)
 			goto fail;

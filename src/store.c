@@ -115,9 +115,9 @@ int store_resolve(const char *store_dir, const char *fs, struct rootfs *out, str
 				strcat(list, ", ");
 			strcat(list, names[i]);
 		}
-		return aj_usage(err, "no rootfs named '%s' in %s/fs (%s%s); a rootfs is a directory there (mkrootfs/busybox --dir "
-				"%s/fs/%s makes a tiny one), or use --fs=host",
-				fs, store_dir, names ? "available: " : "the store is empty", names ? list : "", store_dir, fs);
+		return aj_usage(err, "no rootfs named '%s' in %s/fs (%s%s); make it with 'ajail fs import %s TARBALL' or "
+				"'ajail fs build RECIPE %s', or use --fs=host",
+				fs, store_dir, names ? "available: " : "the store is empty", names ? list : "", fs, fs);
 	}
 	out->kind = ROOTFS_DIR;
 	out->name = xstrdup(fs);

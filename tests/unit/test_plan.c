@@ -326,7 +326,7 @@ static void test_host_root_implicit_warns(void **state)
 	ok(c, build(c, NULL));
 	assert_non_null(c->p.warning);
 	assert_non_null(strstr(c->p.warning, "--fs=host"));
-	assert_non_null(strstr(c->p.warning, "fs/default"));
+	assert_non_null(strstr(c->p.warning, "ajail fs import default"));
 	assert_true(c->p.rootfs.implicit);
 	assert_null(strchr(c->p.warning, '\n'));
 }
