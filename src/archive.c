@@ -38,9 +38,9 @@
 #include "util.h"
 
 #define SLOT_SIZE ((size_t)1 << 20) /* one ring slot; big blocks mean few lock round trips */
-#define SLOTS 4                      /* 4 MiB in flight between decoder and extractor */
-#define MAP_CHUNK ((size_t)8 << 20)  /* block size handed to libarchive from an mmap()ed file */
-#define HEAD_SIZE 512                /* bytes looked at to recognise the compression */
+#define SLOTS	  4		    /* 4 MiB in flight between decoder and extractor */
+#define MAP_CHUNK ((size_t)8 << 20) /* block size handed to libarchive from an mmap()ed file */
+#define HEAD_SIZE 512		    /* bytes looked at to recognise the compression */
 
 /* Resolution rules for every path we open beneath the rootfs: no "..", no absolute jump, no symlink
  * (not even one inside the tree: an entry's parent must be a real directory), no /proc magic link,
@@ -49,7 +49,7 @@
 
 static int openat2_beneath(int dirfd, const char *path, int flags)
 {
-	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC), .resolve = BENEATH };
+	struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .resolve = BENEATH};
 	for (int tries = 0;; tries++) {
 		long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
 		/* EAGAIN: a concurrent rename somewhere on the system made the kernel unsure; retry. */
@@ -155,12 +155,12 @@ static int pwrite_all(int fd, const void *buf, size_t n, int64_t off)
 
 struct input {
 	int fd;
-	bool regular;      /* a regular file: reads never block, its size is known */
-	uint64_t size;     /* bytes from the start position to the end (regular files), else 0 */
+	bool regular;  /* a regular file: reads never block, its size is known */
+	uint64_t size; /* bytes from the start position to the end (regular files), else 0 */
 	uint8_t head[HEAD_SIZE];
 	size_t head_len, head_off; /* bytes of head still to hand out (pipes only) */
-	int cancel_fd;     /* read end of a pipe that becomes readable when the import is abandoned */
-	uint64_t nread;    /* bytes consumed, read by the progress bar (atomic) */
+	int cancel_fd;		   /* read end of a pipe that becomes readable when the import is abandoned */
+	uint64_t nread;		   /* bytes consumed, read by the progress bar (atomic) */
 };
 
 static ssize_t input_read(struct input *in, void *buf, size_t n)
@@ -178,7 +178,8 @@ static ssize_t input_read(struct input *in, void *buf, size_t n)
 		/* A pipe may block forever (an idle writer); wait on the cancel pipe too, so an
 		 * abandoned import can always stop its decoder thread. */
 		if (!in->regular && in->cancel_fd >= 0) {
-			struct pollfd pf[2] = { { .fd = in->fd, .events = POLLIN }, { .fd = in->cancel_fd, .events = POLLIN } };
+			struct pollfd pf[2] = {{.fd = in->fd, .events = POLLIN},
+					       {.fd = in->cancel_fd, .events = POLLIN}};
 			if (poll(pf, 2, -1) < 0) {
 				if (errno == EINTR)
 					continue;
@@ -199,8 +200,8 @@ static ssize_t input_read(struct input *in, void *buf, size_t n)
 }
 
 enum codec {
-	CODEC_COPY,       /* not compressed, from a pipe: read in the other thread all the same */
-	CODEC_ZSTD,       /* libzstd streaming decompression */
+	CODEC_COPY,	  /* not compressed, from a pipe: read in the other thread all the same */
+	CODEC_ZSTD,	  /* libzstd streaming decompression */
 	CODEC_LIBARCHIVE, /* gzip, xz, bzip2, lz4, ...: libarchive's filters with its "raw" format */
 };
 
@@ -216,7 +217,10 @@ static enum codec input_codec(const uint8_t *b, size_t n, bool *compressed)
 		return CODEC_LIBARCHIVE;
 	if (n >= 3 && memcmp(b, "BZh", 3) == 0)
 		return CODEC_LIBARCHIVE;
-	if (n >= 6 && memcmp(b, "\xfd" "7zXZ\0", 6) == 0)
+	if (n >= 6 && memcmp(b,
+			     "\xfd"
+			     "7zXZ\0",
+			     6) == 0)
 		return CODEC_LIBARCHIVE;
 	if (n >= 4 && (memcmp(b, "\x04\x22\x4d\x18", 4) == 0 || memcmp(b, "LZIP", 4) == 0))
 		return CODEC_LIBARCHIVE;
@@ -237,9 +241,9 @@ struct pipeline {
 	uint8_t *slot[SLOTS];
 	size_t len[SLOTS];
 	unsigned head, tail; /* slots head..tail-1 hold data; head is handed to libarchive ("held") */
-	bool holding;        /* libarchive still uses slot[head] until its next read callback */
+	bool holding;	     /* libarchive still uses slot[head] until its next read callback */
 	bool done, cancel;
-	int errnum;          /* decoder's failure: errno, or -1 for a message-only error */
+	int errnum; /* decoder's failure: errno, or -1 for a message-only error */
 	char errmsg[512];
 	int cancel_pipe[2];
 };
@@ -264,7 +268,8 @@ static void pipeline_put(struct pipeline *p, size_t n)
 	pthread_mutex_unlock(&p->mu);
 }
 
-static void *pipeline_finish(struct pipeline *p, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void *pipeline_finish(struct pipeline *p, int errnum, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void *pipeline_finish(struct pipeline *p, int errnum, const char *fmt, ...)
 {
 	pthread_mutex_lock(&p->mu);
@@ -314,7 +319,7 @@ static void *decode_zstd(struct pipeline *p)
 	ZSTD_DCtx *z = ZSTD_createDCtx();
 	size_t insz = ZSTD_DStreamInSize() * 4;
 	cleanup_free uint8_t *inbuf = xmalloc(insz);
-	ZSTD_inBuffer zin = { inbuf, 0, 0 };
+	ZSTD_inBuffer zin = {inbuf, 0, 0};
 	size_t last = 0;
 	bool eof = false;
 	void *ret = NULL;
@@ -326,7 +331,7 @@ static void *decode_zstd(struct pipeline *p)
 			ret = pipeline_finish(p, 0, NULL);
 			goto out;
 		}
-		ZSTD_outBuffer zout = { s, SLOT_SIZE, 0 };
+		ZSTD_outBuffer zout = {s, SLOT_SIZE, 0};
 		bool stuck = false;
 		while (zout.pos < zout.size) {
 			if (zin.pos == zin.size && !eof) {
@@ -392,7 +397,7 @@ static la_ssize_t raw_read_cb(struct archive *a, void *data, const void **buf)
 static void *decode_libarchive(struct pipeline *p)
 {
 	cleanup_free uint8_t *buf = xmalloc(SLOT_SIZE);
-	struct raw_client c = { p->in, buf };
+	struct raw_client c = {p->in, buf};
 	cleanup_archive_read struct archive *a = archive_read_new();
 	struct archive_entry *e;
 	if (!a)
@@ -583,12 +588,12 @@ static la_int64_t mapped_seek_cb(struct archive *a, void *data, la_int64_t off, 
 /* The extractor.                                                                                   */
 
 struct fixup {
-	char *path;         /* normalised, "" = the root */
+	char *path; /* normalised, "" = the root */
 	mode_t mode;
 	bool has_times;
 	struct timespec ts[2];
-	unsigned depth;     /* number of components: deeper directories are finished first */
-	size_t seq;         /* entry order: for the same directory, the last entry wins */
+	unsigned depth; /* number of components: deeper directories are finished first */
+	size_t seq;	/* entry order: for the same directory, the last entry wins */
 };
 
 struct xtract {
@@ -598,12 +603,14 @@ struct xtract {
 	mode_t umask;
 	char *path, *tpath; /* normalised names of the current entry and of its hard link target */
 	size_t path_cap, tpath_cap;
-	char *cache_path;   /* the parent directory whose fd is cached, normalised */
+	char *cache_path; /* the parent directory whose fd is cached, normalised */
 	int cache_fd;
 	struct fixup *fix;
 	size_t nfix, capfix;
-	char **skipped;     /* device nodes not written: a hard link to one is skipped too */
-	dev_t skip_dev;     /* directory source: the target itself, never copied into itself */
+	int64_t own_uid, own_gid; /* owners that are not "flattened" besides 0: the user's own, for a
+				   * directory source (an archive's ids are the archive's, not ours) */
+	char **skipped;		  /* device nodes not written: a hard link to one is skipped too */
+	dev_t skip_dev;		  /* directory source: the target itself, never copied into itself */
 	ino_t skip_ino;
 	struct output_progress prog;
 	const uint64_t *in_bytes;
@@ -707,7 +714,9 @@ static int resolve_walk(struct xtract *x, const char *rel, const char *name, boo
 		if (fd < 0) {
 			/* buf now ends at the failing component: it names what is wrong. */
 			if (e == ELOOP)
-				return aj_fail(x->err, 0, "entry '%s': '%s' is a symbolic link; refusing to write through it", name, buf);
+				return aj_fail(x->err, 0,
+					       "entry '%s': '%s' is a symbolic link; refusing to write through it",
+					       name, buf);
 			if (e == ENOTDIR)
 				return aj_fail(x->err, 0, "entry '%s': '%s' is not a directory", name, buf);
 			if (e == EXDEV)
@@ -903,13 +912,16 @@ static int extract_hardlink(struct xtract *x, struct archive *a, struct archive_
 		*slash = '/';
 		if (tfd < 0) {
 			if (e0 == ENOENT || e0 == ENOTDIR)
-				return aj_fail(x->err, 0, "entry '%s': hard link target '%s' does not exist in the archive", name,
+				return aj_fail(x->err, 0,
+					       "entry '%s': hard link target '%s' does not exist in the archive", name,
 					       target);
 			if (e0 == ELOOP)
-				return aj_fail(x->err, 0, "entry '%s': hard link target '%s' goes through a symbolic link", name,
+				return aj_fail(x->err, 0,
+					       "entry '%s': hard link target '%s' goes through a symbolic link", name,
 					       target);
 			if (e0 == EXDEV)
-				return aj_fail(x->err, 0, "entry '%s': hard link target '%s' leaves the rootfs", name, target);
+				return aj_fail(x->err, 0, "entry '%s': hard link target '%s' leaves the rootfs", name,
+					       target);
 			return aj_fail(x->err, e0, "entry '%s': hard link target '%s'", name, target);
 		}
 	}
@@ -924,7 +936,8 @@ static int extract_hardlink(struct xtract *x, struct archive *a, struct archive_
 			return 0;
 		}
 		if (r < 0 && e1 == ENOENT)
-			return aj_fail(x->err, 0, "entry '%s': hard link target '%s' does not exist in the archive", name, target);
+			return aj_fail(x->err, 0, "entry '%s': hard link target '%s' does not exist in the archive",
+				       name, target);
 		if (r < 0)
 			return aj_fail(x->err, e1, "entry '%s': hard link target '%s'", name, target);
 		return aj_fail(x->err, 0, "entry '%s': hard link target '%s' is not a regular file", name, target);
@@ -985,7 +998,8 @@ static int extract_entry(struct xtract *x, struct archive *a, struct archive_ent
 		strv_push(&x->skipped, xstrdup(x->path));
 		return 0;
 	}
-	if (archive_entry_uid(e) != 0 || archive_entry_gid(e) != 0)
+	int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
+	if ((uid != 0 && uid != x->own_uid) || (gid != 0 && gid != x->own_gid))
 		x->st->owners_flattened++;
 	mode_t mode = archive_entry_perm(e) & 07777;
 	if (mode & (S_ISUID | S_ISGID)) {
@@ -1106,7 +1120,7 @@ static int import_directory(struct xtract *x, const char *source)
 	 * filesystems mounted inside (a chroot's /proc) are not ours to copy. */
 	archive_read_disk_set_symlink_hybrid(disk);
 	archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS | ARCHIVE_READDISK_NO_XATTR |
-						     ARCHIVE_READDISK_NO_ACL | ARCHIVE_READDISK_NO_FFLAGS);
+						 ARCHIVE_READDISK_NO_ACL | ARCHIVE_READDISK_NO_FFLAGS);
 	if (archive_read_disk_open(disk, source) != ARCHIVE_OK)
 		return la_fail(x->err, disk, "'%s'", source);
 	/* libarchive reports SOURCE without its trailing '/'s: "dir/" walks as "dir", "dir/etc". */
@@ -1126,7 +1140,8 @@ static int import_directory(struct xtract *x, const char *source)
 			return aj_fail(x->err, 0, "'%s': unexpected path '%s' while walking", source, p ? p : "");
 		if (archive_entry_filetype(entry) == AE_IFDIR) {
 			/* Never copy the new rootfs into itself (a store inside SOURCE). */
-			if ((dev_t)archive_entry_dev(entry) == x->skip_dev && (ino_t)archive_entry_ino(entry) == x->skip_ino)
+			if ((dev_t)archive_entry_dev(entry) == x->skip_dev &&
+			    (ino_t)archive_entry_ino(entry) == x->skip_ino)
 				continue;
 			if (archive_read_disk_descend(disk) < ARCHIVE_WARN)
 				return la_fail(x->err, disk, "'%s'", p);
@@ -1145,7 +1160,7 @@ static int import_directory(struct xtract *x, const char *source)
 
 static int import_stream(struct xtract *x, int fd, const char *source)
 {
-	struct input in = { .fd = fd, .cancel_fd = -1 };
+	struct input in = {.fd = fd, .cancel_fd = -1};
 	struct stat sb;
 	if (fstat(fd, &sb) < 0)
 		return aj_fail(x->err, errno, "'%s'", source);
@@ -1181,7 +1196,7 @@ static int import_stream(struct xtract *x, int fd, const char *source)
 
 	struct pipeline pl;
 	memset(&pl, 0, sizeof pl);
-	struct mapped map = { .in = &in };
+	struct mapped map = {.in = &in};
 	cleanup_archive_read struct archive *a = archive_read_new();
 	if (!a)
 		return aj_fail(x->err, ENOMEM, "libarchive");
@@ -1234,7 +1249,7 @@ static int import_stream(struct xtract *x, int fd, const char *source)
 		}
 		if (extract_entry(x, a, e) < 0) {
 			/* A data error may really be the decoder's (a corrupt zstd frame). */
-			struct aj_err perr = { 0 };
+			struct aj_err perr = {0};
 			if (pipeline_error(&pl, &perr, source))
 				*x->err = perr;
 			goto out;
@@ -1257,7 +1272,7 @@ int archive_import(const char *source, int dirfd, const char *label, bool progre
 		   struct aj_err *err)
 {
 	memset(st, 0, sizeof *st);
-	struct xtract x = { .root = dirfd, .st = st, .err = err, .cache_fd = -1 };
+	struct xtract x = {.root = dirfd, .st = st, .err = err, .cache_fd = -1};
 	x.in_bytes = &st->input_bytes;
 	/* Read the umask without keeping it changed: files whose mode it would cut get an fchmod. */
 	x.umask = umask(022);
@@ -1278,13 +1293,16 @@ int archive_import(const char *source, int dirfd, const char *label, bool progre
 		struct stat sb;
 		if (fd < 0 || fstat(fd, &sb) < 0)
 			r = aj_fail(err, errno, "open '%s'", source);
-		else if (S_ISDIR(sb.st_mode))
+		else if (S_ISDIR(sb.st_mode)) {
+			x.own_uid = geteuid();
+			x.own_gid = getegid();
 			r = import_directory(&x, source);
-		else
+		} else
 			r = import_stream(&x, fd, source);
 	}
 	if (r == 0 && entries(st) == 0 && st->skipped_devices == 0)
-		r = aj_fail(err, 0, "'%s' holds no files: not a rootfs", strcmp(source, "-") ? source : "standard input");
+		r = aj_fail(err, 0, "'%s' holds no files: not a rootfs",
+			    strcmp(source, "-") ? source : "standard input");
 	if (r == 0)
 		r = xtract_fixups(&x);
 	output_progress_done(&x.prog);
@@ -1319,9 +1337,9 @@ static int out_raw(struct out *o, const void *buf, size_t n)
 
 static int out_zstd(struct archive *a, struct out *o, const void *buf, size_t n, ZSTD_EndDirective how)
 {
-	ZSTD_inBuffer in = { buf, n, 0 };
+	ZSTD_inBuffer in = {buf, n, 0};
 	for (;;) {
-		ZSTD_outBuffer zo = { o->zbuf, o->zcap, 0 };
+		ZSTD_outBuffer zo = {o->zbuf, o->zcap, 0};
 		size_t left = ZSTD_compressStream2(o->z, &zo, &in, how);
 		if (ZSTD_isError(left)) {
 			archive_set_error(a, EIO, "zstd: %s", ZSTD_getErrorName(left));
@@ -1376,7 +1394,7 @@ static int export_walk(struct archive *w, int dirfd, struct output_progress *pro
 	/* Hybrid follows only the starting point (our /proc magic link to dirfd). */
 	archive_read_disk_set_symlink_hybrid(disk);
 	archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS | ARCHIVE_READDISK_NO_XATTR |
-						     ARCHIVE_READDISK_NO_ACL | ARCHIVE_READDISK_NO_FFLAGS);
+						 ARCHIVE_READDISK_NO_ACL | ARCHIVE_READDISK_NO_FFLAGS);
 	if (archive_read_disk_open(disk, root) != ARCHIVE_OK)
 		return la_fail(err, disk, "%s", "open the rootfs");
 	size_t plen = strlen(root);
@@ -1437,7 +1455,8 @@ static int export_walk(struct archive *w, int dirfd, struct output_progress *pro
 				/* The pax writer skips what falls in the entry's holes, but wants the
 				 * stream whole: feed zeros across them. */
 				while (pos < off) {
-					size_t k = off - pos > (int64_t)sizeof zeros ? sizeof zeros : (size_t)(off - pos);
+					size_t k =
+					    off - pos > (int64_t)sizeof zeros ? sizeof zeros : (size_t)(off - pos);
 					if (archive_write_data(w, zeros, k) < 0)
 						return la_fail(err, w, "entry '%s'", name);
 					pos += (int64_t)k;
@@ -1483,20 +1502,22 @@ int archive_export(int dirfd, const char *path, const char *label, bool progress
 	else if (has_suffix(path, ".tar.bz2") || has_suffix(path, ".tbz2"))
 		kind = OUT_BZIP2;
 	else
-		return aj_usage(err, "export to '%s': the name must end in .tar, .tar.zst, .tar.gz, .tar.xz or .tar.bz2 (or be -)",
-				path);
+		return aj_usage(
+		    err, "export to '%s': the name must end in .tar, .tar.zst, .tar.gz, .tar.xz or .tar.bz2 (or be -)",
+		    path);
 
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	if (ncpu < 1)
 		ncpu = 1;
-	struct out o = { .fd = STDOUT_FILENO };
+	struct out o = {.fd = STDOUT_FILENO};
 	cleanup_close int dfd = -1;
 	cleanup_free char *base = NULL, *part = NULL;
 	if (!to_stdout) {
 		/* Work beneath the destination's directory fd: libarchive's disk walker changes the
 		 * working directory while it runs. */
 		const char *slash = strrchr(path, '/');
-		cleanup_free char *dir = slash ? xstrndup(path, (size_t)(slash - path) + (slash == path)) : xstrdup(".");
+		cleanup_free char *dir =
+		    slash ? xstrndup(path, (size_t)(slash - path) + (slash == path)) : xstrdup(".");
 		base = xstrdup(slash ? slash + 1 : path);
 		part = xasprintf("%s.part", base);
 		dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);

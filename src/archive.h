@@ -23,12 +23,12 @@
 
 struct archive_stats {
 	uint64_t files, dirs, symlinks, hardlinks; /* entries written */
-	uint64_t bytes;                            /* bytes of file data written (apparent size) */
-	uint64_t skipped_devices;                  /* device nodes and fifos/sockets skipped: the jail's /dev replaces them */
-	uint64_t owners_flattened;                 /* entries whose uid/gid was not 0: they become the user's (root inside) */
-	uint64_t setid_dropped;                    /* setuid/setgid bits removed */
-	uint64_t input_bytes;                      /* import: bytes of input read (compressed);
-						    * export: bytes of output written (compressed) */
+	uint64_t bytes;				   /* bytes of file data written (apparent size) */
+	uint64_t skipped_devices;  /* device nodes and fifos/sockets skipped: the jail's /dev replaces them */
+	uint64_t owners_flattened; /* entries whose uid/gid was not 0: they become the user's (root inside) */
+	uint64_t setid_dropped;	   /* setuid/setgid bits removed */
+	uint64_t input_bytes;	   /* import: bytes of input read (compressed);
+				    * export: bytes of output written (compressed) */
 };
 
 /* Extract SOURCE into the empty directory dirfd, never writing outside it. SOURCE is a file in any
@@ -38,23 +38,30 @@ struct archive_stats {
  * Returns 0, or -1 with err naming the offending entry for a rejected archive. The caller removes
  * dirfd's contents on failure (it is a temp dir), so you need not clean up.
  *
- * Rules: ownership is never kept (counted in owners_flattened); device nodes, fifos and sockets are
- * skipped (skipped_devices); setuid/setgid bits are dropped (setid_dropped); other mode bits and
- * mtimes are kept. Directories stay 0700 while the archive is extracted and get their final mode
- * and mtime at the very end, so on failure everything left behind is writable by the user and easy
- * to delete. The root directory's own mode ("./" entry) is applied with u+rwx kept, so the store can
- * still rename and delete it. A ".." component anywhere, a write through a symlink or a non-directory,
- * a hard link to something that is not a regular file inside the tree, or a non-directory replacing a
- * non-empty directory rejects the whole archive. An archive without any entry is rejected too. */
+ * Rules: ownership is never kept. owners_flattened counts entries not owned by 0:0 (for a directory
+ * source: by neither 0 nor the calling user, whose own files are simply copied). Device nodes, fifos
+ * and sockets are skipped (skipped_devices); setuid/setgid bits are dropped (setid_dropped); other
+ * mode bits and mtimes are kept. Directories stay 0700 while the archive is extracted and get their
+ * final mode and mtime at the very end, so on failure everything left behind is writable by the
+ * user and easy to delete (after success, a rootfs may hold 0555 or 0700 directories: deleting it
+ * needs a chmod u+rwx on the way down). The root directory's own mode ("./" entry) is applied with
+ * u+rwx kept, so the store can still rename and delete it. A ".." component anywhere, a write
+ * through a symlink or a non-directory, a hard link to something that is not a regular file inside
+ * the tree, or a non-directory replacing a non-empty directory rejects the whole archive. An archive
+ * without any entry is rejected too. Formats: tar (ustar, pax, GNU, v7), cpio, zip, 7z, iso9660;
+ * compressions: zstd (own decoder thread), gzip, xz, bzip2, lz4, lzip, compress (libarchive's
+ * filters, in the decoder thread). */
 int archive_import(const char *source, int dirfd, const char *label, bool progress, struct archive_stats *st,
 		   struct aj_err *err);
 
-/* Write the tree at dirfd to path: ".tar" plain (pax restricted / GNU-compatible ustar), ".tar.zst"/".tzst" through libzstd with
- * multi-threaded compression (ZSTD_c_nbWorkers = number of CPUs), ".tar.gz"/".tgz", ".tar.xz"/".txz" and ".tar.bz2"/".tbz2"
- * through libarchive's filters; "-" writes a plain tar to stdout. Any other name is a usage error. Every entry is owned by 0:0
- * (root), as the jail sees it; names are "./etc/passwd"-style, hard links and sparse files are kept, other filesystems mounted
- * inside are not descended into. Write to path+".part" and rename at the end so a failed export leaves nothing. */
-int archive_export(int dirfd, const char *path, const char *label, bool progress, struct archive_stats *st, struct aj_err *err);
+/* Write the tree at dirfd to path: ".tar" plain (pax restricted / GNU-compatible ustar), ".tar.zst"/".tzst" through
+ * libzstd with multi-threaded compression (ZSTD_c_nbWorkers = number of CPUs), ".tar.gz"/".tgz", ".tar.xz"/".txz" and
+ * ".tar.bz2"/".tbz2" through libarchive's filters; "-" writes a plain tar to stdout. Any other name is a usage error.
+ * Every entry is owned by 0:0 (root), as the jail sees it; names are "./etc/passwd"-style, hard links and sparse files
+ * are kept, other filesystems mounted inside are not descended into. Write to path+".part" and rename at the end so a
+ * failed export leaves nothing. */
+int archive_export(int dirfd, const char *path, const char *label, bool progress, struct archive_stats *st,
+		   struct aj_err *err);
 
 /* Pure helper, the lexical half of the safety checks (inline so that the unit tests, which link no
  * library, can call it). Normalise an archive entry name into out (room for strlen(in) + 1 bytes):

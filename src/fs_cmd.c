@@ -94,7 +94,7 @@ static void summary(const char *what, const char *name, const struct archive_sta
 		fprintf(stderr, "; %llu entries owned by other users now belong to you (root inside the jail)",
 			(unsigned long long)st->owners_flattened);
 	if (st->setid_dropped)
-		fprintf(stderr, "; dropped setuid/setgid from %llu files", (unsigned long long)st->setid_dropped);
+		fprintf(stderr, "; dropped setuid/setgid from %llu entries", (unsigned long long)st->setid_dropped);
 	fputc('\n', stderr);
 }
 

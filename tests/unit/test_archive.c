@@ -97,12 +97,12 @@ static void test_dotdot_rejected(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_plain),
-		cmocka_unit_test(test_dot_prefixes),
-		cmocka_unit_test(test_absolute_stripped),
-		cmocka_unit_test(test_trailing_slash),
-		cmocka_unit_test(test_names_that_only_look_like_dots),
-		cmocka_unit_test(test_dotdot_rejected),
+	    cmocka_unit_test(test_plain),
+	    cmocka_unit_test(test_dot_prefixes),
+	    cmocka_unit_test(test_absolute_stripped),
+	    cmocka_unit_test(test_trailing_slash),
+	    cmocka_unit_test(test_names_that_only_look_like_dots),
+	    cmocka_unit_test(test_dotdot_rejected),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
