@@ -19,14 +19,16 @@ LDFLAGS += -Wl,--as-needed -Wl,-z,relro,-z,now
 # latency is a feature, and each shared library costs relocations at every exec.
 LIBS_PC := libarchive libgit2 libzstd libseccomp
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
-PC_LIBS   := $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null)
+# Linked: only what every run may need and is cheap to load. libarchive (and libgit2) pull in
+# libxml2, ICU, libstdc++, OpenSSL: loaded with dlopen when a verb needs them (src/lazy_*.c).
+PC_LIBS   := $(shell $(PKG_CONFIG) --libs libzstd 2>/dev/null)
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
 # Pure modules (no syscalls that change anything): unit-tested directly.
 PURE_SRCS := src/error.c src/util.c src/config.c src/cli.c src/plan.c src/recipe.c
 # Modules that touch the kernel or the disk.
-SYS_SRCS  := src/output.c src/store.c src/archive.c src/fs_cmd.c src/sandbox.c src/harden.c src/tty.c src/main.c
+SYS_SRCS  := src/output.c src/store.c src/lazy_archive.c src/archive.c src/fs_cmd.c src/sandbox.c src/harden.c src/tty.c src/main.c
 SRCS := $(PURE_SRCS) $(SYS_SRCS)
 OBJS := $(SRCS:src/%.c=build/%.o)
 PURE_OBJS := $(PURE_SRCS:src/%.c=build/%.o)

@@ -34,6 +34,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "lazy_archive.h"
 #include "output.h"
 #include "util.h"
 
@@ -62,34 +63,34 @@ static int openat2_beneath(int dirfd, const char *path, int flags)
 static void archive_read_freep(struct archive **a)
 {
 	if (*a)
-		archive_read_free(*a);
+		LA(archive_read_free)(*a);
 }
 #define cleanup_archive_read __attribute__((cleanup(archive_read_freep)))
 
 static void archive_write_freep(struct archive **a)
 {
 	if (*a)
-		archive_write_free(*a);
+		LA(archive_write_free)(*a);
 }
 #define cleanup_archive_write __attribute__((cleanup(archive_write_freep)))
 
 static void archive_entry_freep(struct archive_entry **e)
 {
 	if (*e)
-		archive_entry_free(*e);
+		LA(archive_entry_free)(*e);
 }
 #define cleanup_archive_entry __attribute__((cleanup(archive_entry_freep)))
 
 static void linkresolver_freep(struct archive_entry_linkresolver **r)
 {
 	if (*r)
-		archive_entry_linkresolver_free(*r);
+		LA(archive_entry_linkresolver_free)(*r);
 }
 #define cleanup_linkresolver __attribute__((cleanup(linkresolver_freep)))
 
 static const char *la_msg(struct archive *a)
 {
-	const char *m = archive_error_string(a);
+	const char *m = LA(archive_error_string)(a);
 	return m ? m : "unknown libarchive error";
 }
 
@@ -387,7 +388,7 @@ static la_ssize_t raw_read_cb(struct archive *a, void *data, const void **buf)
 	struct raw_client *c = data;
 	ssize_t r = input_read(c->in, c->buf, SLOT_SIZE);
 	if (r < 0) {
-		archive_set_error(a, errno, "read");
+		LA(archive_set_error)(a, errno, "read");
 		return -1;
 	}
 	*buf = c->buf;
@@ -398,18 +399,18 @@ static void *decode_libarchive(struct pipeline *p)
 {
 	cleanup_free uint8_t *buf = xmalloc(SLOT_SIZE);
 	struct raw_client c = {p->in, buf};
-	cleanup_archive_read struct archive *a = archive_read_new();
+	cleanup_archive_read struct archive *a = LA(archive_read_new)();
 	struct archive_entry *e;
 	if (!a)
 		return pipeline_finish(p, ENOMEM, "libarchive");
-	archive_read_support_filter_all(a);
-	archive_read_support_format_raw(a);
+	LA(archive_read_support_filter_all)(a);
+	LA(archive_read_support_format_raw)(a);
 	/* "empty": a compressed empty stream is an empty archive (refused later with a clear message),
 	 * not an "unrecognized format". */
-	archive_read_support_format_empty(a);
-	int r = archive_read_open(a, &c, NULL, raw_read_cb, NULL);
+	LA(archive_read_support_format_empty)(a);
+	int r = LA(archive_read_open)(a, &c, NULL, raw_read_cb, NULL);
 	if (r == ARCHIVE_OK)
-		r = archive_read_next_header(a, &e);
+		r = LA(archive_read_next_header)(a, &e);
 	if (r == ARCHIVE_EOF)
 		return pipeline_finish(p, 0, NULL);
 	if (r < ARCHIVE_WARN)
@@ -421,7 +422,7 @@ static void *decode_libarchive(struct pipeline *p)
 		size_t n = 0;
 		bool eof = false;
 		while (n < SLOT_SIZE) {
-			la_ssize_t got = archive_read_data(a, s + n, SLOT_SIZE - n);
+			la_ssize_t got = LA(archive_read_data)(a, s + n, SLOT_SIZE - n);
 			if (got < 0)
 				return pipeline_finish(p, 0, "%s", la_msg(a));
 			if (got == 0) {
@@ -470,7 +471,7 @@ static la_ssize_t pipeline_read_cb(struct archive *a, void *data, const void **b
 		int e = p->errnum;
 		pthread_mutex_unlock(&p->mu);
 		if (e) {
-			archive_set_error(a, e > 0 ? e : EIO, "decoder failed");
+			LA(archive_set_error)(a, e > 0 ? e : EIO, "decoder failed");
 			return -1;
 		}
 		return 0;
@@ -577,7 +578,7 @@ static la_int64_t mapped_seek_cb(struct archive *a, void *data, la_int64_t off, 
 	int64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? (int64_t)m->pos : (int64_t)m->size;
 	int64_t np = base + off;
 	if (np < 0 || np > (int64_t)m->size) {
-		archive_set_error(a, EINVAL, "seek outside the file");
+		LA(archive_set_error)(a, EINVAL, "seek outside the file");
 		return ARCHIVE_FATAL;
 	}
 	m->pos = (size_t)np;
@@ -671,13 +672,13 @@ static void fixup_add(struct xtract *x, const char *path, mode_t mode, const str
 
 static bool entry_times(struct archive_entry *e, struct timespec ts[2])
 {
-	if (!archive_entry_mtime_is_set(e))
+	if (!LA(archive_entry_mtime_is_set)(e))
 		return false;
-	ts[1].tv_sec = archive_entry_mtime(e);
-	ts[1].tv_nsec = archive_entry_mtime_nsec(e);
-	if (archive_entry_atime_is_set(e)) {
-		ts[0].tv_sec = archive_entry_atime(e);
-		ts[0].tv_nsec = archive_entry_atime_nsec(e);
+	ts[1].tv_sec = LA(archive_entry_mtime)(e);
+	ts[1].tv_nsec = LA(archive_entry_mtime_nsec)(e);
+	if (LA(archive_entry_atime_is_set)(e)) {
+		ts[0].tv_sec = LA(archive_entry_atime)(e);
+		ts[0].tv_nsec = LA(archive_entry_atime_nsec)(e);
 	} else {
 		ts[0].tv_sec = 0;
 		ts[0].tv_nsec = UTIME_OMIT;
@@ -788,7 +789,7 @@ static int write_data(struct xtract *x, struct archive *a, struct archive_entry 
 		const void *buf;
 		size_t size;
 		la_int64_t off;
-		int r = archive_read_data_block(a, &buf, &size, &off);
+		int r = LA(archive_read_data_block)(a, &buf, &size, &off);
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r < ARCHIVE_WARN)
@@ -803,7 +804,7 @@ static int write_data(struct xtract *x, struct archive *a, struct archive_entry 
 			output_progress_update(&x->prog, __atomic_load_n(x->in_bytes, __ATOMIC_RELAXED), x->in_total,
 					       x->st->files + x->st->dirs + x->st->symlinks + x->st->hardlinks);
 	}
-	int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
+	int64_t size = LA(archive_entry_size_is_set)(e) ? LA(archive_entry_size)(e) : 0;
 	if (size > end) {
 		if (ftruncate(fd, size) < 0)
 			return sys_fail(x->err, errno, name, "extend");
@@ -863,9 +864,9 @@ static int extract_dir(struct xtract *x, struct archive_entry *e, int pfd, const
 
 static int extract_symlink(struct xtract *x, struct archive_entry *e, int pfd, const char *leaf, const char *name)
 {
-	const char *target = archive_entry_symlink(e);
+	const char *target = LA(archive_entry_symlink)(e);
 	if (!target)
-		target = archive_entry_symlink_utf8(e);
+		target = LA(archive_entry_symlink_utf8)(e);
 	if (!target || !*target)
 		return aj_fail(x->err, 0, "entry '%s': symbolic link without a target", name);
 	/* Stored as given: a symlink is only ever resolved inside the jail, and we never follow one. */
@@ -887,7 +888,7 @@ static int extract_symlink(struct xtract *x, struct archive_entry *e, int pfd, c
 static int extract_hardlink(struct xtract *x, struct archive *a, struct archive_entry *e, const char *parent,
 			    const char *leaf, const char *name)
 {
-	const char *target = archive_entry_hardlink(e);
+	const char *target = LA(archive_entry_hardlink)(e);
 	size_t n = strlen(target) + 1;
 	if (n > x->tpath_cap) {
 		x->tpath = xrealloc(x->tpath, n);
@@ -964,7 +965,7 @@ static int extract_hardlink(struct xtract *x, struct archive *a, struct archive_
 	if (r < 0)
 		return sys_fail(x->err, e1, name, "hard link");
 	/* pax and cpio may carry data with a link: it belongs to the (shared) file. */
-	if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0) {
+	if (LA(archive_entry_size_is_set)(e) && LA(archive_entry_size)(e) > 0) {
 		cleanup_close int fd = openat(pfd, leaf, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			return sys_fail(x->err, errno, name, "open");
@@ -977,9 +978,9 @@ static int extract_hardlink(struct xtract *x, struct archive *a, struct archive_
 
 static int extract_entry(struct xtract *x, struct archive *a, struct archive_entry *e)
 {
-	const char *name = archive_entry_pathname(e);
+	const char *name = LA(archive_entry_pathname)(e);
 	if (!name)
-		name = archive_entry_pathname_utf8(e);
+		name = LA(archive_entry_pathname_utf8)(e);
 	if (!name)
 		return aj_fail(x->err, 0, "an entry without a name");
 	size_t n = strlen(name) + 1;
@@ -990,18 +991,18 @@ static int extract_entry(struct xtract *x, struct archive *a, struct archive_ent
 	if (!archive_path_clean(name, x->path))
 		return aj_fail(x->err, 0, "entry '%s' leaves the rootfs", name);
 
-	mode_t type = archive_entry_filetype(e);
-	const char *hardlink = archive_entry_hardlink(e);
+	mode_t type = LA(archive_entry_filetype)(e);
+	const char *hardlink = LA(archive_entry_hardlink)(e);
 	if (!hardlink && (type == AE_IFCHR || type == AE_IFBLK || type == AE_IFIFO || type == AE_IFSOCK)) {
 		/* Unprivileged, mknod fails; the jail mounts its own /dev anyway. */
 		x->st->skipped_devices++;
 		strv_push(&x->skipped, xstrdup(x->path));
 		return 0;
 	}
-	int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
+	int64_t uid = LA(archive_entry_uid)(e), gid = LA(archive_entry_gid)(e);
 	if ((uid != 0 && uid != x->own_uid) || (gid != 0 && gid != x->own_gid))
 		x->st->owners_flattened++;
-	mode_t mode = archive_entry_perm(e) & 07777;
+	mode_t mode = LA(archive_entry_perm)(e) & 07777;
 	if (mode & (S_ISUID | S_ISGID)) {
 		mode &= ~(mode_t)(S_ISUID | S_ISGID);
 		x->st->setid_dropped++;
@@ -1110,46 +1111,46 @@ static void progress_tick(struct xtract *x)
 
 static int import_directory(struct xtract *x, const char *source)
 {
-	cleanup_archive_read struct archive *disk = archive_read_disk_new();
-	cleanup_archive_entry struct archive_entry *entry = archive_entry_new();
-	cleanup_linkresolver struct archive_entry_linkresolver *res = archive_entry_linkresolver_new();
+	cleanup_archive_read struct archive *disk = LA(archive_read_disk_new)();
+	cleanup_archive_entry struct archive_entry *entry = LA(archive_entry_new)();
+	cleanup_linkresolver struct archive_entry_linkresolver *res = LA(archive_entry_linkresolver_new)();
 	if (!disk || !entry || !res)
 		return aj_fail(x->err, ENOMEM, "libarchive");
-	archive_entry_linkresolver_set_strategy(res, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	LA(archive_entry_linkresolver_set_strategy)(res, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
 	/* Hybrid: follow SOURCE itself if it is a symlink to a directory, nothing beneath it. Other
 	 * filesystems mounted inside (a chroot's /proc) are not ours to copy. */
-	archive_read_disk_set_symlink_hybrid(disk);
-	archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS | ARCHIVE_READDISK_NO_XATTR |
+	LA(archive_read_disk_set_symlink_hybrid)(disk);
+	LA(archive_read_disk_set_behavior)(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS | ARCHIVE_READDISK_NO_XATTR |
 						 ARCHIVE_READDISK_NO_ACL | ARCHIVE_READDISK_NO_FFLAGS);
-	if (archive_read_disk_open(disk, source) != ARCHIVE_OK)
+	if (LA(archive_read_disk_open)(disk, source) != ARCHIVE_OK)
 		return la_fail(x->err, disk, "'%s'", source);
 	/* libarchive reports SOURCE without its trailing '/'s: "dir/" walks as "dir", "dir/etc". */
 	size_t plen = strlen(source);
 	while (plen > 0 && source[plen - 1] == '/')
 		plen--;
 	for (;;) {
-		int r = archive_read_next_header2(disk, entry);
+		int r = LA(archive_read_next_header2)(disk, entry);
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r == ARCHIVE_RETRY)
 			continue;
 		if (r < ARCHIVE_WARN)
 			return la_fail(x->err, disk, "'%s'", source);
-		const char *p = archive_entry_pathname(entry);
+		const char *p = LA(archive_entry_pathname)(entry);
 		if (!p || strncmp(p, source, plen) != 0 || (p[plen] != '\0' && p[plen] != '/'))
 			return aj_fail(x->err, 0, "'%s': unexpected path '%s' while walking", source, p ? p : "");
-		if (archive_entry_filetype(entry) == AE_IFDIR) {
+		if (LA(archive_entry_filetype)(entry) == AE_IFDIR) {
 			/* Never copy the new rootfs into itself (a store inside SOURCE). */
-			if ((dev_t)archive_entry_dev(entry) == x->skip_dev &&
-			    (ino_t)archive_entry_ino(entry) == x->skip_ino)
+			if ((dev_t)LA(archive_entry_dev)(entry) == x->skip_dev &&
+			    (ino_t)LA(archive_entry_ino)(entry) == x->skip_ino)
 				continue;
-			if (archive_read_disk_descend(disk) < ARCHIVE_WARN)
+			if (LA(archive_read_disk_descend)(disk) < ARCHIVE_WARN)
 				return la_fail(x->err, disk, "'%s'", p);
 		}
 		cleanup_free char *rel = xstrdup(p + plen);
-		archive_entry_copy_pathname(entry, rel);
+		LA(archive_entry_copy_pathname)(entry, rel);
 		struct archive_entry *le = entry, *spare = NULL;
-		archive_entry_linkify(res, &le, &spare);
+		LA(archive_entry_linkify)(res, &le, &spare);
 		if (le && extract_entry(x, disk, le) < 0)
 			return -1;
 		x->st->input_bytes = x->st->bytes;
@@ -1197,20 +1198,20 @@ static int import_stream(struct xtract *x, int fd, const char *source)
 	struct pipeline pl;
 	memset(&pl, 0, sizeof pl);
 	struct mapped map = {.in = &in};
-	cleanup_archive_read struct archive *a = archive_read_new();
+	cleanup_archive_read struct archive *a = LA(archive_read_new)();
 	if (!a)
 		return aj_fail(x->err, ENOMEM, "libarchive");
-	archive_read_support_filter_all(a);
+	LA(archive_read_support_filter_all)(a);
 	/* Archive formats a rootfs comes in, and no more. Not format_all: its mtree reader takes a text
 	 * file as a list of paths and reads their contents from the host's disk (a "tarball" could
 	 * copy ~/.ssh into the rootfs), and raw/ar/rar/warc are not file trees. "empty" makes an empty
 	 * input an empty archive, which is then refused with a clear message. */
-	archive_read_support_format_tar(a); /* ustar, pax, GNU, v7 */
-	archive_read_support_format_cpio(a);
-	archive_read_support_format_zip(a);
-	archive_read_support_format_7zip(a);
-	archive_read_support_format_iso9660(a);
-	archive_read_support_format_empty(a);
+	LA(archive_read_support_format_tar)(a); /* ustar, pax, GNU, v7 */
+	LA(archive_read_support_format_cpio)(a);
+	LA(archive_read_support_format_zip)(a);
+	LA(archive_read_support_format_7zip)(a);
+	LA(archive_read_support_format_iso9660)(a);
+	LA(archive_read_support_format_empty)(a);
 	int ret = -1;
 	if (in.regular && !compressed && in.size > 0) {
 		void *base = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -1219,25 +1220,25 @@ static int import_stream(struct xtract *x, int fd, const char *source)
 		madvise(base, (size_t)sb.st_size, MADV_SEQUENTIAL);
 		map.base = (const uint8_t *)base + start;
 		map.size = in.size;
-		archive_read_set_callback_data(a, &map);
-		archive_read_set_read_callback(a, mapped_read_cb);
-		archive_read_set_seek_callback(a, mapped_seek_cb);
+		LA(archive_read_set_callback_data)(a, &map);
+		LA(archive_read_set_read_callback)(a, mapped_read_cb);
+		LA(archive_read_set_seek_callback)(a, mapped_seek_cb);
 	} else {
 		if (in.regular)
 			in.head_len = 0; /* pread did not consume: the decoder reads from the start */
 		if (pipeline_start(&pl, &in, codec, x->err) < 0)
 			goto out;
-		archive_read_set_callback_data(a, &pl);
-		archive_read_set_read_callback(a, pipeline_read_cb);
+		LA(archive_read_set_callback_data)(a, &pl);
+		LA(archive_read_set_read_callback)(a, pipeline_read_cb);
 	}
-	if (archive_read_open1(a) != ARCHIVE_OK) {
+	if (LA(archive_read_open1)(a) != ARCHIVE_OK) {
 		if (!pipeline_error(&pl, x->err, source))
 			la_fail(x->err, a, "'%s'", source);
 		goto out;
 	}
 	for (;;) {
 		struct archive_entry *e;
-		int r = archive_read_next_header(a, &e);
+		int r = LA(archive_read_next_header)(a, &e);
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r == ARCHIVE_RETRY)
@@ -1259,7 +1260,7 @@ static int import_stream(struct xtract *x, int fd, const char *source)
 	ret = 0;
 out:
 	/* Stop the decoder before libarchive's object goes: its read callback points at the ring. */
-	archive_read_close(a);
+	LA(archive_read_close)(a);
 	pipeline_stop(&pl);
 	x->st->input_bytes = __atomic_load_n(&in.nread, __ATOMIC_RELAXED);
 	x->in_bytes = &x->st->input_bytes;
@@ -1272,6 +1273,8 @@ int archive_import(const char *source, int dirfd, const char *label, bool progre
 		   struct aj_err *err)
 {
 	memset(st, 0, sizeof *st);
+	if (lazy_archive_load(err) < 0)
+		return -1;
 	struct xtract x = {.root = dirfd, .st = st, .err = err, .cache_fd = -1};
 	x.in_bytes = &st->input_bytes;
 	/* Read the umask without keeping it changed: files whose mode it would cut get an fchmod. */
@@ -1342,11 +1345,11 @@ static int out_zstd(struct archive *a, struct out *o, const void *buf, size_t n,
 		ZSTD_outBuffer zo = {o->zbuf, o->zcap, 0};
 		size_t left = ZSTD_compressStream2(o->z, &zo, &in, how);
 		if (ZSTD_isError(left)) {
-			archive_set_error(a, EIO, "zstd: %s", ZSTD_getErrorName(left));
+			LA(archive_set_error)(a, EIO, "zstd: %s", ZSTD_getErrorName(left));
 			return -1;
 		}
 		if (zo.pos && out_raw(o, o->zbuf, zo.pos) < 0) {
-			archive_set_error(a, o->errnum, "write");
+			LA(archive_set_error)(a, o->errnum, "write");
 			return -1;
 		}
 		if (how == ZSTD_e_end ? left == 0 : in.pos == in.size)
@@ -1360,7 +1363,7 @@ static la_ssize_t out_write_cb(struct archive *a, void *data, const void *buf, s
 	if (o->z)
 		return out_zstd(a, o, buf, n, ZSTD_e_continue) < 0 ? -1 : (la_ssize_t)n;
 	if (out_raw(o, buf, n) < 0) {
-		archive_set_error(a, o->errnum, "write");
+		LA(archive_set_error)(a, o->errnum, "write");
 		return -1;
 	}
 	return (la_ssize_t)n;
@@ -1385,69 +1388,69 @@ static int export_walk(struct archive *w, int dirfd, struct output_progress *pro
 {
 	char root[64];
 	snprintf(root, sizeof root, "/proc/self/fd/%d", dirfd);
-	cleanup_archive_read struct archive *disk = archive_read_disk_new();
-	cleanup_archive_entry struct archive_entry *entry = archive_entry_new();
-	cleanup_linkresolver struct archive_entry_linkresolver *res = archive_entry_linkresolver_new();
+	cleanup_archive_read struct archive *disk = LA(archive_read_disk_new)();
+	cleanup_archive_entry struct archive_entry *entry = LA(archive_entry_new)();
+	cleanup_linkresolver struct archive_entry_linkresolver *res = LA(archive_entry_linkresolver_new)();
 	if (!disk || !entry || !res)
 		return aj_fail(err, ENOMEM, "libarchive");
-	archive_entry_linkresolver_set_strategy(res, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	LA(archive_entry_linkresolver_set_strategy)(res, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
 	/* Hybrid follows only the starting point (our /proc magic link to dirfd). */
-	archive_read_disk_set_symlink_hybrid(disk);
-	archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS | ARCHIVE_READDISK_NO_XATTR |
+	LA(archive_read_disk_set_symlink_hybrid)(disk);
+	LA(archive_read_disk_set_behavior)(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS | ARCHIVE_READDISK_NO_XATTR |
 						 ARCHIVE_READDISK_NO_ACL | ARCHIVE_READDISK_NO_FFLAGS);
-	if (archive_read_disk_open(disk, root) != ARCHIVE_OK)
+	if (LA(archive_read_disk_open)(disk, root) != ARCHIVE_OK)
 		return la_fail(err, disk, "%s", "open the rootfs");
 	size_t plen = strlen(root);
 	static const char zeros[65536];
 	for (;;) {
-		int r = archive_read_next_header2(disk, entry);
+		int r = LA(archive_read_next_header2)(disk, entry);
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r == ARCHIVE_RETRY)
 			continue;
 		if (r < ARCHIVE_WARN)
 			return la_fail(err, disk, "%s", "walk the rootfs");
-		const char *p = archive_entry_pathname(entry);
+		const char *p = LA(archive_entry_pathname)(entry);
 		if (!p || strncmp(p, root, plen) != 0)
 			return aj_fail(err, 0, "unexpected path '%s' while walking the rootfs", p ? p : "");
 		const char *rel = p + plen;
 		while (*rel == '/')
 			rel++;
 		cleanup_free char *name = xasprintf("./%s", rel);
-		mode_t type = archive_entry_filetype(entry);
-		if (type == AE_IFDIR && archive_read_disk_descend(disk) < ARCHIVE_WARN)
+		mode_t type = LA(archive_entry_filetype)(entry);
+		if (type == AE_IFDIR && LA(archive_read_disk_descend)(disk) < ARCHIVE_WARN)
 			return la_fail(err, disk, "entry '%s'", name);
 		if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
 			st->skipped_devices++;
 			continue;
 		}
-		archive_entry_copy_pathname(entry, name);
-		archive_entry_set_uid(entry, 0);
-		archive_entry_set_gid(entry, 0);
-		archive_entry_copy_uname(entry, "root");
-		archive_entry_copy_gname(entry, "root");
-		mode_t perm = archive_entry_perm(entry);
+		LA(archive_entry_copy_pathname)(entry, name);
+		LA(archive_entry_set_uid)(entry, 0);
+		LA(archive_entry_set_gid)(entry, 0);
+		LA(archive_entry_copy_uname)(entry, "root");
+		LA(archive_entry_copy_gname)(entry, "root");
+		mode_t perm = LA(archive_entry_perm)(entry);
 		if (perm & (S_ISUID | S_ISGID)) {
-			archive_entry_set_perm(entry, perm & ~(mode_t)(S_ISUID | S_ISGID));
+			LA(archive_entry_set_perm)(entry, perm & ~(mode_t)(S_ISUID | S_ISGID));
 			st->setid_dropped++;
 		}
 		struct archive_entry *le = entry, *spare = NULL;
-		archive_entry_linkify(res, &le, &spare);
+		LA(archive_entry_linkify)(res, &le, &spare);
 		if (!le)
 			continue;
-		r = archive_write_header(w, le);
+		r = LA(archive_write_header)(w, le);
 		if (r < ARCHIVE_WARN)
 			return la_fail(err, w, "entry '%s'", name);
-		if (archive_entry_hardlink(le)) {
+		if (LA(archive_entry_hardlink)(le)) {
 			st->hardlinks++;
 		} else if (type == AE_IFREG) {
 			st->files++;
-			int64_t size = archive_entry_size(le), pos = 0;
+			int64_t size = LA(archive_entry_size)(le), pos = 0;
 			while (size > 0) {
 				const void *buf;
 				size_t n;
 				la_int64_t off;
-				r = archive_read_data_block(disk, &buf, &n, &off);
+				r = LA(archive_read_data_block)(disk, &buf, &n, &off);
 				if (r == ARCHIVE_EOF)
 					break;
 				if (r < ARCHIVE_WARN)
@@ -1457,17 +1460,17 @@ static int export_walk(struct archive *w, int dirfd, struct output_progress *pro
 				while (pos < off) {
 					size_t k =
 					    off - pos > (int64_t)sizeof zeros ? sizeof zeros : (size_t)(off - pos);
-					if (archive_write_data(w, zeros, k) < 0)
+					if (LA(archive_write_data)(w, zeros, k) < 0)
 						return la_fail(err, w, "entry '%s'", name);
 					pos += (int64_t)k;
 				}
-				if (n > 0 && archive_write_data(w, buf, n) < 0)
+				if (n > 0 && LA(archive_write_data)(w, buf, n) < 0)
 					return la_fail(err, w, "entry '%s'", name);
 				pos += (int64_t)n;
 			}
 			while (pos < size) {
 				size_t k = size - pos > (int64_t)sizeof zeros ? sizeof zeros : (size_t)(size - pos);
-				if (archive_write_data(w, zeros, k) < 0)
+				if (LA(archive_write_data)(w, zeros, k) < 0)
 					return la_fail(err, w, "entry '%s'", name);
 				pos += (int64_t)k;
 			}
@@ -1477,7 +1480,7 @@ static int export_walk(struct archive *w, int dirfd, struct output_progress *pro
 		} else {
 			st->symlinks++;
 		}
-		if (archive_write_finish_entry(w) < ARCHIVE_WARN)
+		if (LA(archive_write_finish_entry)(w) < ARCHIVE_WARN)
 			return la_fail(err, w, "entry '%s'", name);
 		st->input_bytes = o->written;
 		output_progress_update(prog, o->written, 0, entries(st));
@@ -1489,6 +1492,8 @@ int archive_export(int dirfd, const char *path, const char *label, bool progress
 		   struct aj_err *err)
 {
 	memset(st, 0, sizeof *st);
+	if (lazy_archive_load(err) < 0)
+		return -1;
 	bool to_stdout = strcmp(path, "-") == 0;
 	enum out_kind kind;
 	if (to_stdout || has_suffix(path, ".tar"))
@@ -1537,16 +1542,16 @@ int archive_export(int dirfd, const char *path, const char *label, bool progress
 	 * thread only (uselocale), so the rest of the program keeps its locale. */
 	locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
 	locale_t old_locale = utf8 ? uselocale(utf8) : (locale_t)0;
-	cleanup_archive_write struct archive *w = archive_write_new();
+	cleanup_archive_write struct archive *w = LA(archive_write_new)();
 	if (!w) {
 		aj_fail(err, ENOMEM, "libarchive");
 		goto out;
 	}
-	archive_write_set_format_pax_restricted(w);
+	LA(archive_write_set_format_pax_restricted)(w);
 	/* Fewer, bigger writes than tar's 10 KiB records; the end is still padded to a 10 KiB record,
 	 * as readers of tapes expect. */
-	archive_write_set_bytes_per_block(w, 256 * 1024);
-	archive_write_set_bytes_in_last_block(w, 10240);
+	LA(archive_write_set_bytes_per_block)(w, 256 * 1024);
+	LA(archive_write_set_bytes_in_last_block)(w, 10240);
 	char threads[32];
 	snprintf(threads, sizeof threads, "%ld", ncpu);
 	switch (kind) {
@@ -1566,23 +1571,23 @@ int archive_export(int dirfd, const char *path, const char *label, bool progress
 		ZSTD_CCtx_setParameter(o.z, ZSTD_c_nbWorkers, (int)ncpu);
 		break;
 	case OUT_GZIP:
-		archive_write_add_filter_gzip(w);
+		LA(archive_write_add_filter_gzip)(w);
 		break;
 	case OUT_XZ:
-		archive_write_add_filter_xz(w);
-		archive_write_set_filter_option(w, "xz", "threads", threads);
+		LA(archive_write_add_filter_xz)(w);
+		LA(archive_write_set_filter_option)(w, "xz", "threads", threads);
 		break;
 	case OUT_BZIP2:
-		archive_write_add_filter_bzip2(w);
+		LA(archive_write_add_filter_bzip2)(w);
 		break;
 	}
-	if (archive_write_open(w, &o, NULL, out_write_cb, out_close_cb) != ARCHIVE_OK) {
+	if (LA(archive_write_open)(w, &o, NULL, out_write_cb, out_close_cb) != ARCHIVE_OK) {
 		la_fail(err, w, "export to '%s'", path);
 		goto out;
 	}
 	if (export_walk(w, dirfd, &prog, &o, st, err) < 0)
 		goto out;
-	if (archive_write_close(w) != ARCHIVE_OK) {
+	if (LA(archive_write_close)(w) != ARCHIVE_OK) {
 		la_fail(err, w, "export to '%s'", path);
 		goto out;
 	}
