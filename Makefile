@@ -28,7 +28,7 @@ CMOCKA_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 # Pure modules (no syscalls that change anything): unit-tested directly.
 PURE_SRCS := src/error.c src/util.c src/config.c src/cli.c src/plan.c src/recipe.c
 # Modules that touch the kernel or the disk.
-SYS_SRCS  := src/output.c src/store.c src/lazy_archive.c src/archive.c src/fs_cmd.c src/sandbox.c src/harden.c src/tty.c src/main.c
+SYS_SRCS  := src/output.c src/store.c src/lazy_archive.c src/archive.c $(wildcard src/lazy_git2.c src/workspace.c) src/fs_cmd.c src/sandbox.c src/harden.c src/tty.c src/main.c
 SRCS := $(PURE_SRCS) $(SYS_SRCS)
 OBJS := $(SRCS:src/%.c=build/%.o)
 PURE_OBJS := $(PURE_SRCS:src/%.c=build/%.o)

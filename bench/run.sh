@@ -11,7 +11,7 @@
 # Everything temporary lives under $work, which the EXIT trap removes.
 set -euo pipefail
 
-SECTIONS=(startup rss git import export)
+SECTIONS=(startup rss git import export clone)
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
@@ -344,6 +344,238 @@ bench_export()
 		verdict export MET "ajail fs export ($ma ms) is no slower than tar --zstd -c ($mt ms)"
 	else
 		verdict export MISSED "ajail fs export ($ma ms) is slower than tar --zstd -c ($mt ms)"
+	fi
+}
+
+# ---------------------------------------------------------------------------------------------------
+# clone: `ajail --clone` against the tools a fleet would otherwise use to give each agent its own
+# checkout, on a kernel source tree (Debian's linux-source committed into a fresh repository, about
+# 80 000 files; built once and cached). Targets (issue 4): a new workspace, ready for the agent (first
+# `git status` inside included), at least 5 times faster than `git worktree add`; 16 workspaces at once
+# at least 5 times faster than 16 worktrees at once.
+
+# The cached kernel repository; empty when there is no linux-source tarball to build it from.
+linux_repo()
+{
+	local cache=${XDG_CACHE_HOME:-$HOME/.cache}/ajail-bench tarball part t0 t1
+	local repo=$cache/linux-repo
+	if [ -f "$repo.ready" ] && [ -d "$repo/.git" ]; then
+		echo "$repo"
+		return 0
+	fi
+	tarball=${BENCH_LINUX_TARBALL:-$(ls /usr/src/linux-source-*.tar.xz 2>/dev/null | sort -V | tail -1 || true)}
+	[ -n "$tarball" ] && [ -s "$tarball" ] || return 0
+	mkdir -p "$cache"
+	part=$cache/linux-repo.part
+	rm -rf "$part" "$repo" "$repo.ready"
+	mkdir -p "$part"
+	echo "(building $repo from $tarball once: extraction, git add and commit take minutes)" >&2
+	t0=$(date +%s)
+	tar -C "$part" --strip-components=1 -xf "$tarball" || die "clone: could not extract $tarball"
+	(
+		cd "$part"
+		git init -q .
+		git config user.email bench@example.com
+		git config user.name bench
+		# -f: Debian's .gitignore ignores everything at the top level (its own packaging rule).
+		git add -A -f .
+		git commit -qm "$(basename "$tarball")"
+	) >"$work/linux-build.log" 2>&1 || die "clone: could not commit the kernel tree: $(tail -3 "$work/linux-build.log")"
+	mv "$part" "$repo"
+	# Refresh the index once the mtimes are in the past, so that no entry is racily clean.
+	sleep 1
+	git -C "$repo" status --porcelain >/dev/null
+	t1=$(date +%s)
+	echo "$(basename "$tarball"), $(git -C "$repo" ls-files | wc -l) files, built in $((t1 - t0)) s" >"$repo.ready"
+	echo "$repo"
+}
+
+# clone_ids [HOME]: the ids of the workspaces in the store, one a line.
+clone_ids()
+{
+	AJAIL_HOME=${1:-$AJAIL_HOME} "$AJAIL" clone list --json </dev/null 2>/dev/null |
+		grep -o '"id" *: *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/'
+}
+
+# clone_rm_all [HOME]: remove every workspace of the store but $clone_keep (untimed cleanup).
+clone_keep=
+clone_rm_all()
+{
+	local id
+	for id in $(clone_ids "${1:-}"); do
+		[ "$id" != "$clone_keep" ] || continue
+		AJAIL_HOME=${1:-$AJAIL_HOME} "$AJAIL" clone rm --force "$id" </dev/null >/dev/null 2>"$work/rm.err" ||
+			die "clone: ajail clone rm --force $id failed: $(head -c 300 "$work/rm.err")"
+	done
+}
+
+# rm_tree DIR...: delete, including read-only parts (a workspace's base checkout may be read-only).
+rm_tree()
+{
+	chmod -R u+w "$@" 2>/dev/null || true
+	rm -rf "$@"
+}
+
+# fleet_ms N CMD-PREFIX...: run "CMD-PREFIX... i" for i in 1..N at once, print the wall time in ms.
+fleet_ms()
+{
+	local n=$1 i t0 t1 bad=0
+	shift
+	local -a pids=()
+	t0=$(date +%s%N)
+	for i in $(seq "$n"); do
+		"$@" "$i" </dev/null >/dev/null 2>"$work/fleet.$i.err" &
+		pids+=($!)
+	done
+	for i in "${!pids[@]}"; do
+		wait "${pids[$i]}" || bad=$((i + 1))
+	done
+	t1=$(date +%s%N)
+	[ "$bad" = 0 ] || die "clone: \`$* $bad\` failed: $(head -c 300 "$work/fleet.$bad.err")"
+	echo $(((t1 - t0) / 1000000))
+}
+
+bench_clone()
+{
+	local runs=${BENCH_CLONE_RUNS:-3} fleet_runs=${BENCH_CLONE_FLEET_RUNS:-${BENCH_CLONE_RUNS:-3}}
+	local n=16 repo i c cold=$work/cold
+	echo "## A workspace per agent on a kernel source tree: \`ajail --clone\` against git worktree add and git clone"
+	echo
+	have git || { verdict clone SKIPPED "git is not installed"; return; }
+	repo=$(linux_repo) || die "clone: could not build the kernel repository"
+	if [ -z "$repo" ]; then
+		echo "No kernel source: the benchmark commits Debian's linux-source tarball into a repository"
+		echo "(cached in ${XDG_CACHE_HOME:-$HOME/.cache}/ajail-bench/linux-repo). As root:"
+		echo "\`apt-get install linux-source-6.1\` (it puts /usr/src/linux-source-6.1.tar.xz), or set"
+		echo "BENCH_LINUX_TARBALL to any kernel .tar.xz."
+		verdict clone SKIPPED "no /usr/src/linux-source-*.tar.xz to build the kernel repository from"
+		return
+	fi
+	# Leftovers of an interrupted run (worktrees registered in the cached repository).
+	git -C "$repo" worktree prune
+	[ -z "$(git -C "$repo" status --porcelain)" ] || die "clone: $repo is not clean; remove it and its .ready file to rebuild"
+	local head host_status
+	head=$(git -C "$repo" rev-parse --short HEAD)
+	host_status=$(timed_ms git -C "$repo" status --porcelain)
+
+	cd "$repo"
+	# Does --clone work here at all, and does git inside see a clean tree?
+	if ! "$AJAIL" --quiet --fs=host --clone git status --porcelain </dev/null >"$work/clone.out" 2>"$work/clone.err"; then
+		cd "$ROOT"
+		echo "\`ajail --quiet --fs=host --clone git status --porcelain\` fails here: $(head -c 300 "$work/clone.err")"
+		verdict clone FAIL "ajail --clone does not work on the kernel repository"
+		return
+	fi
+	local inside_dirty
+	inside_dirty=$(wc -l <"$work/clone.out")
+	# That first run made the shared base checkout of HEAD in $AJAIL_HOME, and its workspace is kept
+	# until the end so that the base stays (removing a base's last workspace removes the base):
+	# "warm" runs use it; "cold" runs each start from an empty store ($cold), so they pay for it.
+	clone_keep=$(clone_ids)
+	[ "$(wc -w <<<"$clone_keep")" = 1 ] || die "clone: expected one workspace after the first run, got: $clone_keep"
+
+	: >"$work/c.wt" && : >"$work/c.local" && : >"$work/c.shared" && : >"$work/c.cold" && : >"$work/c.warm"
+	local -a names=(wt local shared cold warm)
+	for i in $(seq "$runs"); do
+		# Every contender's previous output is deleted together, then each is timed once, in an order
+		# that rotates: each runs after the same large delete (on this disk, creating files is slower
+		# for minutes after a big rm -rf) and at every position in turn.
+		rm_tree "$work/wt" "$work/local" "$work/shared" "$cold"
+		git -C "$repo" worktree prune
+		clone_rm_all
+		sync
+		local k
+		for k in $(seq 0 4); do
+			c=${names[$(((k + i) % 5))]}
+			case $c in
+			wt) timed_ms sh -c 'git -C "$1" worktree add -q --detach "$2" && git -C "$2" status --porcelain' \
+				sh "$repo" "$work/wt" >>"$work/c.wt" ;;
+			local) timed_ms sh -c 'git clone -q --local "$1" "$2" && git -C "$2" status --porcelain' \
+				sh "$repo" "$work/local" >>"$work/c.local" ;;
+			shared) timed_ms sh -c 'git clone -q --shared "$1" "$2" && git -C "$2" status --porcelain' \
+				sh "$repo" "$work/shared" >>"$work/c.shared" ;;
+			cold) mkdir -p "$cold"
+				timed_ms env AJAIL_HOME="$cold" "$AJAIL" --quiet --fs=host --clone git status --porcelain >>"$work/c.cold" ;;
+			warm) timed_ms "$AJAIL" --quiet --fs=host --clone git status --porcelain >>"$work/c.warm" ;;
+			esac
+		done
+	done
+	rm_tree "$work/wt" "$work/local" "$work/shared" "$cold"
+	git -C "$repo" worktree prune
+	clone_rm_all
+
+	# Fleets: 16 at once, wall time; ajail warm (the base exists) and cold (the first of the 16 makes it).
+	: >"$work/f.wt" && : >"$work/f.warm" && : >"$work/f.cold"
+	local -a fnames=(wt warm cold)
+	for i in $(seq "$fleet_runs"); do
+		rm_tree "$work"/fwt.* "$cold"
+		git -C "$repo" worktree prune
+		clone_rm_all
+		sync
+		for k in 0 1 2; do
+			c=${fnames[$(((k + i) % 3))]}
+			case $c in
+			wt) fleet_ms "$n" sh -c 'git -C "$1" worktree add -q --detach "$2.$3" && git -C "$2.$3" status --porcelain' \
+				sh "$repo" "$work/fwt" >>"$work/f.wt" ;;
+			warm) fleet_ms "$n" sh -c 'exec "$1" --quiet --fs=host --clone git status --porcelain' sh "$AJAIL" >>"$work/f.warm" ;;
+			cold) mkdir -p "$cold"
+				fleet_ms "$n" sh -c 'AJAIL_HOME=$2 exec "$1" --quiet --fs=host --clone git status --porcelain' \
+					sh "$AJAIL" "$cold" >>"$work/f.cold" ;;
+			esac
+		done
+		[ "$(clone_ids | wc -l)" = $((n + 1)) ] || die "clone: $n ajail --clone runs at once did not make $n workspaces"
+	done
+	rm_tree "$work"/fwt.* "$cold"
+	git -C "$repo" worktree prune
+	clone_keep=
+	clone_rm_all
+	cd "$ROOT"
+
+	local m_wt m_local m_shared m_cold m_warm f_wt f_warm f_cold
+	m_wt=$(median_of <"$work/c.wt")
+	m_local=$(median_of <"$work/c.local")
+	m_shared=$(median_of <"$work/c.shared")
+	m_cold=$(median_of <"$work/c.cold")
+	m_warm=$(median_of <"$work/c.warm")
+	f_wt=$(median_of <"$work/f.wt")
+	f_warm=$(median_of <"$work/f.warm")
+	f_cold=$(median_of <"$work/f.cold")
+	ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", a / b }'; }
+	echo "Repository: $(cat "$repo.ready"); HEAD $head; \`git status\` on it takes $host_status ms on the host."
+	echo
+	echo "| one new workspace, first \`git status\` included | median ms | runs | speed-up over git worktree add |"
+	echo "|---|---:|---:|---:|"
+	printf '| git worktree add --detach | %s | %s | %s |\n' "$m_wt" "$runs" "$(ratio "$m_wt" "$m_wt")"
+	printf '| git clone --local | %s | %s | %s |\n' "$m_local" "$runs" "$(ratio "$m_wt" "$m_local")"
+	printf '| git clone --shared | %s | %s | %s |\n' "$m_shared" "$runs" "$(ratio "$m_wt" "$m_shared")"
+	printf '| ajail --clone, first on this commit (makes the shared base) | %s | %s | %s |\n' "$m_cold" "$runs" "$(ratio "$m_wt" "$m_cold")"
+	printf '| ajail --clone, base already made | %s | %s | %s |\n' "$m_warm" "$runs" "$(ratio "$m_wt" "$m_warm")"
+	echo
+	echo "| $n new workspaces at once | median wall ms | runs | speed-up over $n worktrees |"
+	echo "|---|---:|---:|---:|"
+	printf '| %s × git worktree add --detach | %s | %s | %s |\n' "$n" "$f_wt" "$fleet_runs" "$(ratio "$f_wt" "$f_wt")"
+	printf '| %s × ajail --clone, base already made | %s | %s | %s |\n' "$n" "$f_warm" "$fleet_runs" "$(ratio "$f_wt" "$f_warm")"
+	printf '| %s × ajail --clone on a new commit (one makes the base, the others wait) | %s | %s | %s |\n' "$n" "$f_cold" "$fleet_runs" "$(ratio "$f_wt" "$f_cold")"
+	echo
+	echo "Each timed command includes the first \`git status\` in the new workspace: \`git worktree add -q --detach DIR &&"
+	echo "git -C DIR status --porcelain\`, \`git clone -q --local|--shared REPO DIR && git -C DIR status --porcelain\`,"
+	echo "\`ajail --quiet --fs=host --clone git status --porcelain\` run in REPO. Cleanup (rm -rf, \`git worktree prune\`,"
+	echo "\`ajail clone rm --force\`) is untimed, done for all contenders together before each round, and the order"
+	echo "rotates each round. \"First on this commit\" starts from an empty \$AJAIL_HOME each time."
+	if [ "$inside_dirty" != 0 ]; then
+		echo
+		echo "Note: the first \`git status --porcelain\` inside a new workspace printed $inside_dirty lines: git inside"
+		echo "did not see the clean tree it should."
+	fi
+	if [ "$inside_dirty" = 0 ] && awk -v a="$m_wt" -v b="$m_warm" 'BEGIN { exit !(a >= 5 * b) }'; then
+		verdict clone MET "a new workspace ($m_warm ms) is $(ratio "$m_wt" "$m_warm") faster than git worktree add ($m_wt ms); target 5x"
+	else
+		verdict clone MISSED "a new workspace ($m_warm ms, $inside_dirty lines of git status) is $(ratio "$m_wt" "$m_warm") faster than git worktree add ($m_wt ms); target 5x, clean status"
+	fi
+	if awk -v a="$f_wt" -v b="$f_warm" 'BEGIN { exit !(a >= 5 * b) }'; then
+		verdict clone-fleet MET "$n workspaces at once ($f_warm ms) are $(ratio "$f_wt" "$f_warm") faster than $n worktrees ($f_wt ms); target 5x"
+	else
+		verdict clone-fleet MISSED "$n workspaces at once ($f_warm ms) are $(ratio "$f_wt" "$f_warm") faster than $n worktrees ($f_wt ms); target 5x"
 	fi
 }
 

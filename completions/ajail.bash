@@ -12,7 +12,7 @@
 # after the last word-break character, which is the part readline replaces.
 
 __ajail_long_opts=(--fs= --fs-edit --fs-edit= --home-edit --home-edit= --ro --ro= --rol --rol= --rw --rw=
-	--hide --hide= --mount= --dev= --cap-add= --no-net --clone --clone= --new-session --quiet --verbose
+	--hide --hide= --mount= --dev= --cap-add= --no-net --clone --clone= --clone-dirty --clone-push --new-session --quiet --verbose
 	--dry-run --help --version)
 __ajail_short_opts=(-q -v -h)
 # Options whose value may also be the next word (ARG_REQUIRED in src/cli.c): "--fs alpine".

@@ -223,6 +223,8 @@ complete -c ajail -n '__ajail_in_opts; and string match -q -r -- "^-[^=]*\$" (co
     -a '--fs-edit= --home-edit= --ro= --rol= --rw= --hide= --clone=' -d 'Option with a value'
 complete -c ajail -n '__ajail_in_opts; and __ajail_optional_value >/dev/null' -a '(__ajail_optional_value)'
 complete -c ajail -n __ajail_in_opts -l no-net -d 'No network: a new network namespace with only lo'
+complete -c ajail -n __ajail_in_opts -l clone-dirty -d "Carry uncommitted changes into the clone"
+complete -c ajail -n __ajail_in_opts -l clone-push -d "Let the clone push to origin"
 complete -c ajail -n __ajail_in_opts -l new-session -d "Always detach from the terminal's session"
 complete -c ajail -n __ajail_in_opts -s q -l quiet -d 'No status block'
 complete -c ajail -n __ajail_in_opts -s v -l verbose -d 'Explain each decision'

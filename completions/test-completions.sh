@@ -112,7 +112,7 @@ exactly 'ajail fs ' import list rm build cp export
 # Options, verbs, where options end.
 has 'ajail ' fs clone doctor --fs= --no-net --cap-add= -q
 has 'ajail -' --fs= --fs-edit --fs-edit= --home-edit --home-edit= --ro --ro= --rol --rol= --rw --rw= \
-	--hide --hide= --mount= --dev= --cap-add= --no-net --clone --clone= --new-session -q --quiet -v \
+	--hide --hide= --mount= --dev= --cap-add= --no-net --clone --clone= --clone-dirty --clone-push --new-session -q --quiet -v \
 	--verbose --dry-run -h --help --version
 exactly 'ajail --ro' --ro --ro= --rol --rol=
 has 'ajail do' doctor

@@ -19,7 +19,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "error.h"
+#include "util.h"
 
 struct archive_stats {
 	uint64_t files, dirs, symlinks, hardlinks; /* entries written */
@@ -70,29 +74,12 @@ int archive_export(int dirfd, const char *path, const char *label, bool progress
  * such an entry would leave the rootfs. */
 static inline bool archive_path_clean(const char *in, char *out)
 {
-	char *o = out;
-	const char *p = in;
-	while (*p) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		const char *end = p;
-		while (*end && *end != '/')
-			end++;
-		size_t n = (size_t)(end - p);
-		if (n == 2 && p[0] == '.' && p[1] == '.')
-			return false;
-		if (!(n == 1 && p[0] == '.')) {
-			if (o != out)
-				*o++ = '/';
-			for (size_t i = 0; i < n; i++)
-				*o++ = p[i];
-		}
-		p = end;
-	}
-	*o = '\0';
-	return true;
+	bool dotdot;
+	char *n = path_normalize(in, &dotdot);
+	if (!dotdot)
+		strcpy(out, n + 1); /* without the leading '/' that path_normalize always gives */
+	free(n);
+	return !dotdot;
 }
 
 #endif

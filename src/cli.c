@@ -9,7 +9,9 @@
 
 static const char usage_text[] =
 	"Usage: ajail [OPTIONS] [--] [COMMAND [ARG...]]\n"
-	"       ajail fs|clone|doctor ...\n"
+	"       ajail fs import|list|rm|build|cp|export ...     (ajail fs --help)\n"
+	"       ajail clone list|show|rm|gc|sync ...             (ajail clone --help)\n"
+	"       ajail doctor [--json]\n"
 	"\n"
 	"Run COMMAND (default: bash, or sh where the rootfs has none) in an unprivileged sandbox whose root\n"
 	"is a named rootfs under an ephemeral overlay. The working directory is mounted read-write at its\n"
@@ -29,6 +31,12 @@ static const char usage_text[] =
 	"  --mount=SRC,DST[,ro|rol|rw|hide|dev]\n"
 	"                       mount host SRC at DST in the jail (default rw; dev allows device nodes)\n"
 	"  --dev=DEV            make host /dev/DEV available in the jail\n"
+	"\n"
+	"Clone workspaces (in a git repository):\n"
+	"  --clone[=BRANCH]     run in a clone of this repository of its own, on branch ajail/ID (or BRANCH),\n"
+	"                       mounted at the repository's path; its commits arrive as branch ajail/ID\n"
+	"  --clone-dirty        carry uncommitted changes of the working tree into the clone\n"
+	"  --clone-push         let the clone push to origin (its hooks, config and info stay read-only)\n"
 	"\n"
 	"Isolation:\n"
 	"  --no-net             no network: a new network namespace with only lo\n"
@@ -168,7 +176,7 @@ enum arg_kind { ARG_NONE, ARG_OPTIONAL, ARG_REQUIRED };
 
 enum opt_id {
 	O_FS, O_FS_EDIT, O_HOME_EDIT, O_RO, O_ROL, O_RW, O_HIDE, O_MOUNT, O_DEV, O_CAP_ADD, O_NO_NET,
-	O_CLONE, O_NEW_SESSION, O_QUIET, O_VERBOSE, O_DRY_RUN, O_HELP, O_VERSION,
+	O_CLONE, O_CLONE_DIRTY, O_CLONE_PUSH, O_NEW_SESSION, O_QUIET, O_VERBOSE, O_DRY_RUN, O_HELP, O_VERSION,
 };
 
 static const struct optdef {
@@ -189,6 +197,8 @@ static const struct optdef {
 	{ "cap-add", 0, ARG_REQUIRED, O_CAP_ADD },
 	{ "no-net", 0, ARG_NONE, O_NO_NET },
 	{ "clone", 0, ARG_OPTIONAL, O_CLONE },
+	{ "clone-dirty", 0, ARG_NONE, O_CLONE_DIRTY },
+	{ "clone-push", 0, ARG_NONE, O_CLONE_PUSH },
 	{ "new-session", 0, ARG_NONE, O_NEW_SESSION },
 	{ "quiet", 'q', ARG_NONE, O_QUIET },
 	{ "verbose", 'v', ARG_NONE, O_VERBOSE },
@@ -291,6 +301,12 @@ static int apply(struct opts *o, const struct optdef *d, const char *val, const 
 		o->clone = true;
 		free(o->clone_branch);
 		o->clone_branch = val ? xstrdup(val) : NULL;
+		break;
+	case O_CLONE_DIRTY: /* both imply --clone: they only mean something for a clone */
+		o->clone = o->clone_dirty = true;
+		break;
+	case O_CLONE_PUSH:
+		o->clone = o->clone_push = true;
 		break;
 	case O_NEW_SESSION:
 		o->new_session = TRI_YES;

@@ -43,6 +43,8 @@ struct opts {
 	bool no_net;
 	bool clone;
 	char *clone_branch;
+	bool clone_dirty;      /* --clone-dirty: carry uncommitted changes into the clone */
+	bool clone_push;       /* --clone-push: origin writable (hooks, config, info stay read-only) */
 	enum tristate new_session;
 	bool quiet, dry_run, help, version;
 	int verbose;

@@ -17,6 +17,7 @@
 #include "sandbox.h"
 #include "store.h"
 #include "tty.h"
+#include "workspace.h"
 #include "util.h"
 
 extern char **environ;
@@ -53,20 +54,95 @@ static int probe_host(const char *path, bool follow, char **out, enum fact_type 
 	return 0;
 }
 
-/* Is dir inside a git work tree? A few stats up the tree, no git process. */
-static bool in_git_tree(const char *dir)
+static char *read_line_file(const char *path)
 {
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	char buf[PATH_MAX + 16];
+	char *line = fgets(buf, sizeof buf, f) ? xstrdup(buf) : NULL;
+	fclose(f);
+	if (line)
+		line[strcspn(line, "\n")] = '\0';
+	return line;
+}
+
+/* Is dir inside a git work tree? A few stats up the tree, no git process, no libgit2. For a linked
+ * worktree (.git is a file "gitdir: X", and X/commondir names the repository's git dir),
+ * *commondir gets that common git dir. */
+static bool in_git_tree(const char *dir, char **commondir)
+{
+	*commondir = NULL;
 	cleanup_free char *d = xstrdup(dir);
 	for (;;) {
 		cleanup_free char *g = path_join(d, ".git");
 		struct stat st;
-		if (lstat(g, &st) == 0)
+		if (lstat(g, &st) == 0) {
+			if (S_ISREG(st.st_mode)) {
+				cleanup_free char *line = read_line_file(g);
+				if (line && str_has_prefix(line, "gitdir: ")) {
+					cleanup_free char *gitdir = path_join(d, line + 8);
+					cleanup_free char *cfile = path_join(gitdir, "commondir");
+					cleanup_free char *rel = read_line_file(cfile);
+					cleanup_free char *common = rel ? path_join(gitdir, rel) : NULL;
+					char real[PATH_MAX];
+					if (common && realpath(common, real))
+						*commondir = xstrdup(real);
+				}
+			}
 			return true;
+		}
 		char *slash = strrchr(d, '/');
 		if (!slash || slash == d)
 			return false;
 		*slash = '\0';
 	}
+}
+
+/* The lines of a small file (the workspace's list of deleted paths), or NULL. */
+static char **read_lines(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	char **v = NULL;
+	char buf[PATH_MAX + 2];
+	while (fgets(buf, sizeof buf, f)) {
+		buf[strcspn(buf, "\n")] = '\0';
+		if (buf[0])
+			strv_push(&v, xstrdup(buf));
+	}
+	fclose(f);
+	return v;
+}
+
+/* After a --clone session: record it, deliver the branch, or remove a workspace the jail never used. */
+static void finish_clone(struct workspace *ws, const struct ws_repo *repo, const char *deleted_file, int status, bool quiet)
+{
+	struct aj_err err = { 0 };
+	if (status < 0) {
+		/* The jail could not start: nothing was done in the workspace. */
+		workspace_discard(ws);
+		return;
+	}
+	/* The deletions it carried were applied as whiteouts: never again. */
+	unlink(deleted_file);
+	if (workspace_record_end(ws, status, &err) < 0)
+		output_error(&err);
+	int commits = 0;
+	cleanup_free char *ref = NULL;
+	if (workspace_deliver(ws->dir, &commits, &ref, &err) < 0) {
+		output_error(&err);
+		fprintf(stderr, "ajail: the work stays in %s; deliver it later with 'ajail clone sync %s'\n", ws->dir, ws->id);
+	} else if (!quiet) {
+		if (commits > 0)
+			fprintf(stderr, "ajail: delivered %d commit%s of workspace %s as %s in %s\n", commits,
+				commits == 1 ? "" : "s", ws->id, ref, repo->toplevel);
+		else
+			fprintf(stderr, "ajail: workspace %s has no new commits; nothing delivered (it stays in %s)\n", ws->id,
+				ws->dir);
+	}
+	workspace_release(ws);
 }
 
 static int cmd_run(struct opts *o)
@@ -79,6 +155,7 @@ static int cmd_run(struct opts *o)
 		return aj_err_exit_code(&err);
 	}
 	char cwdbuf[PATH_MAX];
+	cleanup_free char *commondir = NULL;
 	struct facts f = {
 		.uid = getuid(),
 		.gid = getgid(),
@@ -92,16 +169,49 @@ static int cmd_run(struct opts *o)
 		/* An unreadable cwd would only fail later, inside, with a worse message. */
 		if (access(cwdbuf, R_OK | X_OK) == 0) {
 			f.cwd = cwdbuf;
-			f.cwd_in_git = in_git_tree(cwdbuf);
+			f.cwd_in_git = in_git_tree(cwdbuf, &commondir);
+			f.git_commondir = commondir;
 		} else {
 			f.cwd_errno = errno;
 		}
 	} else {
 		f.cwd_errno = errno ? errno : ENOENT;
 	}
+	/* --clone: the workspace is one more input to the plan, made before it. */
+	struct ws_repo repo = { 0 };
+	struct workspace ws = { .lockfd = -1 };
+	struct clone_facts cf = { 0 };
+	cleanup_strv char **deleted = NULL;
+	cleanup_free char *deleted_file = NULL;
+	if (o->clone && f.cwd && !o->dry_run) {
+		if (workspace_find_repo(f.cwd, &repo, &err) < 0 ||
+		    workspace_create(store, &repo, o->clone_branch, o->clone_dirty, &ws, &err) < 0) {
+			store_rootfs_release(&rootfs);
+			workspace_repo_release(&repo);
+			output_error(&err);
+			return aj_err_exit_code(&err);
+		}
+		deleted_file = path_join(ws.dir, "deleted");
+		deleted = read_lines(deleted_file);
+		cf = (struct clone_facts){ .toplevel = repo.toplevel, .commondir = repo.commondir, .lower = ws.lower,
+					   .upper = ws.upper, .work = ws.work, .gitdir = ws.gitdir, .branch = ws.branch,
+					   .id = ws.id, .push = o->clone_push, .deleted = deleted };
+		f.clone = &cf;
+		f.git_commondir = NULL;
+		if (repo.has_lfs && !o->quiet)
+			output_note("Git LFS files stay LFS pointers in the clone (ajail runs no filters)");
+		if (repo.has_submodules && !o->quiet)
+			output_note("submodules are not checked out in the clone, as after a plain git clone; "
+				    "'git submodule update --init' inside fetches them");
+	} else if (o->clone && o->dry_run) {
+		output_note("--dry-run: no clone workspace is made, so the plan shows the working directory");
+	}
 	struct plan plan;
 	if (plan_build(o, &f, &plan, &err) < 0) {
 		store_rootfs_release(&rootfs);
+		if (f.clone)
+			workspace_discard(&ws);
+		workspace_repo_release(&repo);
 		output_error(&err);
 		return aj_err_exit_code(&err);
 	}
@@ -121,10 +231,15 @@ static int cmd_run(struct opts *o)
 	fflush(stderr);
 	/* `fs rm` must see that this rootfs is in use (it refuses to pull a root from under a jail). */
 	int reg = plan.rootfs.kind == ROOTFS_DIR ? store_register_jail(store, plan.rootfs.path, plan.argv) : -1;
+	if (f.clone && workspace_record_start(&ws, plan.argv, plan.rootfs.name, &err) < 0)
+		output_error(&err);
 	int status = 0;
 	int r = sandbox_run(&plan, &status, &err);
 	store_unregister_jail(store, reg);
 	plan_release(&plan);
+	if (f.clone)
+		finish_clone(&ws, &repo, deleted_file, r < 0 ? -1 : status, o->quiet);
+	workspace_repo_release(&repo);
 	if (r < 0) {
 		output_error(&err);
 		return aj_err_exit_code(&err);
@@ -205,13 +320,11 @@ int main(int argc, char *argv[])
 	} else if (o.verb == VERB_FS) {
 		cleanup_free char *store = config_store_dir(environ);
 		rc = fs_cmd_main(o.verb_args, store);
+	} else if (o.verb == VERB_CLONE) {
+		cleanup_free char *store = config_store_dir(environ);
+		rc = workspace_cmd_main(o.verb_args, store);
 	} else if (o.verb == VERB_DOCTOR) {
 		rc = cmd_doctor(&o);
-	} else if (o.verb != VERB_RUN) {
-		static const char *const names[] = { [VERB_FS] = "fs", [VERB_CLONE] = "clone", [VERB_DOCTOR] = "doctor" };
-		fprintf(stderr, "ajail: '%s' is not available in this version yet; to run a program named %s, use 'ajail -- %s'\n",
-			names[o.verb], names[o.verb], names[o.verb]);
-		rc = 2;
 	} else {
 		rc = cmd_run(&o);
 	}

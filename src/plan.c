@@ -20,6 +20,8 @@ void plan_release(struct plan *p)
 	free(p->rootfs.path);
 	for (size_t i = 0; i < p->n_steps; i++) {
 		free(p->steps[i].src);
+		free(p->steps[i].upper);
+		free(p->steps[i].work);
 		free(p->steps[i].dst);
 		free(p->steps[i].origin);
 	}
@@ -30,6 +32,8 @@ void plan_release(struct plan *p)
 	free(p->hostname);
 	strv_free(p->notes);
 	free(p->warning);
+	free(p->clone_id);
+	free(p->clone_branch);
 	plan_init(p);
 }
 
@@ -38,7 +42,7 @@ static const char *const kind_names[] = {
 	[MK_BIND_RW] = "rw-bind",      [MK_BIND_RO] = "ro-bind",   [MK_BIND_DEV] = "dev-bind",
 	[MK_OVERLAY] = "overlay",      [MK_TMPFS] = "tmpfs",       [MK_HIDE_FILE] = "hide-file",
 	[MK_PROC] = "proc",            [MK_DEVPTS] = "devpts",     [MK_SYMLINK] = "symlink",
-	[MK_DIR] = "dir",
+	[MK_DIR] = "dir",              [MK_OVERLAY_KEEP] = "overlay", [MK_REMOVE] = "remove",
 };
 
 const char *plan_kind_name(enum mount_kind k)
@@ -63,6 +67,8 @@ bool plan_kind_is_persistent(enum mount_kind k)
 	case MK_DEVPTS:
 	case MK_SYMLINK:
 	case MK_DIR:
+	case MK_OVERLAY_KEEP: /* its upper is the workspace's own, not the user's files */
+	case MK_REMOVE:
 		return false;
 	}
 	return false;
@@ -71,7 +77,7 @@ bool plan_kind_is_persistent(enum mount_kind k)
 /* Steps that put a filesystem at dst (as opposed to creating an entry in one). */
 static bool kind_is_mount(enum mount_kind k)
 {
-	return k != MK_SYMLINK && k != MK_DIR;
+	return k != MK_SYMLINK && k != MK_DIR && k != MK_REMOVE;
 }
 
 char *plan_overlay_escape(const char *path)
@@ -274,6 +280,40 @@ static int add_user_mount(struct plan *p, const struct facts *f, const struct op
 	return 0;
 }
 
+/* The clone instead of the working directory: the workspace's overlay at the repository's own
+ * path, its git dir as .git, and the user's repository as a read-only origin. */
+static void add_clone_mounts(struct plan *p, const struct clone_facts *c, const struct facts *f)
+{
+	struct mount_step *s = add_step(p, MK_OVERLAY_KEEP, c->lower, c->toplevel, 0, "--clone");
+	s->upper = xstrdup(c->upper);
+	s->work = xstrdup(c->work);
+	cleanup_free char *dotgit = path_join(c->toplevel, ".git");
+	add_step(p, MK_BIND_RW, c->gitdir, dotgit, 0, "--clone");
+	if (c->push) {
+		add_step(p, MK_BIND_RW, c->commondir, "/ajail/origin", 0, "--clone-push");
+		/* What would run code outside the jail, or change how git behaves there, stays read-only. */
+		static const char *const locked[] = { "hooks", "config", "info" };
+		for (size_t i = 0; i < sizeof locked / sizeof locked[0]; i++) {
+			cleanup_free char *src = path_join(c->commondir, locked[i]);
+			cleanup_free char *dst = path_join("/ajail/origin", locked[i]);
+			cleanup_free char *out = NULL;
+			enum fact_type t;
+			if (probe(f, src, false, &out, &t) == 0 && (t == FT_DIR || t == FT_FILE))
+				add_step(p, MK_BIND_RO, src, dst, t == FT_FILE ? MF_FILE : 0, "--clone-push");
+		}
+	} else {
+		add_step(p, MK_BIND_RO, c->commondir, "/ajail/origin", 0, "--clone");
+	}
+	for (size_t i = 0; c->deleted && c->deleted[i]; i++) {
+		cleanup_free char *dst = path_join(c->toplevel, c->deleted[i]);
+		add_step(p, MK_REMOVE, NULL, dst, MF_SYSTEM, "--clone-dirty");
+	}
+	p->clone_id = xstrdup(c->id);
+	p->clone_branch = xstrdup(c->branch);
+	note(p, "--clone: workspace %s on branch %s; the user's repository is read-only at /ajail/origin", c->id,
+	     c->branch);
+}
+
 /* For each step, where would its missing mount point be created? See struct mount_step. */
 static void compute_persist_layers(struct plan *p)
 {
@@ -296,10 +336,6 @@ static void compute_persist_layers(struct plan *p)
 int plan_build(const struct opts *o, const struct facts *f, struct plan *p, struct aj_err *err)
 {
 	plan_init(p);
-	if (o->clone) {
-		aj_usage(err, "--clone is not available in this version of ajail yet");
-		goto fail;
-	}
 	if (!f->cwd) {
 		aj_fail(err, 0, "cannot read the working directory (%s); cd into a readable directory first",
 			strerror(f->cwd_errno ? f->cwd_errno : ENOENT));
@@ -339,10 +375,19 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 	}
 	add_system_mounts(p, f, o);
 
-	if (strcmp(f->cwd, "/") == 0)
+	if (f->clone) {
+		add_clone_mounts(p, f->clone, f);
+	} else if (strcmp(f->cwd, "/") == 0) {
 		note(p, "the working directory is /: it is not mounted (that would expose the whole host)");
-	else
+	} else {
 		add_step(p, MK_BIND_RW, f->cwd, f->cwd, 0, "cwd");
+		if (f->git_commondir && !path_is_under(f->git_commondir, f->cwd)) {
+			/* A linked worktree's .git file points into the main repository's git dir. */
+			add_step(p, MK_BIND_RW, f->git_commondir, f->git_commondir, 0, "git");
+			note(p, "linked worktree: the repository's git directory %s is mounted read-write, so git "
+				"inside (committing included) works", f->git_commondir);
+		}
+	}
 	for (size_t i = 0; i < o->n_mounts; i++)
 		if (add_user_mount(p, f, &o->mounts[i], err) < 0)
 			goto fail;
@@ -445,6 +490,11 @@ void plan_print(const struct plan *p, FILE *out)
 			fprintf(out, " (%s)", opt);
 			break;
 		}
+		case MK_OVERLAY_KEEP: {
+			cleanup_free char *opt = plan_overlay_options(s->src, s->upper, s->work);
+			fprintf(out, " (%s)", opt);
+			break;
+		}
 		case MK_SYMLINK:
 			fprintf(out, " -> %s", s->src);
 			break;
@@ -462,6 +512,7 @@ void plan_print(const struct plan *p, FILE *out)
 		case MK_HIDE_FILE:
 		case MK_PROC:
 		case MK_DEVPTS:
+		case MK_REMOVE:
 			break;
 		}
 		fprintf(out, "  [%s]", s->origin);
@@ -495,6 +546,8 @@ static const char *step_label(const struct mount_step *s)
 	case MK_OVERLAY:
 	case MK_ROOT_OVERLAY:
 		return "overlay, changes discarded";
+	case MK_OVERLAY_KEEP:
+		return "clone workspace";
 	case MK_TMPFS:
 	case MK_HIDE_FILE:
 		return "hidden";
@@ -503,6 +556,7 @@ static const char *step_label(const struct mount_step *s)
 	case MK_DEVPTS:
 	case MK_SYMLINK:
 	case MK_DIR:
+	case MK_REMOVE:
 		break;
 	}
 	return plan_kind_name(s->kind);
@@ -516,10 +570,13 @@ void plan_print_status(const struct plan *p, FILE *out)
 		fprintf(out, "ajail: rootfs   %s (%s)\n", p->rootfs.name,
 			p->root_persistent ? "read-write: changes persist" : "overlay: changes discarded");
 	fprintf(out, "ajail: cwd      %s\n", p->cwd);
+	if (p->clone_id)
+		fprintf(out, "ajail: clone    workspace %s, branch %s (origin: /ajail/origin, read-only)\n", p->clone_id,
+			p->clone_branch);
 	fprintf(out, "ajail: network  %s\n", p->no_net ? "none" : "host");
 	for (size_t i = 1; i < p->n_steps; i++) {
 		const struct mount_step *s = &p->steps[i];
-		if ((s->flags & MF_SYSTEM) || s->kind == MK_SYMLINK || strcmp(s->origin, "host") == 0)
+		if ((s->flags & MF_SYSTEM) || s->kind == MK_SYMLINK || s->kind == MK_REMOVE || strcmp(s->origin, "host") == 0)
 			continue;
 		bool covered = false;
 		for (size_t j = i + 1; j < p->n_steps && !covered; j++)

@@ -25,12 +25,14 @@ enum mount_kind {
 	MK_BIND_RO,      /* host src at dst, read-only (recursively), nosuid, nodev */
 	MK_BIND_DEV,     /* host src at dst, read-write, nosuid, device nodes usable */
 	MK_OVERLAY,      /* overlay, lower = host src, upper on the session's tmpfs */
+	MK_OVERLAY_KEEP, /* overlay, lower = host src, upper and work = host upper/work (a clone workspace) */
 	MK_TMPFS,        /* empty tmpfs with `mode` */
 	MK_HIDE_FILE,    /* empty read-only file over a file */
 	MK_PROC,         /* fresh procfs for the jail's pid namespace */
 	MK_DEVPTS,       /* new devpts instance */
 	MK_SYMLINK,      /* symlink dst -> src */
 	MK_DIR,          /* directory dst with `mode`, if missing */
+	MK_REMOVE,       /* remove dst (a file deleted in the user's tree, carried by --clone-dirty) */
 };
 
 enum mount_flags {
@@ -43,6 +45,8 @@ enum mount_flags {
 struct mount_step {
 	enum mount_kind kind;
 	char *src;         /* canonical host path, link target, or NULL */
+	char *upper;       /* MK_OVERLAY_KEEP: host upper and work directories */
+	char *work;
 	char *dst;         /* normalised absolute path inside the jail */
 	unsigned flags;    /* enum mount_flags */
 	unsigned mode;     /* MK_TMPFS, MK_DIR */
@@ -67,6 +71,20 @@ struct rootfs {
 
 enum fact_type { FT_MISSING, FT_DIR, FT_FILE, FT_SYMLINK, FT_OTHER };
 
+/* A clone workspace to mount instead of the working directory (made by workspace_create). */
+struct clone_facts {
+	const char *toplevel;  /* the user's work tree root: where the clone appears */
+	const char *commondir; /* the user's common git dir: /ajail/origin */
+	const char *lower;     /* the shared base checkout */
+	const char *upper;     /* the workspace's upper and work directories */
+	const char *work;
+	const char *gitdir;    /* the clone's git dir: <toplevel>/.git */
+	const char *branch;
+	const char *id;
+	bool push;             /* --clone-push */
+	char *const *deleted;  /* paths relative to toplevel to remove (--clone-dirty), or NULL */
+};
+
 /* Facts about the machine that plan_build needs. All strings are borrowed. */
 struct facts {
 	const char *cwd;      /* canonical working directory; NULL when unreadable */
@@ -77,6 +95,10 @@ struct facts {
 	char *const *environ;
 	const struct rootfs *rootfs;
 	bool cwd_in_git;      /* cwd is inside a git work tree */
+	/* For a linked worktree (its .git is a file): the repository's common git dir, which git inside
+	 * must reach at its own path; NULL otherwise. */
+	const char *git_commondir;
+	const struct clone_facts *clone; /* --clone: the workspace, else NULL */
 	unsigned tty_fds;     /* bit N: fd N (0..2) is the terminal we run in the foreground of */
 	/* Look at a host path. follow: canonicalise (realpath) and stat the target; !follow: lstat and,
 	 * for a symlink, return its target. *out (malloc'd) may stay NULL for FT_MISSING. */
@@ -101,6 +123,8 @@ struct plan {
 	unsigned pty_fds;        /* fds 0..2 the command gets the jail's own pty on; 0: no pty */
 	bool no_net;
 	uint64_t caps_keep;      /* capabilities kept (--cap-add) */
+	char *clone_id;          /* --clone: the workspace id and branch, for the status block */
+	char *clone_branch;
 	bool quiet;
 	int verbose;
 	char **notes;            /* decisions explained by -v */

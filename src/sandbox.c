@@ -297,12 +297,15 @@ static int new_fs(const char *type, const char *const *params, unsigned attrs, i
 	return 0;
 }
 
-static int mount_overlay(const char *lower_host, int index, int target, struct aj_err *err)
+/* An overlay on lower_host. Its upper and work directories are the given host directories (a clone
+ * workspace, whose changes persist), or fresh ones on the session's tmpfs (changes vanish). */
+static int mount_overlay(const char *lower_host, const char *upper_host, const char *work_host, int index, int target,
+			 struct aj_err *err)
 {
 	cleanup_free char *dir = xasprintf(SCRATCH "/%d", index);
-	cleanup_free char *upper = xasprintf("%s/upper", dir);
-	cleanup_free char *work = xasprintf("%s/work", dir);
-	if (mkdir(dir, 0700) < 0 || mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0)
+	cleanup_free char *upper = upper_host ? host_path(upper_host) : xasprintf("%s/upper", dir);
+	cleanup_free char *work = work_host ? host_path(work_host) : xasprintf("%s/work", dir);
+	if (!upper_host && (mkdir(dir, 0700) < 0 || mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0))
 		return aj_fail(err, errno, "create overlay directories");
 	cleanup_free char *lower = host_path(lower_host);
 	cleanup_free char *lower_esc = plan_overlay_escape(lower);
@@ -431,6 +434,16 @@ static int apply_step(int root, const struct mount_step *s, int index, struct aj
 			return aj_fail(err, errno, "symlink %s", s->dst);
 		return 0;
 	}
+	if (s->kind == MK_REMOVE) {
+		/* Through the overlay: the kernel records the deletion as a whiteout in the upper layer. */
+		const char *name;
+		cleanup_close int parent = open_parent(root, s->dst, &name, err);
+		if (parent < 0)
+			return errno == ENOENT ? 0 : -1;
+		if (unlinkat(parent, name, 0) < 0 && errno != ENOENT && (errno != EISDIR || unlinkat(parent, name, AT_REMOVEDIR) < 0))
+			return aj_fail(err, errno, "remove %s", s->dst);
+		return 0;
+	}
 	if (s->kind == MK_DIR) {
 		if (mkpath_beneath(root, s->dst + 1, false, NULL, NULL, err) < 0)
 			return -1;
@@ -455,7 +468,15 @@ static int apply_step(int root, const struct mount_step *s, int index, struct aj
 	case MK_BIND_DEV:
 		return mount_bind(s->src, MOUNT_ATTR_NOSUID, target, err);
 	case MK_OVERLAY:
-		return mount_overlay(s->src, index, target, err);
+		return mount_overlay(s->src, NULL, NULL, index, target, err);
+	case MK_OVERLAY_KEEP:
+		/* overlayfs refuses an upper directory another mount uses: one jail per workspace. */
+		if (mount_overlay(s->src, s->upper, s->work, index, target, err) < 0) {
+			if (err->errnum == EBUSY)
+				aj_err_wrap(err, "the clone workspace is in use by another jail");
+			return -1;
+		}
+		return 0;
 	case MK_TMPFS: {
 		const char *params[] = { "mode", mode, NULL };
 		return new_fs("tmpfs", params, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, target, err);
@@ -474,6 +495,7 @@ static int apply_step(int root, const struct mount_step *s, int index, struct aj
 		return aj_fail(err, 0, "a root step can only come first");
 	case MK_SYMLINK:
 	case MK_DIR:
+	case MK_REMOVE:
 		break;
 	}
 	return 0;
@@ -486,7 +508,7 @@ static int apply_root(const struct mount_step *s, struct aj_err *err)
 		return aj_fail(err, errno, NEWROOT);
 	switch (s->kind) {
 	case MK_ROOT_OVERLAY:
-		return mount_overlay(s->src, 0, target, err);
+		return mount_overlay(s->src, NULL, NULL, 0, target, err);
 	case MK_ROOT_BIND:
 		return mount_bind(s->src, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, target, err);
 	case MK_ROOT_TMPFS: {
@@ -503,6 +525,8 @@ static int apply_root(const struct mount_step *s, struct aj_err *err)
 	case MK_DEVPTS:
 	case MK_SYMLINK:
 	case MK_DIR:
+	case MK_OVERLAY_KEEP:
+	case MK_REMOVE:
 		break;
 	}
 	return aj_fail(err, 0, "the first step must make the root");

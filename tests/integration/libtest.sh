@@ -7,7 +7,7 @@ set -u
 : "${MKROOTFS:?MKROOTFS must point at the mkrootfs directory}"
 
 T=$(mktemp -d "${TMPDIR:-/var/tmp}/ajail-test.XXXXXX")
-cleanup_test() { chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"; }
+cleanup_test() { find "$T" -type d ! -perm -u=rwx -exec chmod u+rwx {} + 2>/dev/null; rm -rf "$T"; }
 trap cleanup_test EXIT
 export AJAIL_HOME="$T/store"
 ROOTFS="$AJAIL_HOME/fs/bb"

@@ -55,6 +55,8 @@ static const struct fake_entry machine[] = {
 	DIR_(CWD "/build"),
 	DIR_(CWD "/sub"),
 	DIR_(CWD "/.git"),
+	DIR_(CWD "/.git/hooks"),
+	FILE_(CWD "/.git/config"),
 	FILE_(CWD "/secret.txt"),
 	LINK_(CWD "/link", "/data/target", "/data/target", FT_DIR),
 	DIR_("/data/target"),
@@ -817,11 +819,73 @@ static void test_argv(void **state)
 	assert_ptr_not_equal(c->p.argv[0], c->o.argv[0]);
 }
 
-static void test_clone_unavailable(void **state)
+/* Index of the first step of kind at dst, or -1. */
+static int step_at(const struct plan *p, enum mount_kind kind, const char *dst)
+{
+	for (size_t i = 0; i < p->n_steps; i++)
+		if (p->steps[i].kind == kind && strcmp(p->steps[i].dst, dst) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void test_clone_mounts(void **state)
 {
 	struct ctx *c = *state;
-	expect_error(c, build(c, "--clone", NULL), AJ_ERR_USAGE, "--clone", NULL);
-	expect_error(c, build(c, "--clone=b", "claude", NULL), AJ_ERR_USAGE, "--clone", NULL);
+	char *deleted[] = { "gone.txt", "sub/old", NULL };
+	struct clone_facts cf = { .toplevel = CWD, .commondir = CWD "/.git", .lower = "/st/clone/.base/ab/tree",
+				  .upper = "/st/clone/ws/upper", .work = "/st/clone/ws/work", .gitdir = "/st/clone/ws/git",
+				  .branch = "ajail/1234abcd", .id = "1234abcd", .deleted = deleted };
+	c->f.clone = &cf;
+	ok(c, build(c, "--clone", "true", NULL));
+	struct plan *p = &c->p;
+	/* The user's checkout itself is not mounted: the clone takes its place. */
+	assert_int_equal(step_at(p, MK_BIND_RW, CWD), -1);
+	int ov = step_at(p, MK_OVERLAY_KEEP, CWD);
+	assert_true(ov > 0);
+	assert_string_equal(p->steps[ov].src, "/st/clone/.base/ab/tree");
+	assert_string_equal(p->steps[ov].upper, "/st/clone/ws/upper");
+	assert_string_equal(p->steps[ov].work, "/st/clone/ws/work");
+	int git = step_at(p, MK_BIND_RW, CWD "/.git");
+	assert_true(git > ov);
+	assert_string_equal(p->steps[git].src, "/st/clone/ws/git");
+	int origin = step_at(p, MK_BIND_RO, "/ajail/origin");
+	assert_true(origin > git);
+	assert_string_equal(p->steps[origin].src, CWD "/.git");
+	assert_int_equal(step_at(p, MK_BIND_RW, "/ajail/origin"), -1);
+	assert_true(step_at(p, MK_REMOVE, CWD "/gone.txt") > ov);
+	assert_true(step_at(p, MK_REMOVE, CWD "/sub/old") > ov);
+	assert_string_equal(p->cwd, CWD);
+	assert_string_equal(p->clone_id, "1234abcd");
+
+	/* --clone-push: a writable origin, but what would act outside the jail stays read-only. */
+	cf.push = true;
+	cf.deleted = NULL;
+	ok(c, build(c, "--clone-push", "true", NULL));
+	p = &c->p;
+	assert_true(c->o.clone);
+	int rw = step_at(p, MK_BIND_RW, "/ajail/origin");
+	assert_true(rw > 0);
+	int hooks = step_at(p, MK_BIND_RO, "/ajail/origin/hooks");
+	int config = step_at(p, MK_BIND_RO, "/ajail/origin/config");
+	assert_true(hooks > rw);
+	assert_true(config > rw);
+	assert_true(p->steps[config].flags & MF_FILE);
+	assert_int_equal(step_at(p, MK_REMOVE, CWD "/gone.txt"), -1);
+	c->f.clone = NULL;
+}
+
+static void test_linked_worktree(void **state)
+{
+	struct ctx *c = *state;
+	/* Plain run in a linked worktree: the main repository's git dir is reachable at its own path. */
+	c->f.git_commondir = "/data/target";
+	ok(c, build(c, "true", NULL));
+	assert_true(step_at(&c->p, MK_BIND_RW, "/data/target") > step_at(&c->p, MK_BIND_RW, CWD));
+	/* ... unless the working directory already contains it. */
+	c->f.git_commondir = CWD "/.git";
+	ok(c, build(c, "true", NULL));
+	assert_int_equal(step_at(&c->p, MK_BIND_RW, CWD "/.git"), -1);
+	c->f.git_commondir = NULL;
 }
 
 static void test_env_and_misc(void **state)
@@ -1061,7 +1125,8 @@ int main(void)
 		S(test_new_session),
 		S(test_pty),
 		S(test_argv),
-		S(test_clone_unavailable),
+		S(test_clone_mounts),
+		S(test_linked_worktree),
 		S(test_env_and_misc),
 		S(test_kind_helpers),
 		S(test_overlay_escape),
