@@ -23,6 +23,8 @@ work=
 cleanup()
 {
 	if [ -n "$work" ]; then
+		# Overlay work/work directories are left mode 000 by the kernel.
+		find "$work" -type d ! -perm -u=rwx -exec chmod u+rwx {} + 2>/dev/null || true
 		rm -rf "$work" || true
 	fi
 }
