@@ -128,15 +128,16 @@ int store_resolve(const char *store_dir, const char *fs, struct rootfs *out, str
 
 /* ---- locks: flock on a file, robust against the file being unlinked and recreated meanwhile ---- */
 
-/* Lock dirfd/name (creating it). Returns the locked fd, -1 with errno EWOULDBLOCK when another
- * process holds it (nonblocking), or -1 with another errno. */
-static int lock_at(int dirfd, const char *name, int how)
+int store_lock_at(int dirfd, const char *name, int how)
 {
 	for (;;) {
 		int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd < 0)
 			return -1;
-		if (flock(fd, how) < 0) {
+		int r;
+		while ((r = flock(fd, how)) < 0 && errno == EINTR)
+			;
+		if (r < 0) {
 			int e = errno;
 			close(fd);
 			errno = e;
@@ -217,7 +218,7 @@ static void sweep(struct store *s)
 			size_t n = strlen(e->d_name);
 			if (n < 6 || strcmp(e->d_name + n - 5, ".lock") != 0)
 				continue;
-			int fd = lock_at(tmp, e->d_name, LOCK_EX | LOCK_NB);
+			int fd = store_lock_at(tmp, e->d_name, LOCK_EX | LOCK_NB);
 			if (fd < 0)
 				continue; /* an import in progress */
 			cleanup_free char *base = xstrndup(e->d_name, n - 5);
@@ -241,7 +242,7 @@ static void sweep(struct store *s)
 			cleanup_free char *lock = xasprintf("%s.lock", e->d_name);
 			if (strstr(e->d_name, ".lock"))
 				continue;
-			int fd = lock_at(trash, lock, LOCK_EX | LOCK_NB);
+			int fd = store_lock_at(trash, lock, LOCK_EX | LOCK_NB);
 			if (fd < 0)
 				continue;
 			store_remove_tree(trash, e->d_name);
@@ -374,7 +375,7 @@ int store_txn_begin(struct store *s, const char *name, struct store_txn *t, stru
 	if (tmp < 0)
 		return aj_fail(err, errno, "open %s/fs/.tmp", s->dir);
 	cleanup_free char *lock = xasprintf("%s.lock", name);
-	t->lockfd = lock_at(tmp, lock, LOCK_EX | LOCK_NB);
+	t->lockfd = store_lock_at(tmp, lock, LOCK_EX | LOCK_NB);
 	if (t->lockfd < 0) {
 		if (errno == EWOULDBLOCK)
 			return aj_fail(err, 0, "another import of '%s' is in progress", name);
@@ -404,7 +405,7 @@ fail:
 int store_txn_commit(struct store_txn *t, const char *source, struct aj_err *err)
 {
 	struct store *s = t->store;
-	cleanup_close int biglock = lock_at(s->fsfd, ".lock", LOCK_EX);
+	cleanup_close int biglock = store_lock_at(s->fsfd, ".lock", LOCK_EX);
 	if (biglock < 0)
 		return aj_fail(err, errno, "lock the store");
 	cleanup_close int tmp = openat(s->fsfd, ".tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -665,9 +666,9 @@ int store_remove(struct store *s, const char *name, bool force, struct aj_err *e
 	char victim[128];
 	snprintf(victim, sizeof victim, "%s.%d.%lld", name, (int)getpid(), (long long)time(NULL));
 	cleanup_free char *vlock = xasprintf("%s.lock", victim);
-	cleanup_close int mine = lock_at(trash, vlock, LOCK_EX);
+	cleanup_close int mine = store_lock_at(trash, vlock, LOCK_EX);
 	{
-		cleanup_close int biglock = lock_at(s->fsfd, ".lock", LOCK_EX);
+		cleanup_close int biglock = store_lock_at(s->fsfd, ".lock", LOCK_EX);
 		if (biglock < 0)
 			return aj_fail(err, errno, "lock the store");
 		if (renameat(s->fsfd, name, trash, victim) < 0)

@@ -78,6 +78,11 @@ int store_open_rootfs(struct store *s, const char *name, struct aj_err *err);
 int store_register_jail(const char *store_dir, const char *rootfs_path, char *const argv[]);
 void store_unregister_jail(const char *store_dir, int fd);
 
+/* flock dirfd/name (created when missing) with how (LOCK_EX, LOCK_SH, | LOCK_NB); returns the locked
+ * fd, or -1 (errno EWOULDBLOCK: someone else holds it). Robust against the file being unlinked and
+ * recreated by a sweeper between open and flock, so lock files may be deleted safely. */
+int store_lock_at(int dirfd, const char *name, int how);
+
 /* Remove a tree below dirfd without following symlinks, making read-only directories writable on
  * the way. ENOENT is not an error (someone else may be sweeping the same leftovers). */
 int store_remove_tree(int dirfd, const char *name);

@@ -237,30 +237,6 @@ static int copy_file_at(int sdir, const char *src, int ddir, const char *dst, mo
 	return 0;
 }
 
-/* Lock dirfd/name (creating it); robust against the file being replaced meanwhile. */
-static int lock_at(int dirfd, const char *name, int how)
-{
-	for (;;) {
-		int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (fd < 0)
-			return -1;
-		int r;
-		while ((r = flock(fd, how)) < 0 && errno == EINTR)
-			;
-		if (r < 0) {
-			int e = errno;
-			close(fd);
-			errno = e;
-			return -1;
-		}
-		struct stat a, b;
-		if (fstat(fd, &a) == 0 && fstatat(dirfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_ino == b.st_ino &&
-		    a.st_dev == b.st_dev)
-			return fd;
-		close(fd);
-	}
-}
-
 static int open_dir(const char *path)
 {
 	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -619,7 +595,7 @@ static int base_ensure(int clonefd, const struct ws_repo *r, struct aj_err *err)
 		return aj_fail(err, errno, "open the base cache");
 	cleanup_free char *lockname = xasprintf("%s.lock", r->head);
 	/* Blocking: a concurrent creator of the same base makes it once, the others wait and share it. */
-	int lockfd = lock_at(basefd, lockname, LOCK_EX);
+	int lockfd = store_lock_at(basefd, lockname, LOCK_EX);
 	if (lockfd < 0)
 		return aj_fail(err, errno, "lock the base %s", r->head);
 	struct stat st;
@@ -965,7 +941,7 @@ int workspace_create(const char *store_dir, const struct ws_repo *r, const char 
 		goto fail;
 	}
 	/* Locked from the start: gc leaves alone a workspace still being made. */
-	w->lockfd = lock_at(wsfd, "lock", LOCK_EX);
+	w->lockfd = store_lock_at(wsfd, "lock", LOCK_EX);
 	if (w->lockfd < 0) {
 		aj_fail(err, errno, "lock the workspace %s", name);
 		goto fail;
@@ -1976,7 +1952,7 @@ static void gc_bases(const char *clone_dir)
 		if (!valid_hex_oid(oid) || str_has_prefix(de->d_name + GIT_OID_HEXSZ, ".lock"))
 			continue;
 		cleanup_free char *lock = xasprintf("%s.lock", oid);
-		cleanup_close int lfd = lock_at(bfd, lock, LOCK_EX | LOCK_NB);
+		cleanup_close int lfd = store_lock_at(bfd, lock, LOCK_EX | LOCK_NB);
 		if (lfd < 0)
 			continue; /* being made or being used to make a workspace */
 		if (de->d_name[GIT_OID_HEXSZ] == '\0') {
