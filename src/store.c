@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -450,95 +451,115 @@ void store_txn_abort(struct store_txn *t)
 	t->lockfd = t->dirfd = -1;
 }
 
-/* ---- running jails ---- */
+/* ---- running jails ----
+ *
+ * Each jail on a store rootfs holds a shared flock on fs/.meta/<name>.use while it runs; `fs rm`
+ * takes it exclusively. Opening an existing file and locking it costs two syscalls, where a record
+ * file per jail cost a file creation on every start (slow on some disks). Who holds the lock, for
+ * "in use by pid N", comes from /proc/locks. */
+
+/* The store name of a rootfs directory, if it is one: its canonical path is <store>/fs/<name>. */
+static char *store_name_of(const char *store_dir, const char *rootfs_path)
+{
+	char real[PATH_MAX];
+	cleanup_free char *fs = path_join(store_dir, "fs");
+	if (!realpath(fs, real) || !path_is_under(rootfs_path, real))
+		return NULL;
+	const char *rel = path_relative(rootfs_path, real);
+	return *rel && !strchr(rel, '/') ? xstrdup(rel) : NULL;
+}
 
 int store_register_jail(const char *store_dir, const char *rootfs_path, char *const argv[])
 {
 	if (!store_dir)
 		return -1;
-	cleanup_free char *run = path_join(store_dir, "run");
-	if (mkdir(run, 0700) < 0 && errno != EEXIST) {
-		if (errno != ENOENT || mkdir(store_dir, 0700) < 0 || mkdir(run, 0700) < 0)
-			return -1;
-	}
-	cleanup_close int rfd = open(run, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (rfd < 0)
+	cleanup_free char *name = store_name_of(store_dir, rootfs_path);
+	if (!name)
+		return -1; /* not a store rootfs: fs rm cannot remove it anyway */
+	cleanup_free char *meta = xasprintf("%s/fs/.meta", store_dir);
+	if (mkdir(meta, 0755) < 0 && errno != EEXIST)
 		return -1;
-	/* Written under a private name and locked before it is renamed into place, so that nobody can
-	 * see an unlocked (stale-looking) record of a live jail. */
-	char tmp[64], final[64];
-	snprintf(tmp, sizeof tmp, ".jail.%d", (int)getpid());
-	snprintf(final, sizeof final, "jail.%d", (int)getpid());
-	int fd = openat(rfd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	cleanup_free char *use = xasprintf("%s/%s.use", meta, name);
+	int fd = open(use, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return -1;
-	if (flock(fd, LOCK_EX) < 0) {
-		close(fd);
-		unlinkat(rfd, tmp, 0);
-		return -1;
+	/* Blocking: `fs rm` holds it exclusively only while it moves the rootfs away. */
+	while (flock(fd, LOCK_SH) < 0) {
+		if (errno != EINTR) {
+			close(fd);
+			return -1;
+		}
 	}
-	FILE *f = fdopen(dup(fd), "w");
-	if (f) {
-		fprintf(f, "rootfs=%s\npid=%d\ncmd=", rootfs_path, (int)getpid());
-		for (size_t i = 0; argv && argv[i]; i++)
-			fprintf(f, "%s%s", i ? " " : "", argv[i]);
-		fputc('\n', f);
-		fclose(f);
-	}
-	if (renameat(rfd, tmp, rfd, final) < 0) {
-		close(fd);
-		unlinkat(rfd, tmp, 0);
-		return -1;
-	}
+	(void)argv;
 	return fd;
 }
 
 void store_unregister_jail(const char *store_dir, int fd)
 {
-	if (fd < 0)
-		return;
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/run/jail.%d", store_dir, (int)getpid());
-	unlink(path);
-	close(fd);
+	(void)store_dir;
+	if (fd >= 0)
+		close(fd);
 }
 
-/* The records of live jails on rootfs_path ("pid N: cmd"), joined by "; "; NULL when none. Records
- * whose lock nobody holds belong to jails that died without cleaning up: removed. */
-static char *jails_using(const char *store_dir, const char *rootfs_path)
+/* "pid N: its command line" for every process holding a lock on fd's file; NULL when none. */
+static char *lock_holders(int fd)
 {
-	cleanup_free char *run = path_join(store_dir, "run");
-	cleanup_close int rfd = open(run, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (rfd < 0)
+	struct stat st;
+	if (fstat(fd, &st) < 0)
 		return NULL;
-	DIR *d = fdopendir(dup(rfd));
+	FILE *f = fopen("/proc/locks", "re");
+	if (!f)
+		return xstrdup("a running jail");
 	char *found = NULL;
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		if (strncmp(e->d_name, "jail.", 5) != 0)
+	char line[512];
+	while (fgets(line, sizeof line, f)) {
+		if (strstr(line, "->")) /* a waiter, not a holder */
 			continue;
-		int fd = openat(rfd, e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd < 0)
+		int pid;
+		unsigned maj, min;
+		unsigned long ino;
+		if (sscanf(line, "%*d: %*s %*s %*s %d %x:%x:%lu", &pid, &maj, &min, &ino) != 4)
 			continue;
-		if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
-			unlinkat(rfd, e->d_name, 0);
-			close(fd);
+		if (ino != st.st_ino || maj != major(st.st_dev) || min != minor(st.st_dev))
 			continue;
+		char path[64], cmd[256] = "?";
+		snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
+		cleanup_close int cfd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = cfd >= 0 ? read(cfd, cmd, sizeof cmd - 1) : -1;
+		if (n > 0) {
+			cmd[n] = '\0';
+			for (ssize_t i = 0; i < n - 1; i++)
+				if (!cmd[i])
+					cmd[i] = ' ';
 		}
-		close(fd);
-		cleanup_free char *text = read_small_at(rfd, e->d_name);
-		cleanup_free char *root = meta_get(text, "rootfs");
-		cleanup_free char *pid = meta_get(text, "pid");
-		cleanup_free char *cmd = meta_get(text, "cmd");
-		if (!root || strcmp(root, rootfs_path) != 0)
-			continue;
-		char *next = xasprintf("%s%spid %s: %s", found ? found : "", found ? "; " : "", pid ? pid : "?", cmd ? cmd : "?");
+		char *next = xasprintf("%s%spid %d: %s", found ? found : "", found ? "; " : "", pid, cmd);
 		free(found);
 		found = next;
 	}
-	if (d)
-		closedir(d);
-	return found;
+	fclose(f);
+	return found ? found : xstrdup("a running jail");
+}
+
+/* Who runs a jail on rootfs name, or NULL. With hold, the exclusive lock stays taken in *lockfd
+ * (when nobody uses it) so that no jail can start on it until the caller closes it. */
+static char *jails_using(struct store *s, const char *name, int *lockfd)
+{
+	if (lockfd)
+		*lockfd = -1;
+	cleanup_free char *use = xasprintf(".meta/%s.use", name);
+	int fd = openat(s->fsfd, use, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return NULL;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		if (lockfd)
+			*lockfd = fd;
+		else
+			close(fd);
+		return NULL;
+	}
+	char *who = lock_holders(fd);
+	close(fd);
+	return who;
 }
 
 /* ---- listing and removing ---- */
@@ -622,10 +643,8 @@ int store_entries(struct store *s, struct store_entry **out, size_t *n, struct a
 			if (sub >= 0)
 				measure(sub, &x->size, &x->files);
 		}
-		char real[PATH_MAX];
-		cleanup_free char *path = xasprintf("%s/fs/%s", s->dir, e->d_name);
-		if (realpath(path, real)) {
-			cleanup_free char *users = jails_using(s->dir, real);
+		if (!x->link) {
+			cleanup_free char *users = jails_using(s, e->d_name, NULL);
 			x->in_use = users != NULL;
 		}
 	}
@@ -650,10 +669,10 @@ int store_remove(struct store *s, const char *name, bool force, struct aj_err *e
 	}
 	if (!S_ISDIR(st.st_mode))
 		return aj_fail(err, 0, "%s/fs/%s is not a rootfs directory; remove it by hand", s->dir, name);
-	char real[PATH_MAX];
-	cleanup_free char *path = xasprintf("%s/fs/%s", s->dir, name);
-	if (!force && realpath(path, real)) {
-		cleanup_free char *users = jails_using(s->dir, real);
+	/* Held until the rootfs is moved away: no jail starts on it meanwhile. */
+	cleanup_close int use = -1;
+	if (!force) {
+		cleanup_free char *users = jails_using(s, name, &use);
 		if (users)
 			return aj_fail(err, 0, "rootfs '%s' is in use by a running jail (%s); stop it first, or use --force", name,
 				       users);
@@ -674,8 +693,11 @@ int store_remove(struct store *s, const char *name, bool force, struct aj_err *e
 		if (renameat(s->fsfd, name, trash, victim) < 0)
 			return aj_fail(err, errno, "remove rootfs '%s'", name);
 		cleanup_close int meta = openat(s->fsfd, ".meta", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (meta >= 0)
+		if (meta >= 0) {
 			unlinkat(meta, name, 0);
+			cleanup_free char *usefile = xasprintf("%s.use", name);
+			unlinkat(meta, usefile, 0);
+		}
 	}
 	/* From here the name is free; the data goes at our pace (or the next sweep's, if we die). */
 	int r = store_remove_tree(trash, victim);

@@ -6,7 +6,7 @@
  *   fs/.tmp/<name>    an import in progress, owned by whoever holds fs/.tmp/<name>.lock
  *   fs/.trash/        removals in progress
  *   fs/.lock          held for the short critical sections (install, remove)
- *   run/jail.<pid>    one per running jail on a directory rootfs, locked by its supervisor
+ *   fs/.meta/<name>.use  flocked shared by every jail running on <name>, exclusively by `fs rm`
  *
  * Installing is atomic (extract into fs/.tmp, renameat2(RENAME_NOREPLACE) into place); removing renames
  * into fs/.trash first. Leftovers of a killed run are swept by the next store operation. Every path
@@ -72,9 +72,9 @@ int store_remove(struct store *s, const char *name, bool force, struct aj_err *e
 /* Open a rootfs directory of the store (O_PATH|O_DIRECTORY). */
 int store_open_rootfs(struct store *s, const char *name, struct aj_err *err);
 
-/* Registration of a running jail, so that `fs rm` can refuse to pull its root away. Returns an fd
- * to keep open while the jail runs (its flock says the jail is alive), or -1 (not fatal: a jail
- * whose registration failed still runs). */
+/* Registration of a running jail on a store rootfs, so that `fs rm` can refuse to pull its root
+ * away. Returns an fd to keep open while the jail runs (its shared flock says a jail uses the
+ * rootfs), or -1 (not a store rootfs, or not fatal: a jail whose registration failed still runs). */
 int store_register_jail(const char *store_dir, const char *rootfs_path, char *const argv[]);
 void store_unregister_jail(const char *store_dir, int fd);
 
