@@ -28,13 +28,14 @@ CMOCKA_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 # Pure modules (no syscalls that change anything): unit-tested directly.
 PURE_SRCS := src/error.c src/util.c src/config.c src/cli.c src/plan.c src/recipe.c
 # Modules that touch the kernel or the disk.
-SYS_SRCS  := src/output.c src/store.c src/lazy_archive.c src/archive.c $(wildcard src/lazy_git2.c src/workspace.c) src/fs_cmd.c src/sandbox.c src/harden.c src/tty.c src/main.c
+SYS_SRCS  := src/output.c src/store.c src/lazy_archive.c src/archive.c $(wildcard src/lazy_git2.c src/workspace.c) src/fs_cmd.c src/sandbox.c src/harden.c $(wildcard src/cgroup.c) src/tty.c src/main.c
 SRCS := $(PURE_SRCS) $(SYS_SRCS)
 OBJS := $(SRCS:src/%.c=build/%.o)
 PURE_OBJS := $(PURE_SRCS:src/%.c=build/%.o)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(wildcard tests/unit/test_*.c))
-HELPERS :=
+# The escape probe runs inside jails on any rootfs (busybox included): static, no libraries.
+HELPERS := build/probe
 
 .PHONY: all check unit integration completions-check install uninstall clean deps demo bench check-deps format
 
@@ -49,11 +50,25 @@ ajail: $(OBJS)
 build/%.o: src/%.c $(wildcard src/*.h) | build
 	$(CC) $(CFLAGS) $(PC_CFLAGS) -MMD -c -o $@ $<
 
+# The seccomp deny list is compiled to BPF here, with libseccomp, for this machine's architecture.
+build/gen-seccomp: src/gen_seccomp.c src/seccomp_list.h | build
+	$(CC) $(CFLAGS) $(PC_CFLAGS) -o $@ $< $(shell $(PKG_CONFIG) --libs libseccomp)
+build/seccomp_bpf.h: build/gen-seccomp
+	build/gen-seccomp > $@.tmp && mv $@.tmp $@
+build/harden.o: build/seccomp_bpf.h
+build/harden.o: CFLAGS += -Ibuild
+
 build:
 	@mkdir -p build/tests
 
 build/tests/test_%: tests/unit/test_%.c $(PURE_OBJS) | build
-	$(CC) $(CFLAGS) -Isrc $(CMOCKA_CFLAGS) -o $@ $< $(PURE_OBJS) $(CMOCKA_LIBS)
+	$(CC) $(CFLAGS) -Isrc $(CMOCKA_CFLAGS) -o $@ $< $(filter %.o,$^) $(CMOCKA_LIBS)
+
+# cgroup.c only reads and writes files under a root it is given: tested against a fake cgroupfs.
+build/tests/test_cgroup: build/cgroup.o
+
+build/probe: tests/helpers/probe.c | build
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -D_GNU_SOURCE -static -o $@ $< -lpthread
 
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done

@@ -11,7 +11,7 @@
 # Everything temporary lives under $work, which the EXIT trap removes.
 set -euo pipefail
 
-SECTIONS=(startup rss git import export clone)
+SECTIONS=(startup layers rss git import export clone)
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
@@ -131,6 +131,36 @@ bench_startup()
 		fi
 	else
 		verdict startup SKIPPED "no working bwrap to compare with"
+	fi
+}
+
+# ---------------------------------------------------------------------------------------------------
+# layers: what the defense-in-depth layers (capabilities, seccomp, landlock, rlimits, /proc and /sys
+# masks) cost at start-up: ajail with all of them against ajail with each off and with all off.
+# Target: under 1 ms between all on and all off, in the median.
+bench_layers()
+{
+	local off=(--no-cap-drop --no-seccomp --no-landlock --no-rlimits --no-mask) out a b d
+	echo "## Defense-in-depth layers: start to exit of \`true\`, $RUNS interleaved runs each"
+	echo
+	out=$("$TIMEIT" -n "$RUNS" -- "all layers" "$AJAIL" --quiet --fs=bench true \
+		-- "no seccomp" "$AJAIL" --quiet --fs=bench --no-seccomp true \
+		-- "no landlock" "$AJAIL" --quiet --fs=bench --no-landlock true \
+		-- "no masks" "$AJAIL" --quiet --fs=bench --no-mask true \
+		-- "no cap drop, no rlimits" "$AJAIL" --quiet --fs=bench --no-cap-drop --no-rlimits true \
+		-- "all layers off" "$AJAIL" --quiet --fs=bench "${off[@]}" true \
+		-- "--lockdown" "$AJAIL" --quiet --fs=bench --lockdown true) || die "layers: a contender failed (see above)"
+	echo "$out"
+	echo
+	echo "Ratios are to the median with all layers on. \"all layers off\" is \`${off[*]}\`; --lockdown adds a"
+	echo "network namespace, a read-only cwd and an empty home to all layers."
+	a=$(median "all layers" <<<"$out")
+	b=$(median "all layers off" <<<"$out")
+	d=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a - b }')
+	if awk -v d="$d" 'BEGIN { exit !(d < 1.0) }'; then
+		verdict layers MET "all layers cost $d ms at start-up ($a ms against $b ms); target under 1 ms"
+	else
+		verdict layers MISSED "all layers cost $d ms at start-up ($a ms against $b ms); target under 1 ms"
 	fi
 }
 

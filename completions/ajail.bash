@@ -13,10 +13,11 @@
 
 __ajail_long_opts=(--fs= --fs-edit --fs-edit= --home-edit --home-edit= --ro --ro= --rol --rol= --rw --rw=
 	--hide --hide= --mount= --dev= --cap-add= --no-net --clone --clone= --clone-dirty --clone-push --new-session --quiet --verbose
+	--lockdown --memory= --cpus= --pids= --no-cap-drop --no-seccomp --allow-ptrace --no-landlock --no-rlimits --no-mask
 	--dry-run --help --version)
 __ajail_short_opts=(-q -v -h)
 # Options whose value may also be the next word (ARG_REQUIRED in src/cli.c): "--fs alpine".
-__ajail_value_opts=" --fs --mount --dev --cap-add "
+__ajail_value_opts=" --fs --mount --dev --cap-add --memory --cpus --pids "
 __ajail_caps=(CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE
 	NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT
 	SYS_PTRACE SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG MKNOD LEASE

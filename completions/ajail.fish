@@ -226,6 +226,16 @@ complete -c ajail -n __ajail_in_opts -l no-net -d 'No network: a new network nam
 complete -c ajail -n __ajail_in_opts -l clone-dirty -d "Carry uncommitted changes into the clone"
 complete -c ajail -n __ajail_in_opts -l clone-push -d "Let the clone push to origin"
 complete -c ajail -n __ajail_in_opts -l new-session -d "Always detach from the terminal's session"
+complete -c ajail -n __ajail_in_opts -l lockdown -d 'Read-only cwd, no network, empty home, tightest limits'
+complete -c ajail -n __ajail_in_opts -l memory -x -d 'Memory limit, e.g. 4G (cgroup v2)'
+complete -c ajail -n __ajail_in_opts -l cpus -x -d 'CPU limit, e.g. 1.5 (cgroup v2)'
+complete -c ajail -n __ajail_in_opts -l pids -x -d 'Process and thread limit'
+complete -c ajail -n __ajail_in_opts -l no-cap-drop -d "Keep the capabilities of the jail's user namespace"
+complete -c ajail -n __ajail_in_opts -l no-seccomp -d 'No system-call deny list'
+complete -c ajail -n __ajail_in_opts -l allow-ptrace -d 'Let ptrace and process_vm_* through the deny list'
+complete -c ajail -n __ajail_in_opts -l no-landlock -d 'No landlock'
+complete -c ajail -n __ajail_in_opts -l no-rlimits -d "No resource limits beyond the caller's"
+complete -c ajail -n __ajail_in_opts -l no-mask -d 'No masks over /proc and /sys'
 complete -c ajail -n __ajail_in_opts -s q -l quiet -d 'No status block'
 complete -c ajail -n __ajail_in_opts -s v -l verbose -d 'Explain each decision'
 complete -c ajail -n __ajail_in_opts -l dry-run -d 'Print the plan and run nothing'

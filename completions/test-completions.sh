@@ -105,15 +105,16 @@ exactly()
 # The asked-for cases.
 exactly 'ajail --fs=' alpine debian host
 exactly 'ajail --fs ' alpine debian host
-has 'ajail --no' --no-net
+has 'ajail --no' --no-net --no-seccomp --no-landlock --no-rlimits --no-mask --no-cap-drop
 has 'ajail --new' --new-session
+exactly 'ajail --lo' --lockdown
 exactly 'ajail fs ' import list rm build cp export
 
 # Options, verbs, where options end.
 has 'ajail ' fs clone doctor --fs= --no-net --cap-add= -q
 has 'ajail -' --fs= --fs-edit --fs-edit= --home-edit --home-edit= --ro --ro= --rol --rol= --rw --rw= \
 	--hide --hide= --mount= --dev= --cap-add= --no-net --clone --clone= --clone-dirty --clone-push --new-session -q --quiet -v \
-	--verbose --dry-run -h --help --version
+	--verbose --dry-run -h --help --version --lockdown --memory= --cpus= --pids= --allow-ptrace
 exactly 'ajail --ro' --ro --ro= --rol --rol=
 has 'ajail do' doctor
 lacks 'ajail -q do' doctor do done
@@ -184,7 +185,7 @@ if command -v fish >/dev/null 2>&1; then
 	}
 	fish_has 'ajail --fs=' --fs=alpine --fs=debian --fs=host
 	fish_has 'ajail --fs ' alpine debian host
-	fish_has 'ajail --no' --no-net
+	fish_has 'ajail --no' --no-net --no-seccomp --no-landlock --no-mask
 	fish_has 'ajail fs ' import list rm build cp export
 	fish_has 'ajail clone ' list show rm gc sync
 	fish_has 'ajail ' fs clone doctor

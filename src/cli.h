@@ -46,6 +46,17 @@ struct opts {
 	bool clone_dirty;      /* --clone-dirty: carry uncommitted changes into the clone */
 	bool clone_push;       /* --clone-push: origin writable (hooks, config, info stay read-only) */
 	enum tristate new_session;
+	/* Defense-in-depth layers: each on unless turned off (issue 5). */
+	bool no_cap_drop;      /* keep every capability of the jail's user namespace */
+	bool no_seccomp;
+	bool allow_ptrace;     /* seccomp lets ptrace and process_vm_* through (debuggers) */
+	bool no_landlock;
+	bool no_rlimits;
+	bool no_mask;          /* no masks over /proc and /sys */
+	bool lockdown;
+	uint64_t memory;       /* --memory, bytes; 0: unset */
+	unsigned cpus_milli;   /* --cpus=1.5 -> 1500; 0: unset */
+	unsigned pids;         /* --pids; 0: unset */
 	bool quiet, dry_run, help, version;
 	int verbose;
 	char **argv;           /* command and arguments; NULL: the default shell */
@@ -67,5 +78,10 @@ const char *cli_usage(void);
 int cli_cap_from_name(const char *name);
 const char *cli_cap_name(int cap);
 int cli_cap_last(void);
+
+/* "512M", "2G", "1.5GiB", "1073741824" -> bytes (binary units); -1 on anything else. */
+int cli_parse_size(const char *s, uint64_t *out);
+/* "2", "1.5", "0.25" -> thousandths of a CPU; -1 below 0.01, above 4096, or garbage. */
+int cli_parse_cpus(const char *s, unsigned *milli);
 
 #endif

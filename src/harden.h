@@ -1,17 +1,29 @@
-/* harden.h — the last steps before exec: capabilities and no_new_privs. Makes syscalls; called
- * only in the jail's processes, after every mount is in place. (Seccomp, landlock and rlimits
- * belong here too as they arrive.) */
+/* harden.h — the last steps before exec: rlimits, capabilities and securebits, no_new_privs,
+ * landlock, seccomp. The seccomp filter is compiled at build time (gen_seccomp.c), so the jail's
+ * start pays no compilation; everything is applied by the command's own process, after every mount
+ * is in place and after chdir. */
 #ifndef AJAIL_HARDEN_H
 #define AJAIL_HARDEN_H
 
+#include <linux/filter.h>
 #include <stdint.h>
 
 #include "error.h"
+#include "plan.h"
 
-/* For the command: drop every capability not in keep from the bounding, effective, permitted and
- * inheritable sets, raise keep as ambient, set no_new_privs. Uid 0 inside would otherwise regain the
- * whole bounding set at execve. */
+/* The compiled deny list for this plan's layers; prog points at static data. */
+void harden_seccomp_filter(const struct plan_layers *l, struct sock_fprog *prog);
+
+/* The landlock ABI this kernel offers, 0 when none (a fact for the plan). */
+int harden_landlock_abi(void);
+
+/* In the command's process, in this order, just before exec. */
+int harden_rlimits(const struct plan_layers *l, struct aj_err *err);
+/* Drop every capability not in keep from the bounding, effective, permitted and inheritable sets,
+ * raise keep as ambient, lock the securebits so uid 0 gains nothing at execve, set no_new_privs. */
 int harden_command(uint64_t keep, struct aj_err *err);
+int harden_landlock(const struct plan_layers *l, struct aj_err *err);
+int harden_seccomp(const struct sock_fprog *prog, struct aj_err *err);
 
 /* For the jail's init: it only reaps and forwards signals, so it keeps no capability at all and is
  * not dumpable (the command, same uid, must not ptrace it or read its memory). */

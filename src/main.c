@@ -8,10 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "cli.h"
 #include "config.h"
 #include "error.h"
 #include "fs_cmd.h"
+#include "harden.h"
 #include "output.h"
 #include "plan.h"
 #include "sandbox.h"
@@ -164,7 +166,17 @@ static int cmd_run(struct opts *o)
 		.rootfs = &rootfs,
 		.probe = probe_host,
 		.tty_fds = tty_detect(),
+		.landlock_abi = harden_landlock_abi(),
 	};
+	/* --memory/--cpus/--pids: where the jail's cgroup can go is a fact; plan_build decides what a
+	 * missing one means (an error, or RLIMIT_NPROC for --pids alone). */
+	cleanup_free char *cg_parent = NULL;
+	struct aj_err cg_err = { 0 };
+	struct cg_limits cg_lim = { .memory = o->memory, .cpus_milli = o->cpus_milli, .pids = o->pids };
+	if (cgroup_limits_set(&cg_lim) && cgroup_find_parent("", &cg_lim, &cg_parent, &cg_err) == 0)
+		f.cgroup_parent = cg_parent;
+	else if (cg_err.msg[0])
+		f.cgroup_error = cg_err.msg;
 	if (getcwd(cwdbuf, sizeof cwdbuf) && cwdbuf[0] == '/') {
 		/* An unreadable cwd would only fail later, inside, with a worse message. */
 		if (access(cwdbuf, R_OK | X_OK) == 0) {
@@ -234,7 +246,9 @@ static int cmd_run(struct opts *o)
 	if (f.clone && workspace_record_start(&ws, plan.argv, plan.rootfs.name, &err) < 0)
 		output_error(&err);
 	int status = 0;
-	int r = sandbox_run(&plan, &status, &err);
+	cleanup_free char *pending = reg >= 0 ? store_pending_path(store, plan.rootfs.path) : NULL;
+	struct sandbox_use use = { .fd = reg, .pending = pending };
+	int r = sandbox_run(&plan, &use, &status, &err);
 	store_unregister_jail(store, reg);
 	plan_release(&plan);
 	if (f.clone)
@@ -262,8 +276,29 @@ static int cmd_doctor(const struct opts *o)
 			return 2;
 		}
 	}
-	struct sandbox_check c[8];
-	size_t n = sandbox_doctor(c, 7);
+	struct sandbox_check c[12];
+	size_t n = sandbox_doctor(c, 8);
+	int abi = harden_landlock_abi();
+	c[n] = (struct sandbox_check){ .name = "landlock", .ok = abi >= 2, .required = false };
+	snprintf(c[n].detail, sizeof c[n].detail, "%s%.0d%s", abi >= 2 ? "ABI " : abi == 1 ? "ABI 1: too old, " : "",
+		 abi >= 2 ? abi : 0,
+		 abi >= 2   ? (abi >= 6 ? ": writes, TCP and scopes" : abi >= 4 ? ": writes and TCP" : ": writes only")
+		 : abi == 1 ? "jails run without it"
+			    : "none (Linux 5.19+ with lsm=landlock): jails run without it");
+	n++;
+	c[n] = (struct sandbox_check){ .name = "seccomp", .ok = access("/proc/sys/kernel/seccomp/actions_avail", R_OK) == 0,
+				       .required = false };
+	snprintf(c[n].detail, sizeof c[n].detail, "%s",
+		 c[n].ok ? "filters work (the deny list)" : "no CONFIG_SECCOMP_FILTER: run with --no-seccomp");
+	n++;
+	struct cg_limits all = { .memory = 1, .cpus_milli = 1, .pids = 1 };
+	cleanup_free char *cg_parent = NULL;
+	struct aj_err cg_err = { 0 };
+	c[n] = (struct sandbox_check){ .name = "cgroup v2 limits", .required = false };
+	c[n].ok = cgroup_find_parent("", &all, &cg_parent, &cg_err) == 0;
+	snprintf(c[n].detail, sizeof c[n].detail, "%s%s", c[n].ok ? "--memory, --cpus and --pids work, under " : "",
+		 c[n].ok ? cg_parent : cg_err.msg);
+	n++;
 	cleanup_free char *store = config_store_dir(environ);
 	cleanup_strv char **names = store ? store_list_names(store) : NULL;
 	c[n] = (struct sandbox_check){ .name = "store", .ok = true, .required = false };
@@ -297,9 +332,12 @@ static int cmd_doctor(const struct opts *o)
 
 int main(int argc, char *argv[])
 {
-	/* A setuid ajail would hand every user the caller-chosen mounts of another identity. */
-	if (getuid() != geteuid() || getgid() != getegid()) {
-		fputs("ajail: refusing to run setuid or setgid; install it as a plain executable\n", stderr);
+	/* A setuid ajail would hand every user the caller-chosen mounts of another identity. Installed
+	 * setuid but run by its owner the ids agree: the file's mode says it too. */
+	struct stat self;
+	if (getuid() != geteuid() || getgid() != getegid() ||
+	    (stat("/proc/self/exe", &self) == 0 && (self.st_mode & (S_ISUID | S_ISGID)))) {
+		fputs("ajail: refusing to run setuid or setgid; install it as a plain executable (chmod u-s,g-s)\n", stderr);
 		return 1;
 	}
 	struct opts o;

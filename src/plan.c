@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "config.h"
 #include "util.h"
@@ -34,6 +35,9 @@ void plan_release(struct plan *p)
 	free(p->warning);
 	free(p->clone_id);
 	free(p->clone_branch);
+	strv_free(p->layers.ll_write);
+	strv_free(p->layers.ll_root_skip);
+	free(p->layers.cgroup_parent);
 	plan_init(p);
 }
 
@@ -43,6 +47,7 @@ static const char *const kind_names[] = {
 	[MK_OVERLAY] = "overlay",      [MK_TMPFS] = "tmpfs",       [MK_HIDE_FILE] = "hide-file",
 	[MK_PROC] = "proc",            [MK_DEVPTS] = "devpts",     [MK_SYMLINK] = "symlink",
 	[MK_DIR] = "dir",              [MK_OVERLAY_KEEP] = "overlay", [MK_REMOVE] = "remove",
+	[MK_MASK_DIR] = "mask-dir",    [MK_READONLY] = "read-only",
 };
 
 const char *plan_kind_name(enum mount_kind k)
@@ -69,6 +74,35 @@ bool plan_kind_is_persistent(enum mount_kind k)
 	case MK_DIR:
 	case MK_OVERLAY_KEEP: /* its upper is the workspace's own, not the user's files */
 	case MK_REMOVE:
+	case MK_MASK_DIR:
+	case MK_READONLY:
+		return false;
+	}
+	return false;
+}
+
+/* Can the jail write to what this step puts at dst (for landlock's rules)? */
+static bool kind_is_writable(enum mount_kind k)
+{
+	switch (k) {
+	case MK_ROOT_OVERLAY:
+	case MK_ROOT_BIND:
+	case MK_ROOT_TMPFS:
+	case MK_BIND_RW:
+	case MK_BIND_DEV:
+	case MK_OVERLAY:
+	case MK_OVERLAY_KEEP:
+	case MK_TMPFS:
+		return true;
+	case MK_BIND_RO:
+	case MK_HIDE_FILE:
+	case MK_PROC:
+	case MK_DEVPTS:
+	case MK_SYMLINK:
+	case MK_DIR:
+	case MK_REMOVE:
+	case MK_MASK_DIR:
+	case MK_READONLY:
 		return false;
 	}
 	return false;
@@ -151,6 +185,15 @@ static int add_host_root(struct plan *p, const struct facts *f, struct aj_err *e
 		else if (t == FT_DIR)
 			add_step(p, MK_BIND_RO, dirs[i], dirs[i], 0, "host");
 	}
+	/* The host's /etc is the jail's: its password hashes are no business of a jail's, and root's
+	 * jails would otherwise read them (uid 0 inside is uid 0 outside). */
+	static const char *const secrets[] = { "/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-" };
+	for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++) {
+		cleanup_free char *out = NULL;
+		enum fact_type t;
+		if (probe(f, secrets[i], false, &out, &t) == 0 && t == FT_FILE)
+			add_step(p, MK_HIDE_FILE, NULL, secrets[i], MF_FILE | MF_SYSTEM, "host");
+	}
 	add_step(p, MK_DIR, NULL, "/root", MF_SYSTEM, "home")->mode = 0700;
 	add_step(p, MK_DIR, NULL, "/var/tmp", MF_SYSTEM, "host")->mode = 01777;
 	return 0;
@@ -201,10 +244,42 @@ static int add_store_root(struct plan *p, const struct opts *o, const struct fac
 	return 0;
 }
 
-static void add_system_mounts(struct plan *p, const struct facts *f, const struct opts *o)
+/* What of /proc and /sys a jail never needs and that has been used to read kernel memory or
+ * addresses, to poke the kernel, or as a side channel. Masked where the kernel has them. */
+static const char *const proc_hide_files[] = {
+	"/proc/kcore",     "/proc/sysrq-trigger", "/proc/kallsyms",   "/proc/keys",      "/proc/timer_list",
+	"/proc/sched_debug", "/proc/latency_stats", "/proc/kpagecount", "/proc/kpageflags", "/proc/kpagecgroup",
+};
+/* (/proc/kmsg is not here: reading it needs CAP_SYSLOG in the host's namespace, which a jail never has.) */
+static const char *const proc_mask_dirs[] = { "/proc/acpi", "/proc/scsi", "/proc/asound" };
+/* Kernel tunables and hardware interfaces: readable (programs size themselves from them), never writable. */
+static const char *const proc_readonly[] = { "/proc/sys", "/proc/bus", "/proc/fs", "/proc/irq" };
+static const char *const sys_mask_dirs[] = {
+	"/sys/firmware", "/sys/kernel/security", "/sys/kernel/debug", "/sys/kernel/tracing", "/sys/fs/fuse",
+	"/sys/fs/bpf", "/sys/fs/pstore", "/sys/devices/virtual/powercap",
+};
+
+static void add_masks(struct plan *p)
+{
+	for (size_t i = 0; i < sizeof proc_readonly / sizeof proc_readonly[0]; i++)
+		add_step(p, MK_READONLY, NULL, proc_readonly[i], MF_SYSTEM | MF_OPTIONAL, "mask");
+	for (size_t i = 0; i < sizeof proc_hide_files / sizeof proc_hide_files[0]; i++)
+		add_step(p, MK_HIDE_FILE, NULL, proc_hide_files[i], MF_FILE | MF_SYSTEM | MF_OPTIONAL, "mask");
+	for (size_t i = 0; i < sizeof proc_mask_dirs / sizeof proc_mask_dirs[0]; i++)
+		add_step(p, MK_MASK_DIR, NULL, proc_mask_dirs[i], MF_SYSTEM | MF_OPTIONAL, "mask");
+	for (size_t i = 0; i < sizeof sys_mask_dirs / sizeof sys_mask_dirs[0]; i++)
+		add_step(p, MK_MASK_DIR, NULL, sys_mask_dirs[i], MF_SYSTEM | MF_OPTIONAL, "mask");
+}
+
+static void add_system_mounts(struct plan *p, const struct facts *f, const struct opts *o, bool no_net)
 {
 	static const char *const devs[] = { "null", "zero", "full", "random", "urandom", "tty" };
 	add_step(p, MK_PROC, NULL, "/proc", MF_SYSTEM, "system");
+	/* The host's /sys, read-only: glibc, libuv and Python size themselves from /sys/devices/system/cpu
+	 * and /sys/fs/cgroup. A fresh sysfs would need a network namespace of the jail's own. */
+	add_step(p, MK_BIND_RO, "/sys", "/sys", MF_SYSTEM, "system");
+	if (!o->no_mask)
+		add_masks(p);
 	add_step(p, MK_TMPFS, NULL, "/dev", MF_SYSTEM, "system")->mode = 0755;
 	for (size_t i = 0; i < sizeof devs / sizeof devs[0]; i++) {
 		cleanup_free char *path = xasprintf("/dev/%s", devs[i]);
@@ -220,7 +295,7 @@ static void add_system_mounts(struct plan *p, const struct facts *f, const struc
 	add_step(p, MK_SYMLINK, "/proc/self/fd/2", "/dev/stderr", MF_SYSTEM, "system");
 	add_step(p, MK_TMPFS, NULL, "/tmp", MF_SYSTEM, "system")->mode = 01777;
 	add_step(p, MK_TMPFS, NULL, "/run", MF_SYSTEM, "system")->mode = 0755;
-	if (!o->no_net && f->rootfs->kind == ROOTFS_DIR) {
+	if (!no_net && f->rootfs->kind == ROOTFS_DIR) {
 		cleanup_free char *resolv = NULL;
 		enum fact_type t;
 		if (probe(f, "/etc/resolv.conf", true, &resolv, &t) == 0 && t == FT_FILE)
@@ -333,9 +408,145 @@ static void compute_persist_layers(struct plan *p)
 	}
 }
 
+/* Is step i hidden by a later mount at its destination or above it (--rw=build --rol: the read-only
+ * cwd covers build)? Then it says nothing about what the jail can write. */
+static bool step_is_covered(const struct plan *p, size_t i)
+{
+	for (size_t j = i + 1; j < p->n_steps; j++) {
+		const struct mount_step *t = &p->steps[j];
+		if (kind_is_mount(t->kind) && !(t->flags & MF_FILE) && path_is_under(p->steps[i].dst, t->dst))
+			return true;
+		if (kind_is_mount(t->kind) && strcmp(t->dst, p->steps[i].dst) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* --lockdown is for code trusted with nothing: every option that would hand it more is refused
+ * rather than ignored, so no one believes a lockdown holds what it does not. */
+static int check_lockdown(const struct opts *o, struct aj_err *err)
+{
+	const char *bad = NULL;
+	for (size_t i = 0; i < o->n_mounts && !bad; i++)
+		if (o->mounts[i].mode == MODE_RW || o->mounts[i].mode == MODE_DEV || o->mounts[i].dst)
+			bad = o->mounts[i].origin;
+	if (!bad)
+		bad = o->fs_edit || o->fs_edit_dirs ? "--fs-edit"
+		      : o->home_edit || o->home_edit_dirs ? "--home-edit"
+		      : o->devs                      ? "--dev"
+		      : o->clone_push                ? "--clone-push"
+		      : o->clone_dirty               ? "--clone-dirty"
+		      : o->clone                     ? "--clone"
+		      : o->cap_add                   ? "--cap-add"
+		      : o->no_cap_drop               ? "--no-cap-drop"
+		      : o->no_seccomp                ? "--no-seccomp"
+		      : o->allow_ptrace              ? "--allow-ptrace"
+		      : o->no_landlock               ? "--no-landlock"
+		      : o->no_rlimits                ? "--no-rlimits"
+		      : o->no_mask                   ? "--no-mask"
+						     : NULL;
+	if (bad)
+		return aj_usage(err, "--lockdown cannot be combined with %s: it would give the jail more than a lockdown "
+				     "allows (host directories stay read-only, nothing persists, every layer stays on)", bad);
+	return 0;
+}
+
+static void add_rlimit(struct plan_layers *l, int resource, const char *name, uint64_t value)
+{
+	l->rl[l->n_rl++] = (struct plan_rlimit){ .resource = resource, .name = name, .value = value };
+}
+
+/* The layers: which are on, landlock's writable places (from the mounts, so it holds what they
+ * promise even if a mount were undone), rlimits, cgroup limits. */
+static int build_layers(struct plan *p, const struct opts *o, const struct facts *f, struct aj_err *err)
+{
+	struct plan_layers *l = &p->layers;
+	l->lockdown = o->lockdown;
+	l->cap_drop = !o->no_cap_drop;
+	l->seccomp = !o->no_seccomp;
+	l->allow_ptrace = o->allow_ptrace;
+	l->mask = !o->no_mask;
+	l->landlock_abi = f->landlock_abi;
+	/* ABI 1 cannot allow a file to move between directories at all (REFER came with ABI 2): a
+	 * jail where `mv a/x b/` fails is broken, so it runs without landlock there. */
+	l->landlock = !o->no_landlock && f->landlock_abi >= 2;
+	l->landlock_net = l->landlock && p->no_net && f->landlock_abi >= 4;
+	if (!o->no_landlock && f->landlock_abi <= 0)
+		note(p, "landlock: this kernel has none (Linux 5.13+ with CONFIG_SECURITY_LANDLOCK and lsm=landlock); "
+			"writes are limited by the mounts alone");
+	else if (!o->no_landlock && f->landlock_abi == 1)
+		note(p, "landlock: ABI 1 (before Linux 5.19) would forbid moving files between directories; "
+			"writes are limited by the mounts alone");
+	else if (p->no_net && !l->landlock_net && l->landlock)
+		note(p, "landlock: ABI %d cannot deny TCP (ABI 4, Linux 6.7); --no-net rests on the network namespace",
+		     f->landlock_abi);
+	strv_push(&l->ll_root_skip, xstrdup("proc"));
+	strv_push(&l->ll_root_skip, xstrdup("sys"));
+	strv_push(&l->ll_root_skip, xstrdup("dev"));
+	for (size_t i = 1; i < p->n_steps; i++) {
+		const struct mount_step *s = &p->steps[i];
+		if (!kind_is_mount(s->kind))
+			continue;
+		if (step_is_covered(p, i))
+			continue;
+		if (kind_is_writable(s->kind)) {
+			bool under = false;
+			for (size_t k = 0; l->ll_write && l->ll_write[k] && !under; k++)
+				under = path_is_under(s->dst, l->ll_write[k]);
+			if (!under)
+				strv_push(&l->ll_write, xstrdup(s->dst));
+		} else if (!strchr(s->dst + 1, '/') && !strv_contains(l->ll_root_skip, s->dst + 1)) {
+			strv_push(&l->ll_root_skip, xstrdup(s->dst + 1));
+		}
+	}
+
+	/* RLIMIT_CORE is 0 whatever the flags: a core dump goes to the host's core_pattern, which may
+	 * be a program the host runs as root. The others leave a real build room (make -j, npm, a
+	 * linker's file descriptors) and stop a runaway. */
+	add_rlimit(l, RLIMIT_CORE, "core", 0);
+	l->rlimits = !o->no_rlimits;
+	uint64_t nproc = o->lockdown ? 256 : 8192;
+	if (l->rlimits) {
+		add_rlimit(l, RLIMIT_NOFILE, "nofile", o->lockdown ? 1024 : 65536);
+		add_rlimit(l, RLIMIT_FSIZE, "fsize", o->lockdown ? UINT64_C(1) << 30 : UINT64_C(64) << 30);
+	}
+	if (o->memory || o->cpus_milli || o->pids) {
+		l->memory = o->memory;
+		l->cpus_milli = o->cpus_milli;
+		l->pids = o->pids;
+		if (f->cgroup_parent) {
+			l->cgroup_parent = xstrdup(f->cgroup_parent);
+			note(p, "limits: a cgroup of the jail's own under %s", f->cgroup_parent);
+		} else if (!o->memory && !o->cpus_milli && f->uid == 0) {
+			/* The kernel exempts the real root user from RLIMIT_NPROC, namespace or not. */
+			return aj_fail(err, 0, "%s; and RLIMIT_NPROC, the fallback, does not bind root (uid 0): run as "
+					       "an ordinary user, or delegate a cgroup v2 subtree with the pids controller",
+				       f->cgroup_error ? f->cgroup_error : "no cgroup v2 pids controller is delegated");
+		} else if (!o->memory && !o->cpus_milli) {
+			/* Since Linux 5.14 RLIMIT_NPROC counts per user namespace: it caps this jail alone. */
+			l->pids_by_rlimit = true;
+			note(p, "--pids: no cgroup v2 pids controller is delegated to you (%s); RLIMIT_NPROC=%u, which "
+				"the kernel counts for this jail's user namespace, holds the limit instead",
+			     f->cgroup_error ? f->cgroup_error : "none found", o->pids);
+		} else {
+			return aj_fail(err, 0, "%s", f->cgroup_error ? f->cgroup_error : "no cgroup v2 subtree is delegated to you");
+		}
+	}
+	/* --pids is the user's own choice of nproc too (with a cgroup both hold), but never looser than
+	 * --lockdown's. */
+	if (o->pids)
+		nproc = o->lockdown && o->pids > nproc ? nproc : o->pids;
+	if (l->rlimits || l->pids_by_rlimit)
+		add_rlimit(l, RLIMIT_NPROC, "nproc", nproc);
+	return 0;
+}
+
 int plan_build(const struct opts *o, const struct facts *f, struct plan *p, struct aj_err *err)
 {
 	plan_init(p);
+	if (o->lockdown && check_lockdown(o, err) < 0)
+		goto fail;
+	bool no_net = o->no_net || o->lockdown;
 	if (!f->cwd) {
 		aj_fail(err, 0, "cannot read the working directory (%s); cd into a readable directory first",
 			strerror(f->cwd_errno ? f->cwd_errno : ENOENT));
@@ -373,17 +584,22 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 		if (add_store_root(p, o, f, err) < 0)
 			goto fail;
 	}
-	add_system_mounts(p, f, o);
+	add_system_mounts(p, f, o, no_net);
+	if (o->lockdown) {
+		add_step(p, MK_TMPFS, NULL, "/root", MF_SYSTEM, "--lockdown")->mode = 0700;
+		note(p, "--lockdown: an empty home, the working directory read-only, no network");
+	}
 
 	if (f->clone) {
 		add_clone_mounts(p, f->clone, f);
 	} else if (strcmp(f->cwd, "/") == 0) {
 		note(p, "the working directory is /: it is not mounted (that would expose the whole host)");
 	} else {
-		add_step(p, MK_BIND_RW, f->cwd, f->cwd, 0, "cwd");
+		enum mount_kind cwd_kind = o->lockdown ? MK_BIND_RO : MK_BIND_RW;
+		add_step(p, cwd_kind, f->cwd, f->cwd, 0, "cwd");
 		if (f->git_commondir && !path_is_under(f->git_commondir, f->cwd)) {
 			/* A linked worktree's .git file points into the main repository's git dir. */
-			add_step(p, MK_BIND_RW, f->git_commondir, f->git_commondir, 0, "git");
+			add_step(p, cwd_kind, f->git_commondir, f->git_commondir, 0, "git");
 			note(p, "linked worktree: the repository's git directory %s is mounted read-write, so git "
 				"inside (committing included) works", f->git_commondir);
 		}
@@ -409,8 +625,8 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 	compute_persist_layers(p);
 
 	p->clone_flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
-	p->no_net = o->no_net;
-	if (o->no_net) {
+	p->no_net = no_net;
+	if (no_net) {
 		p->clone_flags |= CLONE_NEWNET;
 		note(p, "--no-net: a new network namespace with only lo");
 	}
@@ -435,9 +651,9 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 		p->new_session = true;
 		note(p, "interactive: the command gets a pty of the jail's own, relayed by ajail, so job control "
 			"works and the jail holds no descriptor of the host's terminal (TIOCSTI cannot reach it)");
-	} else if (o->new_session == TRI_YES) {
+	} else if (o->new_session == TRI_YES || o->lockdown) {
 		p->new_session = true;
-		note(p, "--new-session: detached from the terminal's session");
+		note(p, "%s: detached from the terminal's session", o->lockdown ? "--lockdown" : "--new-session");
 	} else {
 		p->new_session = f->legacy_tiocsti != 0;
 		note(p, p->new_session ? "new session: the kernel allows TIOCSTI (legacy_tiocsti is not 0), so the jail "
@@ -445,6 +661,8 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 				       : "same session: legacy_tiocsti is 0, the jail cannot push input into the terminal");
 	}
 	p->caps_keep = o->cap_add;
+	if (build_layers(p, o, f, err) < 0)
+		goto fail;
 	p->quiet = o->quiet;
 	p->verbose = o->verbose;
 	return 0;
@@ -467,6 +685,90 @@ static void print_caps(FILE *out, uint64_t caps)
 		}
 }
 
+static void print_size(FILE *out, uint64_t v)
+{
+	static const char units[] = "KMGT";
+	int u = -1;
+	while (v >= 1024 && v % 1024 == 0 && u < 3) {
+		v /= 1024;
+		u++;
+	}
+	if (u < 0)
+		fprintf(out, "%llu", (unsigned long long)v);
+	else
+		fprintf(out, "%llu%c", (unsigned long long)v, units[u]);
+}
+
+void plan_print_layers(const struct plan *p, FILE *out)
+{
+	const struct plan_layers *l = &p->layers;
+	fputs("layers:\n", out);
+	if (l->lockdown)
+		fputs("  lockdown      on: cwd read-only, no network, empty home, new session, tight limits\n", out);
+	if (l->cap_drop) {
+		fputs("  capabilities  all dropped (kept: ", out);
+		print_caps(out, p->caps_keep);
+		fputs("); securebits locked; no_new_privs\n", out);
+	} else {
+		fputs("  capabilities  off (--no-cap-drop): the jail's user namespace keeps all of them\n", out);
+	}
+	if (l->seccomp)
+		fprintf(out, "  seccomp       deny list (EPERM), 32-bit x86 system calls killed; ptrace %s\n",
+			l->allow_ptrace ? "allowed (--allow-ptrace)" : "denied");
+	else
+		fputs("  seccomp       off (--no-seccomp)\n", out);
+	if (l->landlock) {
+		fprintf(out, "  landlock      ABI %d: writes only beneath", l->landlock_abi);
+		for (size_t i = 0; l->ll_write && l->ll_write[i]; i++)
+			fprintf(out, " %s", l->ll_write[i]);
+		fputs(" and each top-level entry of / but", out);
+		for (size_t i = 0; l->ll_root_skip && l->ll_root_skip[i]; i++)
+			fprintf(out, " %s", l->ll_root_skip[i]);
+		if (l->landlock_net)
+			fputs("; TCP bind and connect denied", out);
+		if (l->landlock_abi >= 6)
+			fputs("; abstract unix sockets and signals scoped to the jail", out);
+		fputc('\n', out);
+	} else {
+		fprintf(out, "  landlock      off (%s)\n", l->landlock_abi >= 2 ? "--no-landlock"
+							 : l->landlock_abi == 1 ? "ABI 1 is too old: it forbids cross-directory moves"
+										 : "the kernel has none");
+	}
+	fputs("  rlimits       ", out);
+	for (size_t i = 0; i < l->n_rl; i++) {
+		fprintf(out, "%s%s ", i ? ", " : "", l->rl[i].name);
+		if (l->rl[i].resource == RLIMIT_FSIZE)
+			print_size(out, l->rl[i].value);
+		else
+			fprintf(out, "%llu", (unsigned long long)l->rl[i].value);
+	}
+	fputs(l->rlimits ? "" : " (--no-rlimits: core dumps stay off)", out);
+	if (p->outer_uid == 0 && (l->rlimits || l->pids_by_rlimit))
+		fputs(" (the kernel does not apply nproc to root)", out);
+	fputc('\n', out);
+	if (l->mask)
+		fputs("  masks         /proc/sys /proc/bus /proc/fs /proc/irq read-only; kcore, kallsyms, sysrq-trigger, keys, "
+		      "... hidden; /sys read-only with firmware, kernel/security, kernel/debug, fs/fuse, ... hidden\n",
+		      out);
+	else
+		fputs("  masks         off (--no-mask): /proc as the kernel shows it, /sys read-only\n", out);
+	if (l->cgroup_parent || l->pids_by_rlimit) {
+		fputs("  limits       ", out);
+		if (l->memory) {
+			fputs(" memory ", out);
+			print_size(out, l->memory);
+		}
+		if (l->cpus_milli)
+			fprintf(out, " cpus %u.%03u", l->cpus_milli / 1000, l->cpus_milli % 1000);
+		if (l->pids)
+			fprintf(out, " pids %u", l->pids);
+		if (l->cgroup_parent)
+			fprintf(out, " (a cgroup under %s)\n", l->cgroup_parent);
+		else
+			fputs(" (RLIMIT_NPROC: no cgroup v2 pids controller delegated)\n", out);
+	}
+}
+
 void plan_print(const struct plan *p, FILE *out)
 {
 	fprintf(out, "rootfs:      %s%s%s\n", p->rootfs.name, p->rootfs.path ? " " : "", p->rootfs.path ? p->rootfs.path : "");
@@ -479,6 +781,7 @@ void plan_print(const struct plan *p, FILE *out)
 	print_caps(out, p->caps_keep);
 	fputc('\n', out);
 	fprintf(out, "cwd:         %s\n", p->cwd);
+	plan_print_layers(p, out);
 	fputs("mounts:\n", out);
 	for (size_t i = 0; i < p->n_steps; i++) {
 		const struct mount_step *s = &p->steps[i];
@@ -513,9 +816,13 @@ void plan_print(const struct plan *p, FILE *out)
 		case MK_PROC:
 		case MK_DEVPTS:
 		case MK_REMOVE:
+		case MK_MASK_DIR:
+		case MK_READONLY:
 			break;
 		}
 		fprintf(out, "  [%s]", s->origin);
+		if (s->flags & MF_OPTIONAL)
+			fputs(" if-present", out);
 		if (s->flags & MF_CREATE_SRC)
 			fputs(" create-source", out);
 		if (s->persist_layer >= 0)
@@ -557,6 +864,8 @@ static const char *step_label(const struct mount_step *s)
 	case MK_SYMLINK:
 	case MK_DIR:
 	case MK_REMOVE:
+	case MK_MASK_DIR:
+	case MK_READONLY:
 		break;
 	}
 	return plan_kind_name(s->kind);
@@ -574,14 +883,43 @@ void plan_print_status(const struct plan *p, FILE *out)
 		fprintf(out, "ajail: clone    workspace %s, branch %s (origin: /ajail/origin, read-only)\n", p->clone_id,
 			p->clone_branch);
 	fprintf(out, "ajail: network  %s\n", p->no_net ? "none" : "host");
+	if (p->layers.lockdown)
+		fputs("ajail: lockdown on\n", out);
+	/* Only what is unusual: a layer turned off is worth a line every time. */
+	const struct plan_layers *l = &p->layers;
+	if (!l->cap_drop || !l->seccomp || l->allow_ptrace || !l->landlock || !l->rlimits || !l->mask) {
+		fputs("ajail: off     ", out);
+		if (!l->cap_drop)
+			fputs(" capability-drop", out);
+		if (!l->seccomp)
+			fputs(" seccomp", out);
+		else if (l->allow_ptrace)
+			fputs(" ptrace-filter", out);
+		if (!l->landlock)
+			fputs(l->landlock_abi >= 2 ? " landlock" : " landlock(kernel)", out);
+		if (!l->rlimits)
+			fputs(" rlimits", out);
+		if (!l->mask)
+			fputs(" masks", out);
+		fputc('\n', out);
+	}
+	if (l->cgroup_parent || l->pids_by_rlimit) {
+		fputs("ajail: limits  ", out);
+		if (l->memory) {
+			fputs(" memory ", out);
+			print_size(out, l->memory);
+		}
+		if (l->cpus_milli)
+			fprintf(out, " cpus %u.%03u", l->cpus_milli / 1000, l->cpus_milli % 1000);
+		if (l->pids)
+			fprintf(out, " pids %u", l->pids);
+		fputc('\n', out);
+	}
 	for (size_t i = 1; i < p->n_steps; i++) {
 		const struct mount_step *s = &p->steps[i];
 		if ((s->flags & MF_SYSTEM) || s->kind == MK_SYMLINK || s->kind == MK_REMOVE || strcmp(s->origin, "host") == 0)
 			continue;
-		bool covered = false;
-		for (size_t j = i + 1; j < p->n_steps && !covered; j++)
-			covered = kind_is_mount(p->steps[j].kind) && strcmp(p->steps[j].dst, s->dst) == 0;
-		if (covered)
+		if (step_is_covered(p, i))
 			continue;
 		fprintf(out, "ajail: mount    %s (%s)%s%s\n", s->dst, step_label(s), strcmp(s->origin, "cwd") ? "  " : "",
 			strcmp(s->origin, "cwd") ? s->origin : "");

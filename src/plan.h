@@ -33,6 +33,8 @@ enum mount_kind {
 	MK_SYMLINK,      /* symlink dst -> src */
 	MK_DIR,          /* directory dst with `mode`, if missing */
 	MK_REMOVE,       /* remove dst (a file deleted in the user's tree, carried by --clone-dirty) */
+	MK_MASK_DIR,     /* empty read-only directory over a directory (/sys/firmware, /proc/acpi) */
+	MK_READONLY,     /* what is mounted at dst, bound over itself read-only (/proc/sys) */
 };
 
 enum mount_flags {
@@ -40,6 +42,7 @@ enum mount_flags {
 	MF_CREATE_SRC = 1 << 1,   /* create src (a directory in the rootfs) when missing: --home-edit */
 	MF_REPLACE_LINK = 1 << 2, /* dst may be a symlink in an ephemeral root: replace it (resolv.conf) */
 	MF_SYSTEM = 1 << 3,       /* part of the standard jail (/proc, /dev, ...): not in the status block */
+	MF_OPTIONAL = 1 << 4,     /* skip when dst does not exist (what a kernel offers in /proc and /sys varies) */
 };
 
 struct mount_step {
@@ -85,6 +88,40 @@ struct clone_facts {
 	char *const *deleted;  /* paths relative to toplevel to remove (--clone-dirty), or NULL */
 };
 
+/* A resource limit the command gets (soft = hard = value, never above what the caller has). */
+struct plan_rlimit {
+	int resource;     /* RLIMIT_* */
+	const char *name; /* "nproc" */
+	uint64_t value;
+};
+
+/* The defense-in-depth layers, applied by harden.c as the last steps before exec (issue 5). Each is
+ * on unless its flag turns it off; --dry-run prints them. */
+struct plan_layers {
+	bool cap_drop;        /* every capability dropped but --cap-add, securebits locked, no_new_privs */
+	bool seccomp;         /* the deny list (harden.c's table) */
+	bool allow_ptrace;    /* ... minus ptrace and process_vm_* */
+	bool landlock;        /* wanted, and the kernel has it */
+	int landlock_abi;     /* the kernel's landlock ABI; 0: none */
+	bool landlock_net;    /* TCP bind and connect denied (--no-net, --lockdown) */
+	/* Writes are allowed beneath these jail paths only. The root is writable (an overlay or the
+	 * rootfs itself), but a rule on "/" would cover /proc, /sys and /dev too: each top-level entry of
+	 * the root is granted instead, except these names. */
+	char **ll_write;
+	char **ll_root_skip;
+	bool rlimits;         /* the caps below; RLIMIT_CORE is 0 even without them */
+	struct plan_rlimit rl[4];
+	size_t n_rl;
+	bool mask;            /* masks over /proc and /sys */
+	bool lockdown;
+	/* cgroup v2 limits: parent is the delegated cgroup the jail's own is made in. */
+	char *cgroup_parent;
+	uint64_t memory;
+	unsigned cpus_milli;
+	unsigned pids;
+	bool pids_by_rlimit;  /* --pids without a cgroup: RLIMIT_NPROC, counted per user namespace */
+};
+
 /* Facts about the machine that plan_build needs. All strings are borrowed. */
 struct facts {
 	const char *cwd;      /* canonical working directory; NULL when unreadable */
@@ -100,6 +137,10 @@ struct facts {
 	const char *git_commondir;
 	const struct clone_facts *clone; /* --clone: the workspace, else NULL */
 	unsigned tty_fds;     /* bit N: fd N (0..2) is the terminal we run in the foreground of */
+	int landlock_abi;     /* landlock_create_ruleset(LANDLOCK_CREATE_RULESET_VERSION); 0: none */
+	/* --memory/--cpus/--pids: the delegated cgroup v2 parent, or NULL and why not. */
+	const char *cgroup_parent;
+	const char *cgroup_error;
 	/* Look at a host path. follow: canonicalise (realpath) and stat the target; !follow: lstat and,
 	 * for a symlink, return its target. *out (malloc'd) may stay NULL for FT_MISSING. */
 	int (*probe)(const char *path, bool follow, char **out, enum fact_type *type, void *ctx);
@@ -123,6 +164,7 @@ struct plan {
 	unsigned pty_fds;        /* fds 0..2 the command gets the jail's own pty on; 0: no pty */
 	bool no_net;
 	uint64_t caps_keep;      /* capabilities kept (--cap-add) */
+	struct plan_layers layers;
 	char *clone_id;          /* --clone: the workspace id and branch, for the status block */
 	char *clone_branch;
 	bool quiet;
@@ -138,6 +180,8 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 
 /* --dry-run: the whole plan. */
 void plan_print(const struct plan *p, FILE *out);
+/* The layers section of --dry-run. */
+void plan_print_layers(const struct plan *p, FILE *out);
 /* The status block on stderr before a run. */
 void plan_print_status(const struct plan *p, FILE *out);
 

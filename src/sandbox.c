@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -43,6 +44,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "config.h"
 #include "harden.h"
 #include "tty.h"
@@ -194,17 +196,50 @@ static void record_created(const char *rel, bool is_dir, void *ctx)
 	c->is_dir[c->n++] = is_dir;
 }
 
-/* Remove what prepare_host created, newest first, and only while it is still empty: if the command
- * put something there on purpose (it is a persistent directory), it stays. */
-static void cleanup_host(struct created_list *c)
+/* Remove a mount point prepare_host made, if it is still empty: if the command put something there
+ * on purpose (it is a persistent directory), it stays. */
+static void remove_if_empty(const char *path, bool is_dir)
 {
-	for (size_t i = c->n; i-- > 0;) {
-		if (c->is_dir[i]) {
-			rmdir(c->paths[i]);
-		} else {
-			struct stat st;
-			if (lstat(c->paths[i], &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
-				unlink(c->paths[i]);
+	struct stat st;
+	if (is_dir)
+		rmdir(path);
+	else if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+		unlink(path);
+}
+
+/* Remove what prepare_host created, newest first. Not while another jail runs on the same rootfs
+ * (use->fd, our shared lock on it, cannot become exclusive): the empty directory may be that jail's
+ * mount point too, and removing it would detach the mount under it. Then the paths go to
+ * use->pending, and the last jail to end removes them with its own. */
+static void cleanup_host(struct created_list *c, const struct sandbox_use *use)
+{
+	bool last = !use || use->fd < 0 || flock(use->fd, LOCK_EX | LOCK_NB) == 0;
+	cleanup_close int pfd = -1;
+	if (use && use->fd >= 0 && use->pending && (c->n || last))
+		pfd = open(use->pending, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (!last) {
+		/* "d /path" or "f /path", newest last; O_APPEND keeps concurrent writers' lines whole. */
+		for (size_t i = 0; pfd >= 0 && i < c->n; i++) {
+			cleanup_free char *line = xasprintf("%c %s\n", c->is_dir[i] ? 'd' : 'f', c->paths[i]);
+			if (write(pfd, line, strlen(line)) < 0)
+				break;
+		}
+	} else {
+		for (size_t i = c->n; i-- > 0;)
+			remove_if_empty(c->paths[i], c->is_dir[i]);
+		cleanup_strv char **lines = NULL;
+		FILE *f = pfd >= 0 ? fdopen(dup(pfd), "r") : NULL;
+		char buf[PATH_MAX + 4];
+		while (f && fgets(buf, sizeof buf, f)) {
+			buf[strcspn(buf, "\n")] = '\0';
+			if ((buf[0] == 'd' || buf[0] == 'f') && buf[1] == ' ' && buf[2] == '/')
+				strv_push(&lines, xstrdup(buf));
+		}
+		if (f)
+			fclose(f);
+		for (size_t i = strv_len(lines); i-- > 0;)
+			remove_if_empty(lines[i] + 2, lines[i][0] == 'd');
+		if (lines && ftruncate(pfd, 0) < 0) {
 		}
 	}
 	strv_free(c->paths);
@@ -352,6 +387,54 @@ static int mount_hide_file(int target, struct aj_err *err)
 	return 0;
 }
 
+static bool dir_is_empty(int fd)
+{
+	cleanup_close int dir = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char buf[256];
+	long n = dir < 0 ? -1 : syscall(SYS_getdents64, dir, buf, sizeof buf);
+	if (n < 0)
+		return false;
+	for (long off = 0; off < n;) {
+		const char *name = buf + off + 19; /* d_ino 8, d_off 8, d_reclen 2, d_type 1 */
+		unsigned short reclen;
+		memcpy(&reclen, buf + off + 16, sizeof reclen);
+		if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
+			return false;
+		off += reclen;
+	}
+	return true;
+}
+
+/* An empty read-only directory over target. One empty directory on the set-up tmpfs serves every
+ * mask: each is a clone of it, so a mask costs one mount and no new filesystem. */
+static int mount_mask_dir(int target, struct aj_err *err)
+{
+	static const char empty[] = SCRATCH "/empty.d";
+	if (mkdir(empty, 0555) < 0 && errno != EEXIST)
+		return aj_fail(err, errno, "create %s", empty);
+	cleanup_close int tree = sys_open_tree(AT_FDCWD, empty, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0 || sys_mount_setattr(tree, 0, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+							   MOUNT_ATTR_NOEXEC) < 0 ||
+	    sys_move_mount(tree, target) < 0)
+		return aj_fail(err, errno, "mask directory");
+	return 0;
+}
+
+/* What is mounted at target, again on top of itself, read-only with everything beneath it: the
+ * jail's own mount of /proc stays writable elsewhere, /proc/sys does not. */
+static int mount_readonly(int target, struct aj_err *err)
+{
+	cleanup_close int tree = (int)syscall(SYS_open_tree, target, "",
+					      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+	if (tree < 0)
+		return aj_fail(err, errno, "clone mount");
+	if (sys_mount_setattr(tree, AT_RECURSIVE, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) < 0)
+		return aj_fail(err, errno, "make read-only");
+	if (sys_move_mount(tree, target) < 0)
+		return aj_fail(err, errno, "attach read-only");
+	return 0;
+}
+
 /* Split "/a/b/c" into an O_PATH fd of "/a/b" (beneath root) and "c". */
 static int open_parent(int root, const char *dst, const char **name, struct aj_err *err)
 {
@@ -398,6 +481,10 @@ static int open_target(int root, const struct mount_step *s, int *out, bool *ski
 	if (fd >= 0) {
 		close(fd);
 		fd = open_beneath(root, rel, O_PATH);
+	}
+	if (fd < 0 && errno == ENOENT && (s->flags & MF_OPTIONAL)) {
+		*skip = true; /* this kernel has no such file in /proc or /sys: nothing to mask */
+		return 0;
 	}
 	if (fd < 0 && errno == ENOENT) {
 		if (mkpath_beneath(root, rel, is_file, NULL, NULL, err) < 0) {
@@ -483,6 +570,14 @@ static int apply_step(int root, const struct mount_step *s, int index, struct aj
 	}
 	case MK_HIDE_FILE:
 		return mount_hide_file(target, err);
+	case MK_MASK_DIR:
+		/* An empty directory hides nothing: where the kernel has only the mount point (no debugfs
+		 * mounted on /sys/kernel/debug), the mask would cost a mount and gain nothing. */
+		if ((s->flags & MF_OPTIONAL) && dir_is_empty(target))
+			return 0;
+		return mount_mask_dir(target, err);
+	case MK_READONLY:
+		return mount_readonly(target, err);
 	case MK_PROC:
 		return new_fs("proc", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, target, err);
 	case MK_DEVPTS: {
@@ -527,6 +622,8 @@ static int apply_root(const struct mount_step *s, struct aj_err *err)
 	case MK_DIR:
 	case MK_OVERLAY_KEEP:
 	case MK_REMOVE:
+	case MK_MASK_DIR:
+	case MK_READONLY:
 		break;
 	}
 	return aj_fail(err, 0, "the first step must make the root");
@@ -732,7 +829,7 @@ static int recv_fd(int sock)
 /* pid 1 of the jail, after set-up: start the command, then reap every orphan and pass signals on
  * until the command exits; leaving takes the rest of the pid namespace with it. */
 static void __attribute__((noreturn)) init_main(const struct plan *p, const sigset_t *orig_mask, int errfd,
-						 const struct tty_relay *relay, int sock)
+						 const struct tty_relay *relay, int sock, const struct sock_fprog *filter)
 {
 	struct aj_err err = { 0 };
 	int slave = -1;
@@ -768,7 +865,10 @@ static void __attribute__((noreturn)) init_main(const struct plan *p, const sigs
 			aj_fail(&err, errno, "chdir %s in the jail", p->cwd);
 			report_and_exit(errfd, &err);
 		}
-		if (harden_command(p->caps_keep, &err) < 0)
+		/* The layers, last: each only takes away, and seccomp would deny the set-up's own calls. */
+		const struct plan_layers *l = &p->layers;
+		if (harden_rlimits(l, &err) < 0 || (l->cap_drop && harden_command(p->caps_keep, &err) < 0) ||
+		    (l->landlock && harden_landlock(l, &err) < 0) || (filter && harden_seccomp(filter, &err) < 0))
 			report_and_exit(errfd, &err);
 		/* Every fd but stdio and the error channel closes at exec: an inherited directory fd
 		 * would be a way out of the jail's mount namespace. */
@@ -807,7 +907,8 @@ static void __attribute__((noreturn)) init_main(const struct plan *p, const sigs
 }
 
 static void __attribute__((noreturn)) child_main(const struct plan *p, const sigset_t *orig_mask, int errfd,
-						  int alive_fd, const struct tty_relay *relay, int sock)
+						  int alive_fd, const struct tty_relay *relay, int sock,
+						  const struct sock_fprog *filter)
 {
 	struct aj_err err = { 0 };
 	/* If the supervisor dies, init dies, and with it every process of the pid namespace. The
@@ -830,7 +931,7 @@ static void __attribute__((noreturn)) child_main(const struct plan *p, const sig
 		aj_fail(&err, errno, "start a new session");
 		report_and_exit(errfd, &err);
 	}
-	init_main(p, orig_mask, errfd, relay, sock);
+	init_main(p, orig_mask, errfd, relay, sock, filter);
 }
 
 /* Why clone(CLONE_NEWUSER) failed, in terms a user can act on: the knobs distributions use to turn
@@ -857,7 +958,22 @@ static int explain_clone_failure(int e, struct aj_err *err)
 			       "is ajail itself running in a restricted container?", strerror(e));
 }
 
-int sandbox_run(const struct plan *p, int *status, struct aj_err *err)
+/* clone(2) as fork, or clone3(2) straight into the jail's cgroup: nothing of the jail ever runs
+ * outside its limits, not even for the moment between a fork and a write to cgroup.procs. */
+static pid_t clone_jail(int flags, int cgroup_fd)
+{
+	if (cgroup_fd < 0)
+		return (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
+	struct {
+		uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
+			cgroup;
+	} args = { .flags = (uint64_t)(unsigned)flags | 0x200000000ULL /* CLONE_INTO_CGROUP */,
+		   .exit_signal = SIGCHLD,
+		   .cgroup = (uint64_t)cgroup_fd };
+	return (pid_t)syscall(SYS_clone3, &args, sizeof args);
+}
+
+int sandbox_run(const struct plan *p, const struct sandbox_use *use, int *status, struct aj_err *err)
 {
 	struct created_list created = { 0 };
 	struct tty_relay relay;
@@ -866,8 +982,17 @@ int sandbox_run(const struct plan *p, int *status, struct aj_err *err)
 	cleanup_close int sfd = -1;
 	sigset_t set, orig;
 	pid_t pid = -1;
+	struct sock_fprog filter = { 0 };
+	struct cgroup cg = CGROUP_INIT;
 
 	tty_relay_init(&relay, p->pty_fds);
+	if (p->layers.seccomp)
+		harden_seccomp_filter(&p->layers, &filter);
+	if (p->layers.cgroup_parent) {
+		struct cg_limits lim = { .memory = p->layers.memory, .cpus_milli = p->layers.cpus_milli, .pids = p->layers.pids };
+		if (cgroup_create("", p->layers.cgroup_parent, &lim, &cg, err) < 0)
+			goto out;
+	}
 	if (prepare_host(p, &created, err) < 0)
 		goto out;
 	if (pipe2(errpipe, O_CLOEXEC) < 0 || pipe2(alive, O_CLOEXEC) < 0 ||
@@ -883,16 +1008,19 @@ int sandbox_run(const struct plan *p, int *status, struct aj_err *err)
 		goto restore;
 	}
 	/* A fork-like clone: the child continues here with a copy of our memory, the plan included. */
-	pid = (pid_t)syscall(SYS_clone, (unsigned long)p->clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
+	pid = clone_jail(p->clone_flags, cg.fd);
 	if (pid < 0) {
-		explain_clone_failure(errno, err);
+		if (cg.fd >= 0 && errno != EPERM && errno != EINVAL)
+			aj_fail(err, errno, "start the jail in its cgroup %s (clone3 with CLONE_INTO_CGROUP needs Linux 5.7)", cg.path);
+		else
+			explain_clone_failure(errno, err);
 		goto restore;
 	}
 	if (pid == 0) {
 		close(errpipe[0]);
 		close(alive[1]);
 		close(sock[0]);
-		child_main(p, &orig, errpipe[1], alive[0], &relay, sock[1]);
+		child_main(p, &orig, errpipe[1], alive[0], &relay, sock[1], filter.filter ? &filter : NULL);
 	}
 	close(errpipe[1]);
 	errpipe[1] = -1;
@@ -967,7 +1095,16 @@ restore:
 	tty_relay_finish(&relay);
 	sigprocmask(SIG_SETMASK, &orig, NULL);
 out:
-	cleanup_host(&created);
+	cleanup_host(&created, use);
+	if (cg.path) {
+		unsigned ooms = 0;
+		struct aj_err cerr = { 0 };
+		if (cgroup_remove(&cg, &ooms, &cerr) < 0)
+			fprintf(stderr, "ajail: %s\n", cerr.msg);
+		if (ooms && !p->quiet)
+			fprintf(stderr, "ajail: the jail hit its --memory limit: the kernel killed %u process%s\n", ooms,
+				ooms == 1 ? "" : "es");
+	}
 	for (int i = 0; i < 2; i++) {
 		if (errpipe[i] >= 0)
 			close(errpipe[i]);

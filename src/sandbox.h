@@ -18,7 +18,13 @@
 /* Run the plan; *status gets the exit status ajail should report (the command's, or 128+N for a
  * signal). Returns -1 with err set when the jail could not be set up or the command not started;
  * err->kind then says which exit code (1, 126, 127). Blocks until the jail is gone. */
-int sandbox_run(const struct plan *p, int *status, struct aj_err *err);
+/* A jail on a store rootfs: fd holds the shared lock of store_register_jail, pending is
+ * store_pending_path. Either may be -1/NULL. */
+struct sandbox_use {
+	int fd;
+	const char *pending;
+};
+int sandbox_run(const struct plan *p, const struct sandbox_use *use, int *status, struct aj_err *err);
 
 /* What `ajail doctor` reports: can this kernel, for this user, make a jail? Each check runs in a
  * throw-away child (user + mount namespace) that exits at once; nothing outside it changes. */

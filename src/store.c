@@ -494,6 +494,12 @@ int store_register_jail(const char *store_dir, const char *rootfs_path, char *co
 	return fd;
 }
 
+char *store_pending_path(const char *store_dir, const char *rootfs_path)
+{
+	cleanup_free char *name = store_dir ? store_name_of(store_dir, rootfs_path) : NULL;
+	return name ? xasprintf("%s/fs/.meta/%s.pending", store_dir, name) : NULL;
+}
+
 void store_unregister_jail(const char *store_dir, int fd)
 {
 	(void)store_dir;
@@ -697,6 +703,8 @@ int store_remove(struct store *s, const char *name, bool force, struct aj_err *e
 			unlinkat(meta, name, 0);
 			cleanup_free char *usefile = xasprintf("%s.use", name);
 			unlinkat(meta, usefile, 0);
+			cleanup_free char *pending = xasprintf("%s.pending", name);
+			unlinkat(meta, pending, 0);
 		}
 	}
 	/* From here the name is free; the data goes at our pace (or the next sweep's, if we die). */

@@ -77,6 +77,9 @@ int store_open_rootfs(struct store *s, const char *name, struct aj_err *err);
  * rootfs), or -1 (not a store rootfs, or not fatal: a jail whose registration failed still runs). */
 int store_register_jail(const char *store_dir, const char *rootfs_path, char *const argv[]);
 void store_unregister_jail(const char *store_dir, int fd);
+/* Where jails on this store rootfs leave the mount points they made in it (--fs-edit) when another
+ * jail still runs there; the last one to end removes them. NULL when not a store rootfs. */
+char *store_pending_path(const char *store_dir, const char *rootfs_path);
 
 /* flock dirfd/name (created when missing) with how (LOCK_EX, LOCK_SH, | LOCK_NB); returns the locked
  * fd, or -1 (errno EWOULDBLOCK: someone else holds it). Robust against the file being unlinked and

@@ -128,6 +128,7 @@ jail doctor
 assert_rc 0 "doctor on a machine that runs jails"
 assert_contains "$out" "ok   user namespaces"
 assert_contains "$out" "ok   overlayfs in a user namespace"
+for check in landlock seccomp "cgroup v2 limits"; do assert_contains "$out" " $check " "doctor reports $check"; done
 jail doctor --json
 assert_contains "$out" '"ok": true'
 jail doctor --bogus
@@ -139,3 +140,13 @@ if unshare -U -r true 2>/dev/null; then
 	assert_contains "$out" "FAIL user namespaces"
 	assert_contains "$out" "max_user_namespaces"
 fi
+
+# Installed setuid or setgid, ajail refuses to run, whoever runs it (an owner's run has equal ids).
+for bits in u+s g+s; do
+	cp "$AJAIL" "$T/ajail-bits" && chmod "$bits" "$T/ajail-bits"
+	out=$("$T/ajail-bits" --fs=bb true 2>&1)
+	rc=$?
+	assert_rc 1 "ajail with $bits"
+	assert_contains "$out" "refusing to run setuid or setgid" "ajail with $bits says why"
+	rm -f "$T/ajail-bits"
+done

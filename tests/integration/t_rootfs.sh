@@ -19,6 +19,20 @@ rm "$ROOTFS/etc/kept"
 # The cwd's mount point had to be created inside the rootfs: it must not be left there.
 assert_eq "$(snapshot)" "$before" "--fs-edit leaves no mount points behind"
 
+# Two --fs-edit jails at once on one rootfs share the cwd's mount point in it, which the first one made.
+# When that one ends first, it must not remove the mount point from under the other (that would detach
+# the other's working directory).
+echo here > "$T/marker"
+"$AJAIL" --fs=bb -q --fs-edit sh -c 'sleep 1' >/dev/null 2>&1 </dev/null &
+first=$!
+sleep 0.4
+jail --fs=bb -q --fs-edit sh -c 'sleep 1.5; cat "$PWD/marker"'
+assert_rc 0 "a second --fs-edit jail on the same rootfs"
+assert_eq "$out" "here" "the second jail keeps its working directory when the first ends"
+wait "$first"
+jail --fs=bb -q true
+assert_eq "$(snapshot)" "$before" "the last --fs-edit jail to end removes the mount point"
+
 jail --fs=bb -q --fs-edit=/etc sh -c 'echo a > /etc/a; echo b > /root/b'
 assert_rc 0 "--fs-edit=/etc"
 assert_exists "$ROOTFS/etc/a" "--fs-edit=/etc keeps /etc"

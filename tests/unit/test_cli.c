@@ -121,6 +121,17 @@ static void test_defaults(void **state)
 	assert_int_equal(o->verbose, 0);
 	assert_null(o->argv);
 	assert_null(o->verb_args);
+	/* every defense-in-depth layer on, no limits */
+	assert_false(o->no_cap_drop);
+	assert_false(o->no_seccomp);
+	assert_false(o->allow_ptrace);
+	assert_false(o->no_landlock);
+	assert_false(o->no_rlimits);
+	assert_false(o->no_mask);
+	assert_false(o->lockdown);
+	assert_int_equal(o->memory, 0);
+	assert_int_equal(o->cpus_milli, 0);
+	assert_int_equal(o->pids, 0);
 }
 
 static void test_release_reinits(void **state)
@@ -502,6 +513,270 @@ static void test_flags_take_no_value(void **state)
 	expect_usage_error(c, parse(c, NULL, "--no-net=1", NULL), "'--no-net'", "takes no value", NULL);
 	expect_usage_error(c, parse(c, NULL, "--quiet=yes", NULL), "'--quiet'", "takes no value", NULL);
 	expect_usage_error(c, parse(c, NULL, "--dry-run=", NULL), "'--dry-run'", NULL);
+	static const char *const layer_flags[] = { "--no-cap-drop=1", "--no-seccomp=yes", "--allow-ptrace=1", "--no-landlock=1",
+						   "--no-rlimits=1", "--no-mask=1", "--lockdown=1" };
+	for (size_t k = 0; k < sizeof layer_flags / sizeof layer_flags[0]; k++)
+		expect_usage_error(c, parse(c, NULL, layer_flags[k], NULL), "takes no value", NULL);
+	expect_usage_error(c, parse(c, NULL, "--lockdown=1", NULL), "'--lockdown'", NULL);
+}
+
+/* ---- defense-in-depth layers and limits --------------------------------------------------------- */
+
+/* The layer flags, in the order of struct opts. */
+static void check_layer_flags(const struct opts *o, bool no_cap_drop, bool no_seccomp, bool allow_ptrace,
+			      bool no_landlock, bool no_rlimits, bool no_mask, bool lockdown)
+{
+	assert_int_equal(o->no_cap_drop, no_cap_drop);
+	assert_int_equal(o->no_seccomp, no_seccomp);
+	assert_int_equal(o->allow_ptrace, allow_ptrace);
+	assert_int_equal(o->no_landlock, no_landlock);
+	assert_int_equal(o->no_rlimits, no_rlimits);
+	assert_int_equal(o->no_mask, no_mask);
+	assert_int_equal(o->lockdown, lockdown);
+}
+
+static void test_layer_flags(void **state)
+{
+	struct ctx *c = *state;
+	/* each sets its own field and no other */
+	ok(c, parse(c, NULL, "--no-cap-drop", NULL));
+	check_layer_flags(&c->o, true, false, false, false, false, false, false);
+	ok(c, parse(c, NULL, "--no-seccomp", NULL));
+	check_layer_flags(&c->o, false, true, false, false, false, false, false);
+	ok(c, parse(c, NULL, "--allow-ptrace", NULL));
+	check_layer_flags(&c->o, false, false, true, false, false, false, false);
+	ok(c, parse(c, NULL, "--no-landlock", NULL));
+	check_layer_flags(&c->o, false, false, false, true, false, false, false);
+	ok(c, parse(c, NULL, "--no-rlimits", NULL));
+	check_layer_flags(&c->o, false, false, false, false, true, false, false);
+	ok(c, parse(c, NULL, "--no-mask", NULL));
+	check_layer_flags(&c->o, false, false, false, false, false, true, false);
+	ok(c, parse(c, NULL, "--lockdown", NULL));
+	check_layer_flags(&c->o, false, false, false, false, false, false, true);
+	/* --lockdown is a request; what it implies (no network, ...) is the plan's to decide */
+	assert_false(c->o.no_net);
+	assert_int_equal(c->o.n_mounts, 0);
+
+	/* from AJAIL_ARGS and the command line together; the command is not an option */
+	ok(c, parse(c, "--no-seccomp; --no-mask", "--allow-ptrace", "gdb", "--no-landlock", NULL));
+	check_layer_flags(&c->o, false, true, true, false, false, true, false);
+	assert_string_equal(c->o.argv[0], "gdb");
+	assert_string_equal(c->o.argv[1], "--no-landlock");
+}
+
+static void test_memory(void **state)
+{
+	struct ctx *c = *state;
+	static const struct {
+		const char *arg;
+		uint64_t bytes;
+	} good[] = {
+		{ "--memory=512M", UINT64_C(512) << 20 },
+		{ "--memory=4G", UINT64_C(4) << 30 },
+		{ "--memory=1.5G", UINT64_C(3) << 29 },
+		{ "--memory=2GiB", UINT64_C(2) << 30 },
+		{ "--memory=1073741824", UINT64_C(1) << 30 },
+		{ "--memory=4M", UINT64_C(4) << 20 }, /* the least */
+		{ "--memory=4096K", UINT64_C(4) << 20 },
+		{ "--memory=1t", UINT64_C(1) << 40 },
+	};
+	for (size_t k = 0; k < sizeof good / sizeof good[0]; k++) {
+		ok(c, parse(c, NULL, good[k].arg, NULL));
+		if (c->o.memory != good[k].bytes)
+			print_error("%s gave %llu\n", good[k].arg, (unsigned long long)c->o.memory);
+		assert_int_equal(c->o.memory, good[k].bytes);
+	}
+	/* the value as the next word; the command after it is still the command */
+	ok(c, parse(c, NULL, "--memory", "2G", "make", NULL));
+	assert_int_equal(c->o.memory, UINT64_C(2) << 30);
+	assert_string_equal(c->o.argv[0], "make");
+	/* the command line wins over AJAIL_ARGS */
+	ok(c, parse(c, "--memory=1G", "--memory=3G", NULL));
+	assert_int_equal(c->o.memory, UINT64_C(3) << 30);
+
+	/* a usage error naming the option as written */
+	static const char *const bad[] = {
+		"--memory=0", "--memory=1M", "--memory=4095K", "--memory=abc", "--memory=1.5", "--memory=-1",
+		"--memory=1X", "--memory=1G5", "--memory=1 G", "--memory=99999999999999999999T",
+	};
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
+		expect_usage_error(c, parse(c, NULL, bad[k], NULL), bad[k], NULL);
+	expect_usage_error(c, parse(c, NULL, "--memory=1M", NULL), "at least 4M", NULL);
+	expect_usage_error(c, parse(c, NULL, "--memory=", NULL), "--memory", "empty value", NULL);
+	expect_usage_error(c, parse(c, NULL, "--memory", NULL), "'--memory'", "needs a value", NULL);
+	expect_usage_error(c, parse(c, "--memory=1M", NULL), "AJAIL_ARGS", "--memory=1M", NULL);
+}
+
+static void test_cpus(void **state)
+{
+	struct ctx *c = *state;
+	static const struct {
+		const char *arg;
+		unsigned milli;
+	} good[] = {
+		{ "--cpus=2", 2000 }, { "--cpus=0.5", 500 }, { "--cpus=1.25", 1250 }, { "--cpus=4096", 4096000 },
+	};
+	for (size_t k = 0; k < sizeof good / sizeof good[0]; k++) {
+		ok(c, parse(c, NULL, good[k].arg, NULL));
+		assert_int_equal(c->o.cpus_milli, good[k].milli);
+	}
+	ok(c, parse(c, NULL, "--cpus", "3", "make", NULL));
+	assert_int_equal(c->o.cpus_milli, 3000);
+	assert_string_equal(c->o.argv[0], "make");
+
+	static const char *const bad[] = {
+		"--cpus=0", "--cpus=-1", "--cpus=abc", "--cpus=5000", "--cpus=0.0", "--cpus=0.005", "--cpus=1.", "--cpus=.5", "--cpus=1.5x",
+		"--cpus=4096.5", "--cpus=99999999999",
+	};
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
+		expect_usage_error(c, parse(c, NULL, bad[k], NULL), bad[k], NULL);
+	expect_usage_error(c, parse(c, NULL, "--cpus", NULL), "'--cpus'", "needs a value", NULL);
+}
+
+static void test_pids(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, parse(c, NULL, "--pids=512", NULL));
+	assert_int_equal(c->o.pids, 512);
+	ok(c, parse(c, NULL, "--pids=8", NULL)); /* the least */
+	assert_int_equal(c->o.pids, 8);
+	ok(c, parse(c, NULL, "--pids", "100", "make", NULL));
+	assert_int_equal(c->o.pids, 100);
+	assert_string_equal(c->o.argv[0], "make");
+
+	static const char *const bad[] = {
+		"--pids=0", "--pids=3", "--pids=7", "--pids=abc", "--pids=12x", "--pids=-1", "--pids=+12", "--pids= 12",
+		"--pids=1.5", "--pids=99999999999999999999",
+	};
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
+		expect_usage_error(c, parse(c, NULL, bad[k], NULL), bad[k], NULL);
+	expect_usage_error(c, parse(c, NULL, "--pids=3", NULL), "from 8", NULL);
+}
+
+static void check_size(const char *s, uint64_t want)
+{
+	uint64_t got = 0;
+	if (cli_parse_size(s, &got) != 0)
+		print_error("cli_parse_size(\"%s\") failed\n", s);
+	else if (got != want)
+		print_error("cli_parse_size(\"%s\") = %llu, want %llu\n", s, (unsigned long long)got, (unsigned long long)want);
+	assert_int_equal(cli_parse_size(s, &got), 0);
+	assert_int_equal(got, want);
+}
+
+static void check_size_bad(const char *s)
+{
+	uint64_t got = 0;
+	if (cli_parse_size(s, &got) != -1)
+		print_error("cli_parse_size(\"%s\") accepted: %llu\n", s, (unsigned long long)got);
+	assert_int_equal(cli_parse_size(s, &got), -1);
+}
+
+static void test_parse_size(void **state)
+{
+	check_size("0", 0);
+	check_size("1", 1);
+	check_size("1073741824", UINT64_C(1) << 30);
+	/* binary units, either case, with or without B or iB */
+	check_size("1K", 1024);
+	check_size("1k", 1024);
+	check_size("1KB", 1024);
+	check_size("1KiB", 1024);
+	check_size("1kib", 1024);
+	check_size("3M", UINT64_C(3) << 20);
+	check_size("2G", UINT64_C(2) << 30);
+	check_size("2gb", UINT64_C(2) << 30);
+	check_size("16T", UINT64_C(16) << 40);
+	/* fractions of a unit */
+	check_size("1.5K", 1536);
+	check_size("0.5M", UINT64_C(512) << 10);
+	check_size("1.5G", UINT64_C(3) << 29);
+	check_size("0.25GiB", UINT64_C(1) << 28);
+	/* large, in range */
+	check_size("4096T", UINT64_C(4096) << 40);
+	check_size("1000000000000", UINT64_C(1000000000000));
+
+	check_size_bad("");
+	check_size_bad("abc");
+	check_size_bad("-1");
+	check_size_bad("+1");
+	check_size_bad(" 1G");
+	check_size_bad("1G ");
+	check_size_bad("1X");
+	check_size_bad("1E");
+	check_size_bad("1e3");
+	check_size_bad("1G5");
+	check_size_bad("1GiBx");
+	check_size_bad("1GG");
+	check_size_bad("1iB");
+	check_size_bad(".5G");
+	check_size_bad("1.G");
+	check_size_bad("1.5.5G");
+	check_size_bad("1.5"); /* a fraction of a byte */
+	check_size_bad("0x10");
+	/* overflow is an error, never a wrapped-around small number */
+	check_size_bad("99999999999999999999T");
+	check_size_bad("99999999999999999999");
+	check_size_bad("18446744073709551616"); /* 2^64 */
+	check_size_bad("16777216T");            /* 2^64 */
+	check_size_bad("17179869184G");         /* 2^64 */
+	check_size_bad("99999999999999999999999999999999999999K");
+}
+
+static void check_cpus(const char *s, unsigned want)
+{
+	unsigned got = 0;
+	if (cli_parse_cpus(s, &got) != 0)
+		print_error("cli_parse_cpus(\"%s\") failed\n", s);
+	assert_int_equal(cli_parse_cpus(s, &got), 0);
+	assert_int_equal(got, want);
+}
+
+static void check_cpus_bad(const char *s)
+{
+	unsigned got = 0;
+	if (cli_parse_cpus(s, &got) != -1)
+		print_error("cli_parse_cpus(\"%s\") accepted: %u\n", s, got);
+	assert_int_equal(cli_parse_cpus(s, &got), -1);
+}
+
+static void test_parse_cpus(void **state)
+{
+	check_cpus("1", 1000);
+	check_cpus("2", 2000);
+	check_cpus("0.5", 500);
+	check_cpus("0.25", 250);
+	check_cpus("1.25", 1250);
+	check_cpus("1.5", 1500);
+	check_cpus("0.01", 10);
+	check_cpus("1.0", 1000);
+	check_cpus("4096", 4096000);
+	check_cpus("4096.000", 4096000);
+
+	check_cpus_bad("");
+	check_cpus_bad("0");
+	check_cpus_bad("0.0");
+	check_cpus_bad("0.000");
+	/* under 0.01 the quota would be below the 1 ms cpu.max accepts */
+	check_cpus_bad("0.009");
+	check_cpus_bad("0.001");
+	check_cpus_bad("0.0099");
+	check_cpus_bad("-1");
+	check_cpus_bad("+1");
+	check_cpus_bad(" 1");
+	check_cpus_bad("1 ");
+	check_cpus_bad("abc");
+	check_cpus_bad("1x");
+	check_cpus_bad(".");
+	check_cpus_bad(".5");
+	check_cpus_bad("1.");
+	check_cpus_bad("1.5.5");
+	check_cpus_bad("4097");
+	check_cpus_bad("4096.001");
+	check_cpus_bad("5000");
+	/* overflow is an error, never a wrapped-around small number */
+	check_cpus_bad("4294967297");
+	check_cpus_bad("99999999999999999999");
 }
 
 /* ---- unknown options --------------------------------------------------------------------------- */
@@ -753,6 +1028,8 @@ static void test_usage_lists_every_flag(void **state)
 	static const char *const flags[] = { "--fs=", "--fs-edit", "--home-edit", "--ro", "--rol", "--rw", "--hide",
 					     "--mount=", "--dev=", "--no-net", "--cap-add=", "--new-session", "--quiet",
 					     "-q", "--verbose", "-v", "--dry-run", "--help", "-h", "--version",
+					     "--no-cap-drop", "--no-seccomp", "--allow-ptrace", "--no-landlock", "--no-rlimits",
+					     "--no-mask", "--lockdown", "--memory=", "--cpus=", "--pids=",
 					     "AJAIL_ARGS", "AJAIL_ENV_", "AJAIL_HOME" };
 	const char *u = cli_usage();
 	assert_non_null(u);
@@ -794,6 +1071,12 @@ int main(void)
 		T(test_verbose_counts),
 		T(test_bundled_short),
 		T(test_flags_take_no_value),
+		T(test_layer_flags),
+		T(test_memory),
+		T(test_cpus),
+		T(test_pids),
+		T(test_parse_size),
+		T(test_parse_cpus),
 		T(test_unknown_options),
 		T(test_stop_at_first_non_option),
 		T(test_stop_at_double_dash),

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cli.h"
 #include "config.h"
@@ -38,6 +39,7 @@ struct fake_entry {
 #define OTHER_(p) { p, FT_OTHER, NULL, NULL, FT_MISSING, 0 }
 #define LINK_(p, target, realpath, type) { p, FT_SYMLINK, target, realpath, type, 0 }
 #define ERR_(p, e) { p, FT_MISSING, NULL, NULL, FT_MISSING, e }
+#define MISSING_(p) { p, FT_MISSING, NULL, NULL, FT_MISSING, 0 }
 
 static const struct fake_entry machine[] = {
 	/* the host, merged-usr, no /lib32 /libx32 /opt */
@@ -47,6 +49,8 @@ static const struct fake_entry machine[] = {
 	LINK_("/lib", "usr/lib", "/usr/lib", FT_DIR),
 	LINK_("/lib64", "usr/lib64", "/usr/lib64", FT_DIR),
 	DIR_("/etc"),
+	FILE_("/etc/shadow"),
+	FILE_("/etc/gshadow"),
 	LINK_("/etc/resolv.conf", "../run/systemd/resolve/stub-resolv.conf", "/run/systemd/resolve/stub-resolv.conf",
 	      FT_FILE),
 	DIR_("/"),
@@ -301,11 +305,16 @@ static void test_host_root(void **state)
 	check_step(p, 4, MK_SYMLINK, "usr/lib", "/lib", 0, "host");
 	check_step(p, 5, MK_SYMLINK, "usr/lib64", "/lib64", 0, "host");
 	check_step(p, 6, MK_BIND_RO, "/etc", "/etc", 0, "host");
-	check_step(p, 7, MK_DIR, NULL, "/root", MF_SYSTEM, "home");
-	assert_int_equal(p->steps[7].mode, 0700);
-	check_step(p, 8, MK_DIR, NULL, "/var/tmp", MF_SYSTEM, "host");
-	assert_int_equal(p->steps[8].mode, 01777);
-	check_step(p, 9, MK_PROC, NULL, "/proc", MF_SYSTEM, "system");
+	/* the host's password hashes are hidden (the backups /etc/shadow- /etc/gshadow- are missing here) */
+	check_step(p, 7, MK_HIDE_FILE, NULL, "/etc/shadow", MF_FILE | MF_SYSTEM, "host");
+	check_step(p, 8, MK_HIDE_FILE, NULL, "/etc/gshadow", MF_FILE | MF_SYSTEM, "host");
+	check_step(p, 9, MK_DIR, NULL, "/root", MF_SYSTEM, "home");
+	assert_int_equal(p->steps[9].mode, 0700);
+	check_step(p, 10, MK_DIR, NULL, "/var/tmp", MF_SYSTEM, "host");
+	assert_int_equal(p->steps[10].mode, 01777);
+	check_step(p, 11, MK_PROC, NULL, "/proc", MF_SYSTEM, "system");
+	assert_int_equal(find(p, "/etc/shadow-", NULL), -1);
+	assert_int_equal(find(p, "/etc/gshadow-", NULL), -1);
 	assert_int_equal(find(p, "/lib32", NULL), -1);
 	assert_int_equal(find(p, "/libx32", NULL), -1);
 	assert_int_equal(find(p, "/opt", NULL), -1);
@@ -488,6 +497,24 @@ static void test_system_mounts(void **state)
 	struct plan *p = &c->p;
 	int i = find(p, "/proc", NULL);
 	check_step(p, i++, MK_PROC, NULL, "/proc", MF_SYSTEM, "system");
+	/* the host's /sys, read-only */
+	check_step(p, i++, MK_BIND_RO, "/sys", "/sys", MF_SYSTEM, "system");
+	/* the masks: each only where the kernel has it */
+	static const char *const readonly[] = { "/proc/sys", "/proc/bus", "/proc/fs", "/proc/irq" };
+	for (size_t k = 0; k < sizeof readonly / sizeof readonly[0]; k++)
+		check_step(p, i++, MK_READONLY, NULL, readonly[k], MF_SYSTEM | MF_OPTIONAL, "mask");
+	static const char *const hidden[] = {
+		"/proc/kcore", "/proc/sysrq-trigger", "/proc/kallsyms", "/proc/keys", "/proc/timer_list",
+		"/proc/sched_debug", "/proc/latency_stats", "/proc/kpagecount", "/proc/kpageflags", "/proc/kpagecgroup",
+	};
+	for (size_t k = 0; k < sizeof hidden / sizeof hidden[0]; k++)
+		check_step(p, i++, MK_HIDE_FILE, NULL, hidden[k], MF_FILE | MF_SYSTEM | MF_OPTIONAL, "mask");
+	static const char *const masked[] = {
+		"/proc/acpi", "/proc/scsi", "/proc/asound", "/sys/firmware", "/sys/kernel/security", "/sys/kernel/debug",
+		"/sys/kernel/tracing", "/sys/fs/fuse", "/sys/fs/bpf", "/sys/fs/pstore", "/sys/devices/virtual/powercap",
+	};
+	for (size_t k = 0; k < sizeof masked / sizeof masked[0]; k++)
+		check_step(p, i++, MK_MASK_DIR, NULL, masked[k], MF_SYSTEM | MF_OPTIONAL, "mask");
 	check_step(p, i, MK_TMPFS, NULL, "/dev", MF_SYSTEM, "system");
 	assert_int_equal(p->steps[i++].mode, 0755);
 	static const char *const devs[] = { "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty" };
@@ -1085,6 +1112,589 @@ static void test_plan_print_status_host(void **state)
 	assert_null(strstr(out, "/root"));
 }
 
+/* ---- defense-in-depth layers ------------------------------------------------------------------- */
+
+static bool has_note(const struct plan *p, const char *needle)
+{
+	for (size_t i = 0; p->notes && p->notes[i]; i++)
+		if (strstr(p->notes[i], needle))
+			return true;
+	return false;
+}
+
+/* Which layers are on. */
+static void check_layers(const struct plan *p, bool cap_drop, bool seccomp, bool allow_ptrace, bool landlock,
+			 bool rlimits, bool mask)
+{
+	const struct plan_layers *l = &p->layers;
+	assert_int_equal(l->cap_drop, cap_drop);
+	assert_int_equal(l->seccomp, seccomp);
+	assert_int_equal(l->allow_ptrace, allow_ptrace);
+	assert_int_equal(l->landlock, landlock);
+	assert_int_equal(l->rlimits, rlimits);
+	assert_int_equal(l->mask, mask);
+}
+
+/* The value of an rlimit the plan sets; it must set it. */
+static uint64_t rlimit_of(const struct plan *p, int resource)
+{
+	for (size_t i = 0; i < p->layers.n_rl; i++)
+		if (p->layers.rl[i].resource == resource)
+			return p->layers.rl[i].value;
+	print_error("the plan sets no rlimit %d\n", resource);
+	fail();
+	return 0;
+}
+
+static size_t count_origin(const struct plan *p, const char *origin)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < p->n_steps; i++)
+		n += strcmp(p->steps[i].origin, origin) == 0;
+	return n;
+}
+
+static void test_layers_default(void **state)
+{
+	struct ctx *c = *state;
+	c->f.landlock_abi = 7;
+	ok(c, build(c, NULL));
+	struct plan *p = &c->p;
+	const struct plan_layers *l = &p->layers;
+	check_layers(p, true, true, false, true, true, true);
+	assert_false(l->lockdown);
+	assert_int_equal(l->landlock_abi, 7);
+	assert_false(l->landlock_net);
+	/* core dumps off, first and always; then room for a real build, and a stop for a runaway */
+	assert_int_equal(l->n_rl, 4);
+	assert_int_equal(l->rl[0].resource, RLIMIT_CORE);
+	assert_string_equal(l->rl[0].name, "core");
+	assert_int_equal(l->rl[0].value, 0);
+	assert_int_equal(rlimit_of(p, RLIMIT_NOFILE), 65536);
+	assert_int_equal(rlimit_of(p, RLIMIT_FSIZE), UINT64_C(64) << 30);
+	assert_int_equal(rlimit_of(p, RLIMIT_NPROC), 8192);
+	/* no limits asked for: no cgroup */
+	assert_null(l->cgroup_parent);
+	assert_int_equal(l->memory, 0);
+	assert_int_equal(l->cpus_milli, 0);
+	assert_int_equal(l->pids, 0);
+	assert_false(l->pids_by_rlimit);
+	/* landlock: writes beneath the writable mounts (the cwd is not under /tmp) ... */
+	static const char *const writable[] = { "/dev", "/tmp", "/run", CWD };
+	assert_int_equal(strv_len(l->ll_write), 4);
+	for (size_t k = 0; k < 4; k++) {
+		if (!strv_contains(l->ll_write, writable[k]))
+			print_error("ll_write lacks %s\n", writable[k]);
+		assert_true(strv_contains(l->ll_write, writable[k]));
+	}
+	assert_false(strv_contains(l->ll_write, "/proc"));
+	assert_false(strv_contains(l->ll_write, "/sys"));
+	/* ... and each top-level entry of the root but these */
+	assert_int_equal(strv_len(l->ll_root_skip), 3);
+	assert_true(strv_contains(l->ll_root_skip, "proc"));
+	assert_true(strv_contains(l->ll_root_skip, "sys"));
+	assert_true(strv_contains(l->ll_root_skip, "dev"));
+	assert_false(has_note(p, "landlock"));
+
+	/* a kernel without landlock: that layer is off, said so, and the others do not depend on it */
+	c->f.landlock_abi = 0;
+	ok(c, build(c, NULL));
+	check_layers(&c->p, true, true, false, false, true, true);
+	assert_int_equal(c->p.layers.landlock_abi, 0);
+	assert_true(has_note(&c->p, "landlock: this kernel has none"));
+	/* ABI 1 would forbid moving a file between directories: off too, with its own reason */
+	c->f.landlock_abi = 1;
+	ok(c, build(c, NULL));
+	check_layers(&c->p, true, true, false, false, true, true);
+	assert_true(has_note(&c->p, "landlock: ABI 1"));
+	assert_false(has_note(&c->p, "this kernel has none"));
+	/* ABI 2 is enough */
+	c->f.landlock_abi = 2;
+	ok(c, build(c, NULL));
+	assert_true(c->p.layers.landlock);
+	assert_false(has_note(&c->p, "landlock"));
+}
+
+static void test_layers_landlock_paths(void **state)
+{
+	struct ctx *c = *state;
+	c->f.landlock_abi = 7;
+	const struct plan_layers *l = &c->p.layers;
+
+	/* a read-only mount at the top of the root is left out of the grant to each top-level entry;
+	 * deeper ones need nothing (the mount itself is read-only) */
+	ok(c, build(c, "--mount=/data/target,/opt2,rol", "--mount=/data/target,/opt/t,rol", "--rol=sub", NULL));
+	assert_true(strv_contains(l->ll_root_skip, "opt2"));
+	assert_false(strv_contains(l->ll_root_skip, "opt"));
+	assert_false(strv_contains(l->ll_root_skip, "t"));
+	assert_int_equal(strv_len(l->ll_root_skip), 4);
+	assert_false(strv_contains(l->ll_write, "/opt2"));
+	assert_false(strv_contains(l->ll_write, "/opt/t"));
+	assert_false(strv_contains(l->ll_write, CWD "/sub"));
+
+	/* a read-only bind over the cwd takes it out of ll_write */
+	ok(c, build(c, "--rol", NULL));
+	assert_false(strv_contains(l->ll_write, CWD));
+	assert_true(strv_contains(l->ll_write, "/tmp"));
+
+	/* a writable mount at the top is granted; a later one at the same place replaces an earlier one */
+	ok(c, build(c, "--mount=/data/target,/opt2", NULL));
+	assert_true(strv_contains(l->ll_write, "/opt2"));
+	assert_false(strv_contains(l->ll_root_skip, "opt2"));
+	ok(c, build(c, "--mount=/data/target,/opt2,rol", "--mount=/data/target,/opt2", NULL));
+	assert_true(strv_contains(l->ll_write, "/opt2"));
+	assert_false(strv_contains(l->ll_root_skip, "opt2"));
+	ok(c, build(c, "--mount=/data/target,/opt2", "--mount=/data/target,/opt2,rol", NULL));
+	assert_false(strv_contains(l->ll_write, "/opt2"));
+	assert_true(strv_contains(l->ll_root_skip, "opt2"));
+	/* an overlay is writable inside */
+	ok(c, build(c, "--mount=/data/target,/opt2,ro", NULL));
+	assert_true(strv_contains(l->ll_write, "/opt2"));
+	assert_false(strv_contains(l->ll_root_skip, "opt2"));
+
+	/* nothing beneath a path already granted is listed again */
+	ok(c, build(c, "--rw=build", "--hide=sub", NULL));
+	assert_false(strv_contains(l->ll_write, CWD "/build"));
+	assert_false(strv_contains(l->ll_write, CWD "/sub"));
+	assert_int_equal(strv_len(l->ll_write), 4);
+}
+
+static void test_layers_landlock_paths_host(void **state)
+{
+	struct ctx *c = *state;
+	c->f.landlock_abi = 7;
+	ok(c, build(c, NULL));
+	const struct plan_layers *l = &c->p.layers;
+	/* the host's system directories are read-only binds at the top: never granted writes */
+	assert_true(strv_contains(l->ll_root_skip, "usr"));
+	assert_true(strv_contains(l->ll_root_skip, "etc"));
+	assert_int_equal(strv_len(l->ll_root_skip), 5);
+	assert_false(strv_contains(l->ll_write, "/usr"));
+	assert_false(strv_contains(l->ll_write, "/etc"));
+	assert_true(strv_contains(l->ll_write, CWD));
+}
+
+static void test_layers_turn_off(void **state)
+{
+	struct ctx *c = *state;
+	c->f.landlock_abi = 7;
+	ok(c, build(c, "--no-cap-drop", NULL));
+	check_layers(&c->p, false, true, false, true, true, true);
+	ok(c, build(c, "--no-seccomp", NULL));
+	check_layers(&c->p, true, false, false, true, true, true);
+	/* --allow-ptrace narrows the deny list; the filter stays */
+	ok(c, build(c, "--allow-ptrace", NULL));
+	check_layers(&c->p, true, true, true, true, true, true);
+	ok(c, build(c, "--no-landlock", NULL));
+	check_layers(&c->p, true, true, false, false, true, true);
+	assert_false(has_note(&c->p, "this kernel has none"));
+	ok(c, build(c, "--no-rlimits", NULL));
+	check_layers(&c->p, true, true, false, true, false, true);
+	/* core dumps stay off */
+	assert_int_equal(c->p.layers.n_rl, 1);
+	assert_int_equal(c->p.layers.rl[0].resource, RLIMIT_CORE);
+	assert_int_equal(c->p.layers.rl[0].value, 0);
+
+	ok(c, build(c, NULL));
+	size_t n_default = c->p.n_steps, n_masks = count_origin(&c->p, "mask");
+	assert_true(n_masks > 0);
+	ok(c, build(c, "--no-mask", NULL));
+	check_layers(&c->p, true, true, false, true, true, false);
+	/* every mask is gone, and nothing else: /proc and the read-only /sys stay */
+	assert_int_equal(count_origin(&c->p, "mask"), 0);
+	assert_int_equal(c->p.n_steps, n_default - n_masks);
+	for (size_t i = 0; i < c->p.n_steps; i++) {
+		assert_int_not_equal(c->p.steps[i].kind, MK_MASK_DIR);
+		assert_int_not_equal(c->p.steps[i].kind, MK_READONLY);
+		assert_false(c->p.steps[i].flags & MF_OPTIONAL);
+	}
+	check_step(&c->p, find(&c->p, "/sys", NULL), MK_BIND_RO, "/sys", "/sys", MF_SYSTEM, "system");
+	check_step(&c->p, find(&c->p, "/proc", NULL), MK_PROC, NULL, "/proc", MF_SYSTEM, "system");
+
+	/* all of them at once */
+	ok(c, build(c, "--no-cap-drop", "--no-seccomp", "--no-landlock", "--no-rlimits", "--no-mask", NULL));
+	check_layers(&c->p, false, false, false, false, false, false);
+}
+
+static void test_layers_landlock_net(void **state)
+{
+	struct ctx *c = *state;
+	/* --no-net: TCP bind and connect denied by landlock too, where the kernel can (ABI 4) */
+	c->f.landlock_abi = 4;
+	ok(c, build(c, "--no-net", NULL));
+	assert_true(c->p.layers.landlock);
+	assert_true(c->p.layers.landlock_net);
+	c->f.landlock_abi = 7;
+	ok(c, build(c, "--no-net", NULL));
+	assert_true(c->p.layers.landlock_net);
+	/* ABI 3 cannot: landlock still guards writes, the note says the network namespace alone holds */
+	c->f.landlock_abi = 3;
+	ok(c, build(c, "--no-net", NULL));
+	assert_true(c->p.layers.landlock);
+	assert_false(c->p.layers.landlock_net);
+	assert_true(has_note(&c->p, "cannot deny TCP"));
+	/* with the network: nothing denied */
+	c->f.landlock_abi = 7;
+	ok(c, build(c, NULL));
+	assert_false(c->p.layers.landlock_net);
+	assert_false(has_note(&c->p, "cannot deny TCP"));
+	/* landlock turned off takes its network rules with it */
+	ok(c, build(c, "--no-net", "--no-landlock", NULL));
+	assert_false(c->p.layers.landlock);
+	assert_false(c->p.layers.landlock_net);
+}
+
+static void test_lockdown(void **state)
+{
+	struct ctx *c = *state;
+	c->f.landlock_abi = 7;
+	c->f.legacy_tiocsti = 0; /* without --lockdown: the same session */
+	ok(c, build(c, "--lockdown", NULL));
+	struct plan *p = &c->p;
+	const struct plan_layers *l = &p->layers;
+	assert_true(l->lockdown);
+	/* the working directory read-only */
+	check_step(p, cwd_step(p), MK_BIND_RO, CWD, CWD, 0, "cwd");
+	assert_int_equal(step_at(p, MK_BIND_RW, CWD), -1);
+	/* no network, denied twice over; no resolver configuration */
+	assert_true(p->no_net);
+	assert_true(p->clone_flags & CLONE_NEWNET);
+	assert_true(l->landlock_net);
+	assert_int_equal(find(p, "/etc/resolv.conf", NULL), -1);
+	/* detached from the terminal's session */
+	assert_true(p->new_session);
+	/* an empty home */
+	int home = find(p, "/root", NULL);
+	check_step(p, home, MK_TMPFS, NULL, "/root", MF_SYSTEM, "--lockdown");
+	assert_int_equal(p->steps[home].mode, 0700);
+	/* every layer on, with tighter limits */
+	check_layers(p, true, true, false, true, true, true);
+	assert_int_equal(l->n_rl, 4);
+	assert_int_equal(rlimit_of(p, RLIMIT_CORE), 0);
+	assert_int_equal(rlimit_of(p, RLIMIT_NOFILE), 1024);
+	assert_int_equal(rlimit_of(p, RLIMIT_FSIZE), UINT64_C(1) << 30);
+	assert_int_equal(rlimit_of(p, RLIMIT_NPROC), 256);
+	/* landlock: the read-only cwd is not writable, the empty home is */
+	assert_false(strv_contains(l->ll_write, CWD));
+	assert_true(strv_contains(l->ll_write, "/root"));
+	assert_true(count_origin(p, "mask") > 0);
+
+	/* a cwd at the top of the root is left out of the grant to the root's entries */
+	c->f.cwd = "/srv";
+	ok(c, build(c, "--lockdown", NULL));
+	check_step(&c->p, find(&c->p, "/srv", "cwd"), MK_BIND_RO, "/srv", "/srv", 0, "cwd");
+	assert_true(strv_contains(c->p.layers.ll_root_skip, "srv"));
+	/* a cwd inside /root is mounted on the empty home, not hidden by it */
+	c->f.cwd = "/root/proj";
+	ok(c, build(c, "--lockdown", NULL));
+	assert_true(find(&c->p, "/root/proj", "cwd") > find(&c->p, "/root", "--lockdown"));
+	assert_true(find(&c->p, "/root", "--lockdown") > 0);
+	c->f.cwd = CWD;
+
+	/* what keeps host directories read-only and nothing persistent is allowed */
+	ok(c, build(c, "--lockdown", "--ro=sub", "--rol=sub", "--hide=secret.txt", NULL));
+	int cwd = cwd_step(&c->p);
+	check_step(&c->p, cwd + 1, MK_OVERLAY, CWD "/sub", CWD "/sub", 0, "--ro=sub");
+	check_step(&c->p, cwd + 2, MK_BIND_RO, CWD "/sub", CWD "/sub", 0, "--rol=sub");
+	check_step(&c->p, cwd + 3, MK_HIDE_FILE, CWD "/secret.txt", CWD "/secret.txt", MF_FILE, "--hide=secret.txt");
+	assert_true(c->p.layers.lockdown);
+}
+
+static void test_lockdown_refuses(void **state)
+{
+	struct ctx *c = *state;
+	/* each would give the jail more than a lockdown allows: refused, naming it, never ignored */
+	static const struct {
+		const char *opt;
+		const char *named;
+	} bad[] = {
+		{ "--rw", "--rw" },
+		{ "--rw=build", "--rw=build" },
+		{ "--mount=/data/target,/opt/t", "--mount=/data/target,/opt/t" },
+		{ "--mount=/dev/kvm,/dev/kvm,dev", "--mount=/dev/kvm,/dev/kvm,dev" },
+		/* --help: "no --rw/--mount", whatever the mode */
+		{ "--mount=/data/target,/opt/t,rol", "--mount=/data/target,/opt/t,rol" },
+		{ "--fs-edit", "--fs-edit" },
+		{ "--fs-edit=/etc", "--fs-edit" },
+		{ "--home-edit", "--home-edit" },
+		{ "--home-edit=.x", "--home-edit" },
+		{ "--dev=kvm", "--dev" },
+		{ "--clone", "--clone" },
+		{ "--clone-push", "--clone" },
+		{ "--cap-add=NET_RAW", "--cap-add" },
+		{ "--no-seccomp", "--no-seccomp" },
+		{ "--no-landlock", "--no-landlock" },
+		{ "--no-rlimits", "--no-rlimits" },
+		{ "--no-mask", "--no-mask" },
+		{ "--no-cap-drop", "--no-cap-drop" },
+		{ "--allow-ptrace", "--allow-ptrace" },
+	};
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+		expect_error(c, build(c, "--lockdown", bad[k].opt, NULL), AJ_ERR_USAGE, "--lockdown", bad[k].named, NULL);
+		/* whichever comes first */
+		expect_error(c, build(c, bad[k].opt, "--lockdown", NULL), AJ_ERR_USAGE, "--lockdown", bad[k].named, NULL);
+	}
+}
+
+static void test_cgroup_limits(void **state)
+{
+	struct ctx *c = *state;
+	const struct plan_layers *l = &c->p.layers;
+	c->f.cgroup_parent = "/sys/fs/cgroup/user.slice/user-1000.slice/ajail";
+	ok(c, build(c, "--memory=1G", "--cpus=1.5", "--pids=100", NULL));
+	assert_non_null(l->cgroup_parent);
+	assert_string_equal(l->cgroup_parent, "/sys/fs/cgroup/user.slice/user-1000.slice/ajail");
+	assert_ptr_not_equal(l->cgroup_parent, c->f.cgroup_parent); /* the plan owns a copy */
+	assert_int_equal(l->memory, UINT64_C(1) << 30);
+	assert_int_equal(l->cpus_milli, 1500);
+	assert_int_equal(l->pids, 100);
+	assert_false(l->pids_by_rlimit);
+	/* one limit alone */
+	ok(c, build(c, "--cpus=0.5", NULL));
+	assert_non_null(l->cgroup_parent);
+	assert_int_equal(l->cpus_milli, 500);
+	assert_int_equal(l->memory, 0);
+	assert_int_equal(l->pids, 0);
+	/* no limit asked for: no cgroup, even where one could be made */
+	ok(c, build(c, NULL));
+	assert_null(l->cgroup_parent);
+
+	/* no delegated cgroup v2: memory and CPU limits cannot be had, and the reason is given */
+	c->f.cgroup_parent = NULL;
+	c->f.cgroup_error = "no v2 here";
+	expect_error(c, build(c, "--memory=1G", NULL), AJ_ERR_FAIL, "no v2 here", NULL);
+	expect_error(c, build(c, "--cpus=2", NULL), AJ_ERR_FAIL, "no v2 here", NULL);
+	expect_error(c, build(c, "--memory=1G", "--pids=100", NULL), AJ_ERR_FAIL, "no v2 here", NULL);
+	/* --pids alone falls back to RLIMIT_NPROC, which the kernel counts for the jail's user namespace */
+	ok(c, build(c, "--pids=100", NULL));
+	assert_true(l->pids_by_rlimit);
+	assert_null(l->cgroup_parent);
+	assert_int_equal(l->pids, 100);
+	assert_int_equal(rlimit_of(&c->p, RLIMIT_NPROC), 100);
+	assert_true(has_note(&c->p, "no v2 here"));
+	/* ... even with --no-rlimits, which otherwise leaves only core */
+	ok(c, build(c, "--no-rlimits", "--pids=100", NULL));
+	assert_true(l->pids_by_rlimit);
+	assert_false(l->rlimits);
+	assert_int_equal(l->n_rl, 2);
+	assert_int_equal(rlimit_of(&c->p, RLIMIT_CORE), 0);
+	assert_int_equal(rlimit_of(&c->p, RLIMIT_NPROC), 100);
+	/* ... and under --lockdown, below its own 256 */
+	ok(c, build(c, "--lockdown", "--pids=100", NULL));
+	assert_int_equal(rlimit_of(&c->p, RLIMIT_NPROC), 100);
+	/* ... and never above it: --lockdown stays the tightest */
+	ok(c, build(c, "--lockdown", "--pids=100000", NULL));
+	assert_int_equal(rlimit_of(&c->p, RLIMIT_NPROC), 256);
+	/* with a cgroup, --pids is nproc too: the default 8192 must not undercut a larger choice */
+	c->f.cgroup_parent = "/sys/fs/cgroup/deleg";
+	ok(c, build(c, "--pids=20000", NULL));
+	assert_int_equal(rlimit_of(&c->p, RLIMIT_NPROC), 20000);
+	assert_int_equal(l->pids, 20000);
+	c->f.cgroup_parent = NULL;
+	/* the kernel does not apply RLIMIT_NPROC to root: refused rather than a limit that is not one */
+	c->f.uid = 0;
+	expect_error(c, build(c, "--pids=100", NULL), AJ_ERR_FAIL, "no v2 here", "root", NULL);
+	c->f.uid = 1000;
+	/* without a reason from the probe, still an explanation */
+	c->f.cgroup_error = NULL;
+	expect_error(c, build(c, "--memory=1G", NULL), AJ_ERR_FAIL, "cgroup", NULL);
+}
+
+/* A later mount above an earlier one hides it: --rw=build under a later read-only cwd is not
+ * writable, so neither landlock's list nor the status block may say it is. */
+static void test_layers_covered_by_parent(void **state)
+{
+	struct ctx *c = *state;
+	c->f.landlock_abi = 7;
+	ok(c, build(c, "--rw=build", "--rol", NULL));
+	const struct plan_layers *l = &c->p.layers;
+	assert_false(strv_contains(l->ll_write, CWD "/build"));
+	assert_false(strv_contains(l->ll_write, CWD));
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	plan_print_status(&c->p, out);
+	fclose(out);
+	assert_null(strstr(buf, "/build"));
+	assert_non_null(strstr(buf, CWD " (read-only)"));
+	free(buf);
+	/* the other order: build stays writable on top of the read-only cwd */
+	ok(c, build(c, "--rol", "--rw=build", NULL));
+	assert_true(strv_contains(c->p.layers.ll_write, CWD "/build"));
+}
+
+static void test_host_hides_shadow(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, build(c, NULL));
+	struct plan *p = &c->p;
+	int etc = find(p, "/etc", "host"), shadow = find(p, "/etc/shadow", NULL), gshadow = find(p, "/etc/gshadow", NULL);
+	check_step(p, shadow, MK_HIDE_FILE, NULL, "/etc/shadow", MF_FILE | MF_SYSTEM, "host");
+	check_step(p, gshadow, MK_HIDE_FILE, NULL, "/etc/gshadow", MF_FILE | MF_SYSTEM, "host");
+	/* over the /etc they are in, not under it */
+	assert_true(etc >= 0 && shadow > etc && gshadow > etc);
+
+	/* the backups too, when there */
+	static const struct fake_entry backups[] = { FILE_("/etc/shadow-"), FILE_("/etc/gshadow-") };
+	c->log.over = backups;
+	c->log.n_over = 2;
+	ok(c, build(c, NULL));
+	check_step(&c->p, find(&c->p, "/etc/shadow-", NULL), MK_HIDE_FILE, NULL, "/etc/shadow-", MF_FILE | MF_SYSTEM, "host");
+	check_step(&c->p, find(&c->p, "/etc/gshadow-", NULL), MK_HIDE_FILE, NULL, "/etc/gshadow-", MF_FILE | MF_SYSTEM,
+		   "host");
+
+	/* missing: nothing to hide, and no step whose mount point is not there */
+	static const struct fake_entry missing[] = { MISSING_("/etc/shadow"), MISSING_("/etc/gshadow") };
+	c->log.over = missing;
+	c->log.n_over = 2;
+	ok(c, build(c, NULL));
+	for (size_t i = 0; i < c->p.n_steps; i++)
+		if (strcmp(c->p.steps[i].origin, "mask") != 0)
+			assert_int_not_equal(c->p.steps[i].kind, MK_HIDE_FILE);
+	assert_int_equal(find(&c->p, "/etc/shadow", NULL), -1);
+	assert_int_equal(find(&c->p, "/etc/gshadow", NULL), -1);
+	c->log.n_over = 0;
+
+	/* a rootfs from the store has its own /etc: nothing of the host's to hide */
+	c->rootfs = (struct rootfs){ .kind = ROOTFS_DIR, .name = "alpine", .path = ROOTFS, .owner = 1000 };
+	ok(c, build(c, NULL));
+	assert_int_equal(find(&c->p, "/etc/shadow", NULL), -1);
+}
+
+static void want(const char *out, const char *needle)
+{
+	if (!strstr(out, needle))
+		print_error("want \"%s\" in:\n%s", needle, out);
+	assert_non_null(strstr(out, needle));
+}
+
+static void lacks(const char *out, const char *needle)
+{
+	if (strstr(out, needle))
+		print_error("do not want \"%s\" in:\n%s", needle, out);
+	assert_null(strstr(out, needle));
+}
+
+static void test_plan_print_layers(void **state)
+{
+	struct ctx *c = *state;
+	c->f.landlock_abi = 7;
+	ok(c, build(c, NULL));
+	cleanup_free char *out = print_to_string(&c->p, false);
+	want(out, "\nlayers:\n");
+	assert_true(strstr(out, "\nlayers:\n") < strstr(out, "\nmounts:\n"));
+	want(out, "\n  capabilities  all dropped (kept: none); securebits locked; no_new_privs\n");
+	want(out, "\n  seccomp       deny list (EPERM)");
+	want(out, "; ptrace denied\n");
+	want(out, "\n  landlock      ABI 7: writes only beneath /dev /tmp /run " CWD
+		  " and each top-level entry of / but proc sys dev;");
+	want(out, "\n  rlimits       core 0, nofile 65536, fsize 64G, nproc 8192\n");
+	want(out, "\n  masks         /proc/sys /proc/bus /proc/fs /proc/irq read-only;");
+	lacks(out, "off (");
+	lacks(out, "lockdown");
+	lacks(out, "TCP");
+	lacks(out, "\n  limits");
+
+	ok(c, build(c, "--no-cap-drop", "--no-seccomp", "--no-landlock", "--no-rlimits", "--no-mask", NULL));
+	cleanup_free char *off = print_to_string(&c->p, false);
+	want(off, "\n  capabilities  off (--no-cap-drop)");
+	want(off, "\n  seccomp       off (--no-seccomp)\n");
+	want(off, "\n  landlock      off (--no-landlock)\n");
+	want(off, "\n  rlimits       core 0 (--no-rlimits: core dumps stay off)\n");
+	want(off, "\n  masks         off (--no-mask)");
+	lacks(off, "[mask]");
+
+	ok(c, build(c, "--allow-ptrace", "--no-net", NULL));
+	cleanup_free char *ptrace = print_to_string(&c->p, false);
+	want(ptrace, "; ptrace allowed (--allow-ptrace)\n");
+	want(ptrace, "; TCP bind and connect denied");
+
+	c->f.landlock_abi = 0;
+	ok(c, build(c, NULL));
+	cleanup_free char *nokernel = print_to_string(&c->p, false);
+	want(nokernel, "\n  landlock      off (the kernel has none)\n");
+	c->f.landlock_abi = 1;
+	ok(c, build(c, NULL));
+	cleanup_free char *abi1 = print_to_string(&c->p, false);
+	want(abi1, "\n  landlock      off (ABI 1 is too old");
+
+	c->f.landlock_abi = 7;
+	ok(c, build(c, "--lockdown", NULL));
+	cleanup_free char *lock = print_to_string(&c->p, false);
+	want(lock, "\n  lockdown      on");
+	want(lock, "\n  rlimits       core 0, nofile 1024, fsize 1G, nproc 256\n");
+
+	c->f.cgroup_parent = "/cg/ajail";
+	ok(c, build(c, "--memory=1G", "--cpus=1.5", "--pids=100", NULL));
+	cleanup_free char *cg = print_to_string(&c->p, false);
+	want(cg, "\n  limits        memory 1G cpus 1.500 pids 100 (a cgroup under /cg/ajail)\n");
+
+	c->f.cgroup_parent = NULL;
+	ok(c, build(c, "--pids=100", NULL));
+	cleanup_free char *nproc = print_to_string(&c->p, false);
+	want(nproc, "\n  limits        pids 100 (RLIMIT_NPROC");
+	want(nproc, ", nproc 100\n");
+}
+
+static void test_plan_print_status_layers(void **state)
+{
+	struct ctx *c = *state;
+	c->f.landlock_abi = 7;
+	/* all on: not a word about them */
+	ok(c, build(c, NULL));
+	cleanup_free char *out = print_to_string(&c->p, true);
+	lacks(out, "ajail: off");
+	lacks(out, "lockdown");
+	lacks(out, "limits");
+	/* nor about the masks, which are part of the standard jail */
+	lacks(out, "/sys");
+	lacks(out, "/proc");
+
+	/* each layer turned off is named, and only it */
+	static const struct {
+		const char *flag;
+		const char *line;
+	} off[] = {
+		{ "--no-cap-drop", "ajail: off      capability-drop\n" },
+		{ "--no-seccomp", "ajail: off      seccomp\n" },
+		{ "--allow-ptrace", "ajail: off      ptrace-filter\n" },
+		{ "--no-landlock", "ajail: off      landlock\n" },
+		{ "--no-rlimits", "ajail: off      rlimits\n" },
+		{ "--no-mask", "ajail: off      masks\n" },
+	};
+	for (size_t k = 0; k < sizeof off / sizeof off[0]; k++) {
+		ok(c, build(c, off[k].flag, NULL));
+		cleanup_free char *s = print_to_string(&c->p, true);
+		want(s, off[k].line);
+	}
+	ok(c, build(c, "--no-cap-drop", "--no-seccomp", "--allow-ptrace", "--no-landlock", "--no-rlimits", "--no-mask", NULL));
+	cleanup_free char *all = print_to_string(&c->p, true);
+	want(all, "ajail: off      capability-drop seccomp landlock rlimits masks\n");
+
+	/* no landlock in the kernel: said every time, as the kernel's doing */
+	c->f.landlock_abi = 0;
+	ok(c, build(c, NULL));
+	cleanup_free char *nokernel = print_to_string(&c->p, true);
+	want(nokernel, "ajail: off      landlock(kernel)\n");
+	c->f.landlock_abi = 1;
+	ok(c, build(c, NULL));
+	cleanup_free char *abi1 = print_to_string(&c->p, true);
+	want(abi1, "ajail: off      landlock(kernel)\n");
+	c->f.landlock_abi = 7;
+
+	ok(c, build(c, "--lockdown", NULL));
+	cleanup_free char *lock = print_to_string(&c->p, true);
+	want(lock, "ajail: lockdown on\n");
+	want(lock, "ajail: network  none\n");
+	lacks(lock, "ajail: off");
+	want(lock, "ajail: mount    " CWD " (read-only)\n");
+
+	c->f.cgroup_parent = "/cg/ajail";
+	ok(c, build(c, "--memory=512M", "--cpus=2", "--pids=64", NULL));
+	cleanup_free char *cg = print_to_string(&c->p, true);
+	want(cg, "ajail: limits   memory 512M cpus 2.000 pids 64\n");
+}
+
 #define S(f) cmocka_unit_test_setup_teardown(f, setup_store, teardown)
 #define H(f) cmocka_unit_test_setup_teardown(f, setup_host, teardown)
 
@@ -1134,6 +1744,18 @@ int main(void)
 		S(test_plan_print),
 		S(test_plan_print_status),
 		H(test_plan_print_status_host),
+		S(test_layers_default),
+		S(test_layers_landlock_paths),
+		H(test_layers_landlock_paths_host),
+		S(test_layers_turn_off),
+		S(test_layers_landlock_net),
+		S(test_lockdown),
+		S(test_lockdown_refuses),
+		S(test_cgroup_limits),
+		S(test_layers_covered_by_parent),
+		H(test_host_hides_shadow),
+		S(test_plan_print_layers),
+		S(test_plan_print_status_layers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
