@@ -17,6 +17,12 @@ cp -r "$here" "$stage/integration"
 cp -r "$top/mkrootfs" "$stage/mkrootfs"
 cp -r "$top/rootfs-recipes" "$stage/rootfs-recipes"
 mkdir -p "$stage/helpers" && cp -r "$top/tests/helpers/." "$stage/helpers/"
+[ ! -x "$top/build/probe" ] || cp "$top/build/probe" "$stage/helpers/probe"
+# A cache shared by the tests and both users: what is slow to make is made once per run (t_realwork's
+# Debian rootfs tarball). Writable by whoever runs run.sh, readable by everyone. AJAIL_IT_CACHE=DIR
+# keeps it across runs instead.
+cache=${AJAIL_IT_CACHE:-$stage/cache}
+mkdir -p "$cache"
 chmod -R a+rX "$stage"
 
 users=("$(id -un)")
@@ -37,7 +43,7 @@ for user in "${users[@]}"; do
 		name=$(basename "$t" .sh)
 		[ -z "$only" ] || [ "$name" = "$only" ] || continue
 		log="$stage/$name.$user.log"
-		env_args=(AJAIL="$stage/ajail" MKROOTFS="$stage/mkrootfs" HELPERS="$stage/helpers" PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" TERM="${TERM:-dumb}")
+		env_args=(AJAIL="$stage/ajail" MKROOTFS="$stage/mkrootfs" HELPERS="$stage/helpers" AJAIL_IT_CACHE="$cache" PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" TERM="${TERM:-dumb}")
 		if [ "$user" = "$(id -un)" ]; then
 			(cd "$stage" && env "${env_args[@]}" HOME="$HOME" bash "$t") >"$log" 2>&1
 		else
