@@ -443,6 +443,42 @@ int cgroup_find_parent(const char *root, const struct cg_limits *l, char **paren
 		       one_bit(miss) ? "" : "\"", hishown);
 }
 
+/* Root's fallback for process limits. The kernel never applies RLIMIT_NPROC to the real root user,
+ * so a jail run by root could fork without bound where pids lives on a cgroup v1 hierarchy (as on
+ * hybrid systems). Root may make a cgroup there: the jail's cgroup goes under our own v1 pids
+ * cgroup, and the jail's first process moves itself in before it starts anything. */
+int cgroup_v1_pids_parent(const char *root, char **parent, struct aj_err *err)
+{
+	cleanup_free char *cgfile = xasprintf("%s/proc/self/cgroup", root);
+	cleanup_free char *cgtext = read_text(cgfile);
+	cleanup_free char *mifile = xasprintf("%s/proc/self/mountinfo", root);
+	cleanup_free char *mitext = read_text(mifile);
+	if (!cgtext || !mitext)
+		return aj_fail(err, errno, "--pids: read /proc/self/cgroup and mountinfo");
+	/* "N:pids:/path" (or "N:cpu,pids:/path" when controllers share a hierarchy). */
+	const char *path = NULL;
+	char *save;
+	for (char *line = strtok_r(cgtext, "\n", &save); line && !path; line = strtok_r(NULL, "\n", &save)) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c2 = '\0';
+		if (has_token(c1 + 1, "pids", ","))
+			path = c2 + 1;
+	}
+	cleanup_free struct mnt *m = NULL;
+	size_t nm = parse_mountinfo(mitext, &m);
+	for (size_t i = 0; path && i < nm; i++) {
+		if (strcmp(m[i].fstype, "cgroup") != 0 || !has_token(m[i].opts, "pids", ",") || !cg_under(path, m[i].root))
+			continue;
+		const char *rel = path + (strcmp(m[i].root, "/") == 0 ? 0 : strlen(m[i].root));
+		rel += strspn(rel, "/");
+		*parent = join_rel(root, m[i].point, rel);
+		return 0;
+	}
+	return aj_fail(err, 0, "--pids: no cgroup v1 pids hierarchy either");
+}
+
 /* ---- the jail's cgroup ---- */
 
 static int write_limit(const struct cgroup *cg, const char *file, const char *value, bool optional,
@@ -515,10 +551,11 @@ int cgroup_create(const char *root, const char *parent, const struct cg_limits *
 		goto fail;
 	}
 	struct statfs sf;
-	if (!cg->fake && (fstatfs(cg->fd, &sf) < 0 || sf.f_type != CGROUP2_SUPER_MAGIC)) {
-		aj_fail(err, 0, "%s is not on a cgroup2 filesystem", cg->path);
+	if (!cg->fake && (fstatfs(cg->fd, &sf) < 0 || (sf.f_type != CGROUP2_SUPER_MAGIC && sf.f_type != CGROUP_SUPER_MAGIC))) {
+		aj_fail(err, 0, "%s is not on a cgroup filesystem", cg->path);
 		goto fail;
 	}
+	cg->v1 = !cg->fake && sf.f_type == CGROUP_SUPER_MAGIC;
 	if (write_limits(cg, l, err) < 0)
 		goto fail;
 	return 0;

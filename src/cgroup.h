@@ -35,13 +35,18 @@ bool cgroup_limits_set(const struct cg_limits *l);
  * error that names the options concerned and what is missing. */
 int cgroup_find_parent(const char *root, const struct cg_limits *l, char **parent, struct aj_err *err);
 
+/* For root only, where pids is on cgroup v1: our own cgroup in the v1 pids hierarchy (the kernel
+ * exempts root from RLIMIT_NPROC, so this is the only process limit root's jails can have there). */
+int cgroup_v1_pids_parent(const char *root, char **parent, struct aj_err *err);
+
 /* The jail's cgroup, owned by the supervisor. */
 struct cgroup {
 	char *path; /* absolute path of <parent>/ajail-<pid>-<n>; NULL when there is none */
 	int fd;     /* O_RDONLY|O_DIRECTORY|O_CLOEXEC on it, for clone_args.cgroup; -1 when none */
 	bool fake;  /* made under a test root: plain files stand in for the kernel's */
+	bool v1;    /* on a cgroup v1 hierarchy: the jail joins it itself (cgroup.procs), not by clone3 */
 };
-#define CGROUP_INIT { .path = NULL, .fd = -1, .fake = false }
+#define CGROUP_INIT { .path = NULL, .fd = -1, .fake = false, .v1 = false }
 
 /* mkdir <parent>/ajail-<pid>-<n> and write l into it: memory.max (and memory.swap.max 0 where swap
  * is accounted, so the limit is not stretched with swap), cpu.max, pids.max. root is what was given

@@ -173,10 +173,19 @@ static int cmd_run(struct opts *o)
 	cleanup_free char *cg_parent = NULL;
 	struct aj_err cg_err = { 0 };
 	struct cg_limits cg_lim = { .memory = o->memory, .cpus_milli = o->cpus_milli, .pids = o->pids };
-	if (cgroup_limits_set(&cg_lim) && cgroup_find_parent("", &cg_lim, &cg_parent, &cg_err) == 0)
+	/* Root's lockdown needs a pids cgroup: the kernel exempts root from RLIMIT_NPROC. */
+	if (o->lockdown && f.uid == 0 && !cg_lim.pids)
+		cg_lim.pids = 1;
+	if (cgroup_limits_set(&cg_lim) && cgroup_find_parent("", &cg_lim, &cg_parent, &cg_err) == 0) {
 		f.cgroup_parent = cg_parent;
-	else if (cg_err.msg[0])
+	} else if (cgroup_limits_set(&cg_lim)) {
 		f.cgroup_error = cg_err.msg;
+		struct aj_err v1_err = { 0 };
+		if (f.uid == 0 && !cg_lim.memory && !cg_lim.cpus_milli && cgroup_v1_pids_parent("", &cg_parent, &v1_err) == 0) {
+			f.cgroup_parent = cg_parent;
+			f.cgroup_v1 = true;
+		}
+	}
 	if (getcwd(cwdbuf, sizeof cwdbuf) && cwdbuf[0] == '/') {
 		/* An unreadable cwd would only fail later, inside, with a worse message. */
 		if (access(cwdbuf, R_OK | X_OK) == 0) {

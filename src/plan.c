@@ -510,12 +510,28 @@ static int build_layers(struct plan *p, const struct opts *o, const struct facts
 		add_rlimit(l, RLIMIT_NOFILE, "nofile", o->lockdown ? 1024 : 65536);
 		add_rlimit(l, RLIMIT_FSIZE, "fsize", o->lockdown ? UINT64_C(1) << 30 : UINT64_C(64) << 30);
 	}
-	if (o->memory || o->cpus_milli || o->pids) {
+	if (o->lockdown && f->uid == 0 && !o->pids) {
+		/* The kernel exempts root from RLIMIT_NPROC: only a pids cgroup caps a root lockdown. */
+		if (f->cgroup_parent) {
+			l->cgroup_parent = xstrdup(f->cgroup_parent);
+			l->cgroup_v1 = f->cgroup_v1;
+			l->pids = (unsigned)nproc;
+			note(p, "--lockdown as root: pids.max %u in a cgroup of the jail's own under %s", l->pids,
+			     f->cgroup_parent);
+		} else {
+			note(p, "--lockdown as root: no pids cgroup can be made here (%s), and the kernel does not "
+				"apply RLIMIT_NPROC to root: nothing caps the number of processes",
+			     f->cgroup_error ? f->cgroup_error : "none found");
+		}
+	} else if (o->memory || o->cpus_milli || o->pids) {
 		l->memory = o->memory;
 		l->cpus_milli = o->cpus_milli;
 		l->pids = o->pids;
+		if (o->lockdown && o->pids > nproc)
+			l->pids = (unsigned)nproc;
 		if (f->cgroup_parent) {
 			l->cgroup_parent = xstrdup(f->cgroup_parent);
+			l->cgroup_v1 = f->cgroup_v1;
 			note(p, "limits: a cgroup of the jail's own under %s", f->cgroup_parent);
 		} else if (!o->memory && !o->cpus_milli && f->uid == 0) {
 			/* The kernel exempts the real root user from RLIMIT_NPROC, namespace or not. */
@@ -763,7 +779,7 @@ void plan_print_layers(const struct plan *p, FILE *out)
 		if (l->pids)
 			fprintf(out, " pids %u", l->pids);
 		if (l->cgroup_parent)
-			fprintf(out, " (a cgroup under %s)\n", l->cgroup_parent);
+			fprintf(out, " (a cgroup%s under %s)\n", l->cgroup_v1 ? " v1" : "", l->cgroup_parent);
 		else
 			fputs(" (RLIMIT_NPROC: no cgroup v2 pids controller delegated)\n", out);
 	}

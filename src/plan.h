@@ -116,6 +116,7 @@ struct plan_layers {
 	bool lockdown;
 	/* cgroup v2 limits: parent is the delegated cgroup the jail's own is made in. */
 	char *cgroup_parent;
+	bool cgroup_v1;       /* the jail joins it itself: clone3 cannot place a process in v1 */
 	uint64_t memory;
 	unsigned cpus_milli;
 	unsigned pids;
@@ -140,6 +141,7 @@ struct facts {
 	int landlock_abi;     /* landlock_create_ruleset(LANDLOCK_CREATE_RULESET_VERSION); 0: none */
 	/* --memory/--cpus/--pids: the delegated cgroup v2 parent, or NULL and why not. */
 	const char *cgroup_parent;
+	bool cgroup_v1;       /* cgroup_parent is in the cgroup v1 pids hierarchy (root only) */
 	const char *cgroup_error;
 	/* Look at a host path. follow: canonicalise (realpath) and stat the target; !follow: lstat and,
 	 * for a symlink, return its target. *out (malloc'd) may stay NULL for FT_MISSING. */

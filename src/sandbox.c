@@ -908,9 +908,16 @@ static void __attribute__((noreturn)) init_main(const struct plan *p, const sigs
 
 static void __attribute__((noreturn)) child_main(const struct plan *p, const sigset_t *orig_mask, int errfd,
 						  int alive_fd, const struct tty_relay *relay, int sock,
-						  const struct sock_fprog *filter)
+						  const struct sock_fprog *filter, const char *join_cgroup)
 {
 	struct aj_err err = { 0 };
+	/* A cgroup v1 cannot be entered through clone3: the jail's first process moves itself in, before
+	 * it can start anything else. (Only root's jails use v1, and uid 0 inside is root's own uid.) */
+	if (join_cgroup) {
+		cleanup_free char *procs = path_join(join_cgroup, "cgroup.procs");
+		if (write_file(procs, "0", &err) < 0)
+			report_and_exit(errfd, &err);
+	}
 	/* If the supervisor dies, init dies, and with it every process of the pid namespace. The
 	 * supervisor may already be gone before prctl: its end of alive_fd then reads as hung up. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
@@ -1008,7 +1015,7 @@ int sandbox_run(const struct plan *p, const struct sandbox_use *use, int *status
 		goto restore;
 	}
 	/* A fork-like clone: the child continues here with a copy of our memory, the plan included. */
-	pid = clone_jail(p->clone_flags, cg.fd);
+	pid = clone_jail(p->clone_flags, cg.v1 ? -1 : cg.fd);
 	if (pid < 0) {
 		if (cg.fd >= 0 && errno != EPERM && errno != EINVAL)
 			aj_fail(err, errno, "start the jail in its cgroup %s (clone3 with CLONE_INTO_CGROUP needs Linux 5.7)", cg.path);
@@ -1020,7 +1027,8 @@ int sandbox_run(const struct plan *p, const struct sandbox_use *use, int *status
 		close(errpipe[0]);
 		close(alive[1]);
 		close(sock[0]);
-		child_main(p, &orig, errpipe[1], alive[0], &relay, sock[1], filter.filter ? &filter : NULL);
+		child_main(p, &orig, errpipe[1], alive[0], &relay, sock[1], filter.filter ? &filter : NULL,
+			   cg.v1 ? cg.path : NULL);
 	}
 	close(errpipe[1]);
 	errpipe[1] = -1;

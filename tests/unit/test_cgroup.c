@@ -253,6 +253,36 @@ static void test_hybrid_names_v1(void **state)
 		 "controllers (this system keeps pids on cgroup v1)");
 }
 
+/* Root's fallback on a hybrid system: our own cgroup in the v1 pids hierarchy, also when pids shares
+ * a hierarchy with another controller; none without a v1 pids hierarchy. */
+static void test_v1_pids_parent(void **state)
+{
+	struct fake *f = *state;
+	struct aj_err err = { 0 };
+	char *parent = NULL;
+	put(f, "proc/self/cgroup", "9:name=systemd:/\n8:pids:/ci/job1\n4:memory:/process_api/182b\n0::/\n");
+	put(f, "proc/self/mountinfo", MI_HYBRID);
+	assert_int_equal(cgroup_v1_pids_parent(f->root, &parent, &err), 0);
+	char *want = fpath(f, "sys/fs/cgroup/pids/ci/job1");
+	assert_string_equal(parent, want);
+	free(want);
+	free(parent);
+	parent = NULL;
+	put(f, "proc/self/cgroup", "3:cpu,pids:/\n0::/\n");
+	put(f, "proc/self/mountinfo", MI_BASE "39 31 0:36 / /sys/fs/cgroup/cpu,pids rw - cgroup cgroup rw,cpu,pids\n");
+	assert_int_equal(cgroup_v1_pids_parent(f->root, &parent, &err), 0);
+	want = fpath(f, "sys/fs/cgroup/cpu,pids");
+	assert_string_equal(parent, want);
+	free(want);
+	free(parent);
+	parent = NULL;
+	put(f, "proc/self/cgroup", "0::/\n");
+	put(f, "proc/self/mountinfo", MI_BASE "41 31 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n");
+	assert_int_equal(cgroup_v1_pids_parent(f->root, &parent, &err), -1);
+	assert_null(parent);
+	assert_non_null(strstr(err.msg, "v1 pids"));
+}
+
 static void test_top_lacks_controller(void **state)
 {
 	/* A container whose host passed down only some controllers: nothing on v1 to blame. Only the
@@ -598,7 +628,7 @@ static void test_create_failures_leave_nothing(void **state)
 	char *parent = fpath(f, "sys/fs/cgroup/p");
 	assert_int_equal(cgroup_create("", parent, &PIDS, &c, &err), -1);
 	assert_true(str_has_prefix(err.msg, parent));
-	assert_non_null(strstr(err.msg, " is not on a cgroup2 filesystem"));
+	assert_non_null(strstr(err.msg, " is not on a cgroup filesystem"));
 	assert_null(c.path);
 	assert_int_equal(c.fd, -1);
 	assert_int_equal(count_jails(parent), 0);
@@ -627,6 +657,7 @@ int main(void)
 		T(test_v2_delegated_found),
 		T(test_v2_root_cgroup),
 		T(test_hybrid_names_v1),
+		T(test_v1_pids_parent),
 		T(test_top_lacks_controller),
 		T(test_no_cgroup2_mount),
 		T(test_no_v2_line),

@@ -1523,6 +1523,38 @@ static void test_layers_covered_by_parent(void **state)
 	assert_true(strv_contains(c->p.layers.ll_write, CWD "/build"));
 }
 
+/* The kernel exempts root from RLIMIT_NPROC: a root lockdown gets a pids cgroup of its own (v1 where
+ * pids lives there), and says so plainly when none can be made. */
+static void test_lockdown_root_pids(void **state)
+{
+	struct ctx *c = *state;
+	const struct plan_layers *l = &c->p.layers;
+	c->f.uid = 0;
+	c->f.cgroup_parent = "/sys/fs/cgroup/pids";
+	c->f.cgroup_v1 = true;
+	ok(c, build(c, "--lockdown", NULL));
+	assert_string_equal(l->cgroup_parent, "/sys/fs/cgroup/pids");
+	assert_true(l->cgroup_v1);
+	assert_int_equal(l->pids, 256);
+	ok(c, build(c, "--lockdown", "--pids=100000", NULL));
+	assert_int_equal(l->pids, 256);
+	ok(c, build(c, "--lockdown", "--pids=64", NULL));
+	assert_int_equal(l->pids, 64);
+	/* not root: RLIMIT_NPROC holds, no cgroup is made */
+	c->f.uid = 1000;
+	ok(c, build(c, "--lockdown", NULL));
+	assert_null(l->cgroup_parent);
+	assert_int_equal(rlimit_of(&c->p, RLIMIT_NPROC), 256);
+	/* root with nothing to make a cgroup in */
+	c->f.uid = 0;
+	c->f.cgroup_parent = NULL;
+	c->f.cgroup_v1 = false;
+	c->f.cgroup_error = "no pids anywhere";
+	ok(c, build(c, "--lockdown", NULL));
+	assert_null(l->cgroup_parent);
+	assert_true(has_note(&c->p, "nothing caps the number of processes"));
+}
+
 static void test_host_hides_shadow(void **state)
 {
 	struct ctx *c = *state;
@@ -1753,6 +1785,7 @@ int main(void)
 		S(test_lockdown_refuses),
 		S(test_cgroup_limits),
 		S(test_layers_covered_by_parent),
+		S(test_lockdown_root_pids),
 		H(test_host_hides_shadow),
 		S(test_plan_print_layers),
 		S(test_plan_print_status_layers),
