@@ -715,6 +715,19 @@ static void print_size(FILE *out, uint64_t v)
 		fprintf(out, "%llu%c", (unsigned long long)v, units[u]);
 }
 
+/* " memory 4G cpus 1.500 pids 512": the limits asked for. */
+static void print_limits(FILE *out, const struct plan_layers *l)
+{
+	if (l->memory) {
+		fputs(" memory ", out);
+		print_size(out, l->memory);
+	}
+	if (l->cpus_milli)
+		fprintf(out, " cpus %u.%03u", l->cpus_milli / 1000, l->cpus_milli % 1000);
+	if (l->pids)
+		fprintf(out, " pids %u", l->pids);
+}
+
 void plan_print_layers(const struct plan *p, FILE *out)
 {
 	const struct plan_layers *l = &p->layers;
@@ -770,14 +783,7 @@ void plan_print_layers(const struct plan *p, FILE *out)
 		fputs("  masks         off (--no-mask): /proc as the kernel shows it, /sys read-only\n", out);
 	if (l->cgroup_parent || l->pids_by_rlimit) {
 		fputs("  limits       ", out);
-		if (l->memory) {
-			fputs(" memory ", out);
-			print_size(out, l->memory);
-		}
-		if (l->cpus_milli)
-			fprintf(out, " cpus %u.%03u", l->cpus_milli / 1000, l->cpus_milli % 1000);
-		if (l->pids)
-			fprintf(out, " pids %u", l->pids);
+		print_limits(out, l);
 		if (l->cgroup_parent)
 			fprintf(out, " (a cgroup%s under %s)\n", l->cgroup_v1 ? " v1" : "", l->cgroup_parent);
 		else
@@ -921,14 +927,7 @@ void plan_print_status(const struct plan *p, FILE *out)
 	}
 	if (l->cgroup_parent || l->pids_by_rlimit) {
 		fputs("ajail: limits  ", out);
-		if (l->memory) {
-			fputs(" memory ", out);
-			print_size(out, l->memory);
-		}
-		if (l->cpus_milli)
-			fprintf(out, " cpus %u.%03u", l->cpus_milli / 1000, l->cpus_milli % 1000);
-		if (l->pids)
-			fprintf(out, " pids %u", l->pids);
+		print_limits(out, l);
 		fputc('\n', out);
 	}
 	for (size_t i = 1; i < p->n_steps; i++) {

@@ -372,6 +372,18 @@ static int mount_bind(const char *src_host, unsigned long long attrs, int target
 	return 0;
 }
 
+/* Put a read-only clone of path (an empty file or directory on the set-up tmpfs) over target. One
+ * of each serves every mask: a mask costs one mount and no new filesystem. */
+static int attach_empty(const char *path, int target, struct aj_err *err)
+{
+	cleanup_close int tree = sys_open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0 || sys_mount_setattr(tree, 0, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+							   MOUNT_ATTR_NOEXEC) < 0 ||
+	    sys_move_mount(tree, target) < 0)
+		return aj_fail(err, errno, "cover with %s", path);
+	return 0;
+}
+
 static int mount_hide_file(int target, struct aj_err *err)
 {
 	static const char empty[] = SCRATCH "/empty";
@@ -379,12 +391,7 @@ static int mount_hide_file(int target, struct aj_err *err)
 	if (fd < 0)
 		return aj_fail(err, errno, "create %s", empty);
 	close(fd);
-	cleanup_close int tree = sys_open_tree(AT_FDCWD, empty, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-	if (tree < 0 || sys_mount_setattr(tree, 0, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-							   MOUNT_ATTR_NOEXEC) < 0 ||
-	    sys_move_mount(tree, target) < 0)
-		return aj_fail(err, errno, "hide file");
-	return 0;
+	return attach_empty(empty, target, err);
 }
 
 static bool dir_is_empty(int fd)
@@ -405,19 +412,13 @@ static bool dir_is_empty(int fd)
 	return true;
 }
 
-/* An empty read-only directory over target. One empty directory on the set-up tmpfs serves every
- * mask: each is a clone of it, so a mask costs one mount and no new filesystem. */
+/* An empty read-only directory over target. */
 static int mount_mask_dir(int target, struct aj_err *err)
 {
 	static const char empty[] = SCRATCH "/empty.d";
 	if (mkdir(empty, 0555) < 0 && errno != EEXIST)
 		return aj_fail(err, errno, "create %s", empty);
-	cleanup_close int tree = sys_open_tree(AT_FDCWD, empty, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-	if (tree < 0 || sys_mount_setattr(tree, 0, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-							   MOUNT_ATTR_NOEXEC) < 0 ||
-	    sys_move_mount(tree, target) < 0)
-		return aj_fail(err, errno, "mask directory");
-	return 0;
+	return attach_empty(empty, target, err);
 }
 
 /* What is mounted at target, again on top of itself, read-only with everything beneath it: the
