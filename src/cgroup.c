@@ -613,7 +613,7 @@ int cgroup_remove(struct cgroup *cg, unsigned *oom_kills, struct aj_err *err)
 			/* Still busy after 200 ms: something outlived the jail's init. Kill it rather
 			 * than leave it and its cgroup behind (cgroup.kill exists from Linux 5.14; if
 			 * it fails, the EBUSY below says what is left). */
-			if (i == 20 && cg->fd >= 0) {
+			if (i == 40 && cg->fd >= 0) {
 				int kfd = openat(cg->fd, "cgroup.kill", O_WRONLY | O_CLOEXEC);
 				if (kfd >= 0) {
 					ssize_t w = write(kfd, "1", 1);
@@ -621,7 +621,8 @@ int cgroup_remove(struct cgroup *cg, unsigned *oom_kills, struct aj_err *err)
 					close(kfd);
 				}
 			}
-			nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
+			/* The kernel lets go of an emptied cgroup within a millisecond or so: poll finely first. */
+			nanosleep(&(struct timespec){ .tv_nsec = (i < 20 ? 1 : 10) * 1000 * 1000 }, NULL);
 		}
 	}
 	if (cg->fd >= 0)
