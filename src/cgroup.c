@@ -39,38 +39,10 @@ bool cgroup_limits_set(const struct cg_limits *l)
 	return l->memory || l->cpus_milli || l->pids;
 }
 
-static char *read_text_at(int dirfd, const char *path)
-{
-	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	size_t cap = 4096, len = 0;
-	char *buf = xmalloc(cap);
-	for (;;) {
-		if (cap - len < 2)
-			buf = xrealloc(buf, cap *= 2);
-		ssize_t n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-			close(fd);
-			free(buf);
-			errno = e;
-			return NULL;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	return buf;
-}
-
 static char *read_text(const char *path)
 {
-	return read_text_at(AT_FDCWD, path);
+	/* mountinfo grows with the mount table: a generous bound. */
+	return read_file_at(AT_FDCWD, path, 64u << 20);
 }
 
 static bool is_sep(char c, const char *seps)
@@ -568,7 +540,7 @@ fail:;
 /* memory.events' "oom_kill N"; 0 when there is none (no memory controller). */
 static unsigned read_oom_kills(int dirfd)
 {
-	cleanup_free char *text = read_text_at(dirfd, "memory.events");
+	cleanup_free char *text = read_file_at(dirfd, "memory.events", 1u << 16);
 	if (!text)
 		return 0;
 	for (const char *line = text; line; line = strchr(line, '\n')) {

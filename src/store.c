@@ -312,19 +312,6 @@ int store_open_rootfs(struct store *s, const char *name, struct aj_err *err)
 
 /* ---- metadata ---- */
 
-static char *read_small_at(int dirfd, const char *name)
-{
-	cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return NULL;
-	char buf[4096];
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	if (n < 0)
-		return NULL;
-	buf[n] = '\0';
-	return xstrdup(buf);
-}
-
 static char *meta_get(const char *meta, const char *key)
 {
 	size_t k = strlen(key);
@@ -638,7 +625,7 @@ int store_entries(struct store *s, struct store_entry **out, size_t *n, struct a
 			ssize_t k = readlinkat(s->fsfd, e->d_name, target, sizeof target - 1);
 			x->link = xstrndup(target, k > 0 ? (size_t)k : 0);
 		}
-		cleanup_free char *text = meta >= 0 && !x->link ? read_small_at(meta, e->d_name) : NULL;
+		cleanup_free char *text = meta >= 0 && !x->link ? read_file_at(meta, e->d_name, 1u << 16) : NULL;
 		cleanup_free char *created = meta_get(text, "created");
 		x->source = meta_get(text, "source");
 		if (!x->source)

@@ -1,5 +1,7 @@
 #include "util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +128,40 @@ int read_int_file(const char *path, int dflt)
 		fclose(f);
 	}
 	return v;
+}
+
+char *read_file_at(int dirfd, const char *name, size_t max)
+{
+	cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return NULL;
+	size_t cap = 4096, len = 0;
+	cleanup_free char *buf = xmalloc(cap + 1);
+	for (;;) {
+		if (len == cap) {
+			/* One byte past max is read before giving up, so a file of exactly max bytes fits. */
+			if (cap > max) {
+				errno = EFBIG;
+				return NULL;
+			}
+			cap *= 2;
+			buf = xrealloc(buf, cap + 1);
+		}
+		ssize_t r = read(fd, buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return NULL;
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	if (len > max) {
+		errno = EFBIG;
+		return NULL;
+	}
+	buf[len] = '\0';
+	return steal_pointer(&buf);
 }
 
 bool str_has_prefix(const char *s, const char *prefix)

@@ -39,6 +39,9 @@ char *util_human_size(uint64_t bytes);
 
 /* The integer at the start of a small file (a /proc/sys knob), or dflt when it cannot be read. */
 int read_int_file(const char *path, int dflt);
+/* The whole of a file no larger than max bytes, NUL-terminated (caller frees); the last component is
+ * not followed. NULL with errno set on failure, EFBIG when it is larger. Reads, changes nothing. */
+char *read_file_at(int dirfd, const char *name, size_t max);
 
 /* Lexical path helpers (no filesystem access). */
 /* Join dir and rel with one '/', rel may be absolute (then it is returned as is). */

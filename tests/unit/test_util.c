@@ -1,4 +1,5 @@
-/* Unit tests for util.c (lexical path helpers, string vectors) and error.c. No filesystem access. */
+/* Unit tests for util.c (lexical path helpers, string vectors, reading a small file) and error.c. Only
+ * read_file_at touches the filesystem, in a temporary directory of its own. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -6,6 +7,8 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,6 +226,64 @@ static void test_err_wrap(void **state)
 	assert_memory_equal(e.msg, "ctx: xxx", 8);
 }
 
+/* read_file_at: the whole file up to max bytes, EFBIG beyond, no symlink followed at the end. */
+static void write_bytes(int dir, const char *name, size_t n)
+{
+	int fd = openat(dir, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(write(fd, i % 2 ? "b" : "a", 1), 1);
+	close(fd);
+}
+
+static void test_read_file_at(void **state)
+{
+	char tmpl[] = "/tmp/ajail-test-util.XXXXXX";
+	assert_non_null(mkdtemp(tmpl));
+	int dir = open(tmpl, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dir >= 0);
+
+	write_bytes(dir, "empty", 0);
+	char *s = read_file_at(dir, "empty", 10);
+	assert_non_null(s);
+	assert_string_equal(s, "");
+	free(s);
+
+	/* Across the first 4096-byte buffer, and exactly at the bound. */
+	write_bytes(dir, "big", 10000);
+	s = read_file_at(dir, "big", 10000);
+	assert_non_null(s);
+	assert_int_equal(strlen(s), 10000);
+	assert_memory_equal(s + 9998, "ab", 2);
+	free(s);
+	errno = 0;
+	assert_null(read_file_at(dir, "big", 9999));
+	assert_int_equal(errno, EFBIG);
+	write_bytes(dir, "page", 4096);
+	errno = 0;
+	assert_null(read_file_at(dir, "page", 4095));
+	assert_int_equal(errno, EFBIG);
+	s = read_file_at(dir, "page", 4096);
+	assert_non_null(s);
+	assert_int_equal(strlen(s), 4096);
+	free(s);
+
+	assert_int_equal(symlinkat("big", dir, "link"), 0);
+	errno = 0;
+	assert_null(read_file_at(dir, "link", 1 << 20));
+	assert_int_equal(errno, ELOOP);
+	errno = 0;
+	assert_null(read_file_at(dir, "missing", 10));
+	assert_int_equal(errno, ENOENT);
+
+	unlinkat(dir, "empty", 0);
+	unlinkat(dir, "big", 0);
+	unlinkat(dir, "page", 0);
+	unlinkat(dir, "link", 0);
+	close(dir);
+	assert_int_equal(rmdir(tmpl), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +299,7 @@ int main(void)
 		cmocka_unit_test(test_strv),
 		cmocka_unit_test(test_strv_cleanup_and_steal),
 		cmocka_unit_test(test_str_helpers),
+		cmocka_unit_test(test_read_file_at),
 		cmocka_unit_test(test_err_usage_and_fail),
 		cmocka_unit_test(test_err_wrap),
 	};
