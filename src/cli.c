@@ -44,7 +44,8 @@ static const char usage_text[] =
 	"  --new-session        always detach from the terminal's session (default: only when the kernel\n"
 	"                       still allows TIOCSTI, /proc/sys/dev/tty/legacy_tiocsti)\n"
 	"  --lockdown           for code you do not trust at all: working directory read-only, no network,\n"
-	"                       empty home, no --rw/--mount, a new session, the tightest limits\n"
+	"                       empty home, no --rw/--mount, a new session, the tightest limits (options\n"
+	"                       that would loosen it are refused, or left out with a warning from AJAIL_ARGS)\n"
 	"  --memory=SIZE        memory limit, e.g. 4G   (needs a cgroup v2 subtree delegated to you)\n"
 	"  --cpus=N             CPU limit, e.g. 1.5     (likewise)\n"
 	"  --pids=N             process and thread limit (cgroup v2, else RLIMIT_NPROC for the jail)\n"
@@ -204,6 +205,7 @@ void opts_release(struct opts *o)
 	}
 	free(o->mounts);
 	strv_free(o->devs);
+	strv_free(o->lockdown_dropped);
 	free(o->clone_branch);
 	strv_free(o->argv);
 	strv_free(o->verb_args);
@@ -512,7 +514,9 @@ static int parse_word(struct opts *o, const char *word, const char *next, bool *
 	return 0;
 }
 
-static int parse_ajail_args(struct opts *o, const char *env, struct aj_err *err)
+/* With --lockdown on the command line, each option of AJAIL_ARGS is tried on its own first, and one
+ * that would loosen the lockdown is recorded in o->lockdown_dropped instead of applied. */
+static int parse_ajail_args(struct opts *o, const char *env, bool lockdown, struct aj_err *err)
 {
 	cleanup_strv char **words = NULL;
 	const char *p = env;
@@ -535,6 +539,22 @@ static int parse_ajail_args(struct opts *o, const char *env, struct aj_err *err)
 			return aj_usage(err, "AJAIL_ARGS: '%s' is not an option; AJAIL_ARGS holds options separated by ';'",
 					words[i]);
 		bool consumed;
+		if (lockdown) {
+			struct opts one;
+			opts_init(&one);
+			int r = parse_word(&one, words[i], words[i + 1], &consumed, "AJAIL_ARGS: ", err);
+			bool bad = r == 0 && cli_lockdown_conflict(&one);
+			if (bad)
+				strv_push(&o->lockdown_dropped, consumed ? xasprintf("%s=%s", words[i], words[i + 1])
+									 : xstrdup(words[i]));
+			opts_release(&one);
+			if (r < 0)
+				return -1;
+			if (bad) {
+				i += consumed;
+				continue;
+			}
+		}
 		if (parse_word(o, words[i], words[i + 1], &consumed, "AJAIL_ARGS: ", err) < 0)
 			return -1;
 		i += consumed;
@@ -542,27 +562,36 @@ static int parse_ajail_args(struct opts *o, const char *env, struct aj_err *err)
 	return 0;
 }
 
+const char *cli_lockdown_conflict(const struct opts *o)
+{
+	for (size_t i = 0; i < o->n_mounts; i++)
+		if (o->mounts[i].mode == MODE_RW || o->mounts[i].mode == MODE_DEV || o->mounts[i].dst)
+			return o->mounts[i].origin;
+	return o->fs_edit || o->fs_edit_dirs     ? "--fs-edit"
+	       : o->home_edit || o->home_edit_dirs ? "--home-edit"
+	       : o->devs                          ? "--dev"
+	       : o->clone_push                    ? "--clone-push"
+	       : o->clone_dirty                   ? "--clone-dirty"
+	       : o->clone                         ? "--clone"
+	       : o->cap_add                       ? "--cap-add"
+	       : o->no_cap_drop                   ? "--no-cap-drop"
+	       : o->no_seccomp                    ? "--no-seccomp"
+	       : o->allow_ptrace                  ? "--allow-ptrace"
+	       : o->no_landlock                   ? "--no-landlock"
+	       : o->no_rlimits                    ? "--no-rlimits"
+	       : o->no_mask                       ? "--no-mask"
+						  : NULL;
+}
+
 static const struct {
 	const char *name;
 	enum cli_verb verb;
 } verbs[] = { { "fs", VERB_FS }, { "clone", VERB_CLONE }, { "doctor", VERB_DOCTOR } };
 
-int cli_parse(int argc, char *const argv[], const char *ajail_args, struct opts *o, struct aj_err *err)
+/* Options up to "--" or the first word that is not one, then the command. */
+static int parse_cmdline(struct opts *o, int argc, char *const argv[], struct aj_err *err)
 {
 	int i = 1;
-	/* A verb is only a verb as the very first word: `ajail -- fs` and `ajail -q fs` run a program. */
-	if (argc > 1) {
-		for (size_t v = 0; v < sizeof verbs / sizeof verbs[0]; v++) {
-			if (strcmp(argv[1], verbs[v].name) == 0) {
-				o->verb = verbs[v].verb;
-				for (int k = 2; k < argc; k++)
-					strv_push(&o->verb_args, xstrdup(argv[k]));
-				return 0;
-			}
-		}
-	}
-	if (ajail_args && parse_ajail_args(o, ajail_args, err) < 0)
-		return -1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--") == 0) {
@@ -579,4 +608,34 @@ int cli_parse(int argc, char *const argv[], const char *ajail_args, struct opts 
 	for (; i < argc; i++)
 		strv_push(&o->argv, xstrdup(argv[i]));
 	return 0;
+}
+
+int cli_parse(int argc, char *const argv[], const char *ajail_args, struct opts *o, struct aj_err *err)
+{
+	/* A verb is only a verb as the very first word: `ajail -- fs` and `ajail -q fs` run a program. */
+	if (argc > 1) {
+		for (size_t v = 0; v < sizeof verbs / sizeof verbs[0]; v++) {
+			if (strcmp(argv[1], verbs[v].name) == 0) {
+				o->verb = verbs[v].verb;
+				for (int k = 2; k < argc; k++)
+					strv_push(&o->verb_args, xstrdup(argv[k]));
+				return 0;
+			}
+		}
+	}
+	/* Whether the command line asks for --lockdown decides how AJAIL_ARGS is read, and AJAIL_ARGS
+	 * comes first (the command line wins): the command line is parsed twice, once to learn that. */
+	bool lockdown = false;
+	if (ajail_args) {
+		struct opts cmd;
+		opts_init(&cmd);
+		int r = parse_cmdline(&cmd, argc, argv, err);
+		lockdown = cmd.lockdown;
+		opts_release(&cmd);
+		if (r < 0)
+			return -1;
+		if (parse_ajail_args(o, ajail_args, lockdown, err) < 0)
+			return -1;
+	}
+	return parse_cmdline(o, argc, argv, err);
 }

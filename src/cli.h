@@ -59,6 +59,9 @@ struct opts {
 	unsigned pids;         /* --pids; 0: unset */
 	bool quiet, dry_run, help, version;
 	int verbose;
+	/* Options of AJAIL_ARGS that --lockdown on the command line does not honour, as written there:
+	 * standing defaults such as --rw=~/.cache would otherwise make every lockdown a usage error. */
+	char **lockdown_dropped;
 	char **argv;           /* command and arguments; NULL: the default shell */
 	char **verb_args;      /* arguments after a verb (fs, clone, doctor) */
 };
@@ -70,6 +73,11 @@ void opts_release(struct opts *o);
  * the command line, so the command line wins where they conflict. Fills err (AJ_ERR_USAGE) and
  * returns -1 on a malformed or unknown option. */
 int cli_parse(int argc, char *const argv[], const char *ajail_args, struct opts *o, struct aj_err *err);
+
+/* The first option in o that would give a jail more than --lockdown allows (host directories
+ * writable or mounted elsewhere, anything persisting, a layer off), as the user wrote it; NULL when
+ * there is none. Pure. */
+const char *cli_lockdown_conflict(const struct opts *o);
 
 /* Usage text for --help. */
 const char *cli_usage(void);

@@ -240,13 +240,13 @@ static int cmd_run(struct opts *o)
 	if (plan.verbose)
 		for (size_t i = 0; plan.notes && plan.notes[i]; i++)
 			output_note("%s", plan.notes[i]);
+	for (size_t i = 0; plan.warnings && plan.warnings[i] && !plan.quiet; i++)
+		output_note("%s", plan.warnings[i]);
 	if (o->dry_run) {
 		plan_print(&plan, stdout);
 		plan_release(&plan);
 		return 0;
 	}
-	if (plan.warning && !plan.quiet)
-		output_note("%s", plan.warning);
 	if (!plan.quiet)
 		plan_print_status(&plan, stderr);
 	fflush(stderr);

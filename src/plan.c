@@ -32,7 +32,7 @@ void plan_release(struct plan *p)
 	free(p->cwd);
 	free(p->hostname);
 	strv_free(p->notes);
-	free(p->warning);
+	strv_free(p->warnings);
 	free(p->clone_id);
 	free(p->clone_branch);
 	strv_free(p->layers.ll_write);
@@ -423,28 +423,12 @@ static bool step_is_covered(const struct plan *p, size_t i)
 }
 
 /* --lockdown is for code trusted with nothing: every option that would hand it more is refused
- * rather than ignored, so no one believes a lockdown holds what it does not. */
+ * rather than ignored, so no one believes a lockdown holds what it does not. (Those that came from
+ * AJAIL_ARGS while --lockdown is on the command line were left out by cli_parse, and are named in a
+ * warning.) */
 static int check_lockdown(const struct opts *o, struct aj_err *err)
 {
-	const char *bad = NULL;
-	for (size_t i = 0; i < o->n_mounts && !bad; i++)
-		if (o->mounts[i].mode == MODE_RW || o->mounts[i].mode == MODE_DEV || o->mounts[i].dst)
-			bad = o->mounts[i].origin;
-	if (!bad)
-		bad = o->fs_edit || o->fs_edit_dirs ? "--fs-edit"
-		      : o->home_edit || o->home_edit_dirs ? "--home-edit"
-		      : o->devs                      ? "--dev"
-		      : o->clone_push                ? "--clone-push"
-		      : o->clone_dirty               ? "--clone-dirty"
-		      : o->clone                     ? "--clone"
-		      : o->cap_add                   ? "--cap-add"
-		      : o->no_cap_drop               ? "--no-cap-drop"
-		      : o->no_seccomp                ? "--no-seccomp"
-		      : o->allow_ptrace              ? "--allow-ptrace"
-		      : o->no_landlock               ? "--no-landlock"
-		      : o->no_rlimits                ? "--no-rlimits"
-		      : o->no_mask                   ? "--no-mask"
-						     : NULL;
+	const char *bad = cli_lockdown_conflict(o);
 	if (bad)
 		return aj_usage(err, "--lockdown cannot be combined with %s: it would give the jail more than a lockdown "
 				     "allows (host directories stay read-only, nothing persists, every layer stays on)", bad);
@@ -585,22 +569,27 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 			goto fail;
 		}
 		if (r->implicit)
-			p->warning = xstrdup("no 'default' rootfs in the store: using the host's /usr /bin /lib* /sbin /etc /opt "
+			strv_push(&p->warnings, xstrdup("no 'default' rootfs in the store: using the host's /usr /bin /lib* /sbin /etc /opt "
 					     "read-only (--fs=host); 'ajail fs build debian default' or 'ajail fs import default TARBALL' "
-					     "makes a default");
+					     "makes a default"));
 		note(p, "rootfs 'host': the host's system directories, read-only, on an empty tmpfs");
 		if (add_host_root(p, f, err) < 0)
 			goto fail;
 	} else {
 		note(p, "rootfs '%s' at %s%s", r->name, r->path, r->implicit ? " (the store's default)" : "");
 		if (r->owner != f->uid)
-			p->warning = xasprintf("rootfs '%s' belongs to uid %u, not to you (uid %u): inside the jail its files "
+			strv_push(&p->warnings, xasprintf("rootfs '%s' belongs to uid %u, not to you (uid %u): inside the jail its files "
 					       "belong to nobody and cannot be changed, even in the ephemeral overlay",
-					       r->name, (unsigned)r->owner, (unsigned)f->uid);
+					       r->name, (unsigned)r->owner, (unsigned)f->uid));
 		if (add_store_root(p, o, f, err) < 0)
 			goto fail;
 	}
 	add_system_mounts(p, f, o, no_net);
+	if (o->lockdown && o->lockdown_dropped) {
+		cleanup_free char *list = strv_join(o->lockdown_dropped, " ");
+		strv_push(&p->warnings, xasprintf("--lockdown: left out %s from AJAIL_ARGS (a lockdown takes nothing that would "
+						  "loosen it)", list));
+	}
 	if (o->lockdown) {
 		add_step(p, MK_TMPFS, NULL, "/root", MF_SYSTEM, "--lockdown")->mode = 0700;
 		note(p, "--lockdown: an empty home, the working directory read-only, no network");

@@ -172,7 +172,7 @@ struct plan {
 	bool quiet;
 	int verbose;
 	char **notes;            /* decisions explained by -v */
-	char *warning;           /* one line shown even without -v (the host-rootfs note) */
+	char **warnings;         /* lines shown even without -v (the host-rootfs note, what --lockdown left out) */
 };
 
 void plan_init(struct plan *p);

@@ -106,6 +106,18 @@ bool strv_contains(char *const *v, const char *s)
 	return false;
 }
 
+char *strv_join(char *const *v, const char *sep)
+{
+	size_t n = 1, k = strlen(sep);
+	for (size_t i = 0; v && v[i]; i++)
+		n += strlen(v[i]) + (i ? k : 0);
+	char *out = xmalloc(n), *w = out;
+	for (size_t i = 0; v && v[i]; i++)
+		w = stpcpy(i ? stpcpy(w, sep) : w, v[i]);
+	*w = '\0';
+	return out;
+}
+
 char *util_human_size(uint64_t bytes)
 {
 	static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };

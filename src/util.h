@@ -31,6 +31,7 @@ void strv_push(char ***v, char *s);     /* takes ownership of s */
 void strv_free(char **v);
 void strv_freep(char ***v);
 bool strv_contains(char *const *v, const char *s);
+char *strv_join(char *const *v, const char *sep); /* "" for NULL or empty; caller frees */
 
 bool str_has_prefix(const char *s, const char *prefix);
 

@@ -299,6 +299,14 @@ pr BLOCKED --rol --no-landlock -- write "$W/probe-write"
 pr BLOCKED --lockdown -- write "$W/probe-write"
 pr BLOCKED --lockdown -- mkdir "$W/probe-dir"
 [ ! -e "$W/probe-write" ] && [ ! -e "$W/probe-dir" ] || gap "something was written to the cwd"
+# A standing --rw in AJAIL_ARGS does not open a --lockdown: it is left out, and the user is told.
+AJAIL_ARGS="--rw=$OUT" jail --fs=bb --lockdown /probe write "$OUT/lockdown-write"
+case "$rc:$out" in
+"0:BLOCKED write: "*) ok "--lockdown leaves out AJAIL_ARGS' --rw: ${out#BLOCKED write: }" ;;
+*) gap "--lockdown with AJAIL_ARGS=--rw: expected BLOCKED, got exit $rc: $out (stderr: $err)" ;;
+esac
+[[ $err == *"left out --rw=$OUT from AJAIL_ARGS"* ]] || gap "--lockdown should say it left out AJAIL_ARGS' --rw: $err"
+[ ! -e "$OUT/lockdown-write" ] || gap "a --lockdown jail wrote through AJAIL_ARGS' --rw"
 # Landlock on its own: the overlay root is writable as a mount, landlock limits writes to the
 # places a program needs.
 pr BLOCKED -- write /probe-write

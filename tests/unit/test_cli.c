@@ -987,6 +987,55 @@ static void test_ajail_args_before_command_line(void **state)
 	check_mount(&c->o, 0, MODE_RW, NULL, NULL, "--rw");
 }
 
+/* --lockdown on the command line leaves out what AJAIL_ARGS would loosen it with, and says so; all
+ * the rest of AJAIL_ARGS still applies. */
+static void test_ajail_args_under_lockdown(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, parse(c, "--fs=deb;--rw=/cache;--ro=src;--cap-add;NET_RAW;--no-seccomp;-q;--mount=/d,/data,ro;--hide=.env",
+		    "--lockdown", "make", NULL));
+	assert_true(c->o.lockdown);
+	assert_string_equal(c->o.fs, "deb");
+	assert_true(c->o.quiet);
+	assert_int_equal(c->o.cap_add, 0);
+	assert_false(c->o.no_seccomp);
+	/* --ro and --hide give a lockdown nothing: they stay, in their order */
+	assert_int_equal(c->o.n_mounts, 2);
+	check_mount(&c->o, 0, MODE_RO, "src", NULL, "--ro=src");
+	check_mount(&c->o, 1, MODE_HIDE, ".env", NULL, "--hide=.env");
+	/* each left-out option as written, a value in the next word joined with '=' */
+	assert_int_equal(strv_len(c->o.lockdown_dropped), 4);
+	assert_string_equal(c->o.lockdown_dropped[0], "--rw=/cache");
+	assert_string_equal(c->o.lockdown_dropped[1], "--cap-add=NET_RAW");
+	assert_string_equal(c->o.lockdown_dropped[2], "--no-seccomp");
+	assert_string_equal(c->o.lockdown_dropped[3], "--mount=/d,/data,ro");
+	assert_null(cli_lockdown_conflict(&c->o));
+	assert_string_equal(c->o.argv[0], "make");
+
+	/* without --lockdown on the command line, AJAIL_ARGS applies whole */
+	ok(c, parse(c, "--rw=/cache;--no-seccomp", "make", NULL));
+	assert_null(c->o.lockdown_dropped);
+	assert_true(c->o.no_seccomp);
+	assert_string_equal(cli_lockdown_conflict(&c->o), "--rw=/cache");
+
+	/* --lockdown from AJAIL_ARGS is a standing choice: nothing is left out, the plan refuses the mix */
+	ok(c, parse(c, "--lockdown;--no-seccomp", "true", NULL));
+	assert_null(c->o.lockdown_dropped);
+	assert_string_equal(cli_lockdown_conflict(&c->o), "--no-seccomp");
+	ok(c, parse(c, "--lockdown", "--rw=x", "true", NULL));
+	assert_string_equal(cli_lockdown_conflict(&c->o), "--rw=x");
+
+	/* --lockdown as the command's own argument is not ajail's */
+	ok(c, parse(c, "--no-seccomp", "prog", "--lockdown", NULL));
+	assert_false(c->o.lockdown);
+	assert_true(c->o.no_seccomp);
+	assert_null(c->o.lockdown_dropped);
+
+	/* a malformed AJAIL_ARGS option is still an error under --lockdown */
+	expect_usage_error(c, parse(c, "--cap-add=NOPE", "--lockdown", "true", NULL), "AJAIL_ARGS", "NOPE", NULL);
+	expect_usage_error(c, parse(c, "--bogus", "--lockdown", "true", NULL), "AJAIL_ARGS", "--bogus", NULL);
+}
+
 static void test_ajail_args_non_option(void **state)
 {
 	struct ctx *c = *state;
@@ -1091,6 +1140,7 @@ int main(void)
 		T(test_ajail_args_trim_and_empty),
 		T(test_ajail_args_value_in_next_token),
 		T(test_ajail_args_before_command_line),
+		T(test_ajail_args_under_lockdown),
 		T(test_ajail_args_non_option),
 		T(test_ajail_args_errors_mention_it),
 		T(test_usage_lists_every_flag),

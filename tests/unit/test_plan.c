@@ -327,7 +327,7 @@ static void test_host_root(void **state)
 	assert_int_equal(find(p, "/etc/resolv.conf", NULL), -1);
 	assert_int_equal(c->log.resolv_calls, 0);
 	/* asked for explicitly: no warning */
-	assert_null(p->warning);
+	assert_null(p->warnings);
 }
 
 static void test_host_root_implicit_warns(void **state)
@@ -335,11 +335,11 @@ static void test_host_root_implicit_warns(void **state)
 	struct ctx *c = *state;
 	c->rootfs.implicit = true;
 	ok(c, build(c, NULL));
-	assert_non_null(c->p.warning);
-	assert_non_null(strstr(c->p.warning, "--fs=host"));
-	assert_non_null(strstr(c->p.warning, "ajail fs import default"));
+	assert_int_equal(strv_len(c->p.warnings), 1);
+	assert_non_null(strstr(c->p.warnings[0], "--fs=host"));
+	assert_non_null(strstr(c->p.warnings[0], "ajail fs import default"));
 	assert_true(c->p.rootfs.implicit);
-	assert_null(strchr(c->p.warning, '\n'));
+	assert_null(strchr(c->p.warnings[0], '\n'));
 }
 
 static void test_host_root_no_edit(void **state)
@@ -385,7 +385,7 @@ static void test_store_root_overlay(void **state)
 	/* the host's resolver configuration, followed to the real file */
 	check_step(p, find(p, "/etc/resolv.conf", NULL), MK_BIND_RO, "/run/systemd/resolve/stub-resolv.conf",
 		   "/etc/resolv.conf", MF_FILE | MF_REPLACE_LINK | MF_SYSTEM, "network");
-	assert_null(p->warning);
+	assert_null(p->warnings);
 }
 
 static void test_store_root_foreign_owner_warns(void **state)
@@ -393,14 +393,14 @@ static void test_store_root_foreign_owner_warns(void **state)
 	struct ctx *c = *state;
 	c->rootfs.owner = 0;
 	ok(c, build(c, NULL));
-	assert_non_null(c->p.warning);
-	assert_non_null(strstr(c->p.warning, "'alpine'"));
-	assert_non_null(strstr(c->p.warning, "uid 0"));
-	assert_non_null(strstr(c->p.warning, "uid 1000"));
+	assert_int_equal(strv_len(c->p.warnings), 1);
+	assert_non_null(strstr(c->p.warnings[0], "'alpine'"));
+	assert_non_null(strstr(c->p.warnings[0], "uid 0"));
+	assert_non_null(strstr(c->p.warnings[0], "uid 1000"));
 	assert_int_equal(c->p.rootfs.owner, 0);
 	c->rootfs.owner = 1000;
 	ok(c, build(c, NULL));
-	assert_null(c->p.warning);
+	assert_null(c->p.warnings);
 }
 
 static void test_store_root_no_net_no_resolv(void **state)
@@ -1400,6 +1400,28 @@ static void test_lockdown(void **state)
 	assert_true(c->p.layers.lockdown);
 }
 
+/* What --lockdown left out of AJAIL_ARGS is named in one warning, and none of it is in the plan. */
+static void test_lockdown_warns_of_ajail_args(void **state)
+{
+	struct ctx *c = *state;
+	char *argv[] = { "ajail", "--lockdown", "true", NULL };
+	opts_release(&c->o);
+	plan_release(&c->p);
+	assert_int_equal(cli_parse(3, argv, "--rw=sub;--no-seccomp;--ro=sub", &c->o, &c->err), 0);
+	ok(c, plan_build(&c->o, &c->f, &c->p, &c->err));
+	assert_int_equal(strv_len(c->p.warnings), 1);
+	assert_non_null(strstr(c->p.warnings[0], "--lockdown"));
+	assert_non_null(strstr(c->p.warnings[0], "--rw=sub --no-seccomp"));
+	assert_non_null(strstr(c->p.warnings[0], "AJAIL_ARGS"));
+	assert_null(strchr(c->p.warnings[0], '\n'));
+	assert_int_equal(find(&c->p, CWD "/sub", "--rw=sub"), -1);
+	check_step(&c->p, find(&c->p, CWD "/sub", NULL), MK_OVERLAY, CWD "/sub", CWD "/sub", 0, "--ro=sub");
+	assert_true(c->p.layers.seccomp);
+	/* a lockdown that left nothing out says nothing */
+	ok(c, build(c, "--lockdown", NULL));
+	assert_null(c->p.warnings);
+}
+
 static void test_lockdown_refuses(void **state)
 {
 	struct ctx *c = *state;
@@ -1782,6 +1804,7 @@ int main(void)
 		S(test_layers_turn_off),
 		S(test_layers_landlock_net),
 		S(test_lockdown),
+		S(test_lockdown_warns_of_ajail_args),
 		S(test_lockdown_refuses),
 		S(test_cgroup_limits),
 		S(test_layers_covered_by_parent),

@@ -152,8 +152,18 @@ static void test_strv(void **state)
 	assert_true(strv_contains(v, ""));
 	assert_false(strv_contains(v, "c"));
 	assert_false(strv_contains(v, "ab"));
+	char *j = strv_join(v, ", ");
+	assert_string_equal(j, "a, b, ");
+	free(j);
 	strv_free(v);
 	strv_free(NULL);
+	j = strv_join(NULL, ",");
+	assert_string_equal(j, "");
+	free(j);
+	char *one[] = { "solo", NULL };
+	j = strv_join(one, " ");
+	assert_string_equal(j, "solo");
+	free(j);
 }
 
 static void test_strv_cleanup_and_steal(void **state)
