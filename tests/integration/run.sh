@@ -31,6 +31,14 @@ if [ "$(id -u)" = 0 ]; then
 	if ! id "$test_user" >/dev/null 2>&1; then
 		useradd --create-home --shell /bin/bash "$test_user" || { echo "run.sh: useradd failed" >&2; exit 1; }
 	fi
+	# Like a developer's: a private key in ~/.ssh, which t_escape must find unreadable from a jail.
+	test_home=$(getent passwd "$test_user" | cut -d: -f6)
+	if [ ! -e "$test_home/.ssh/id_ed25519" ]; then
+		install -d -m 700 -o "$test_user" -g "$test_user" "$test_home/.ssh" &&
+			printf -- '-----BEGIN OPENSSH PRIVATE KEY-----\najail test key, not a real one\n-----END OPENSSH PRIVATE KEY-----\n' |
+			install -m 600 -o "$test_user" -g "$test_user" /dev/stdin "$test_home/.ssh/id_ed25519" ||
+			{ echo "run.sh: could not give $test_user an ssh key" >&2; exit 1; }
+	fi
 	users+=("$test_user")
 fi
 

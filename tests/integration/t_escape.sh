@@ -237,7 +237,18 @@ pr BLOCKED --fs=host -- read "$OUT/marker"
 pr BLOCKED --no-landlock --no-mask --no-seccomp --no-cap-drop -- read "$OUT/marker"
 pr ALLOWED --mount="$OUT,/outside,ro" -- read /outside/marker
 # The user's own keys and dotfiles (the probe prints byte counts, never content), another user's home.
-for f in "$HOME"/.ssh/id_* "$HOME/.ssh/authorized_keys" "$HOME/.ssh/known_hosts" "$HOME/.bashrc" "$HOME/.profile"; do
+# run.sh gives the unprivileged test user a key, so there the probe of ~/.ssh always runs.
+ssh_probed=false
+for f in "$HOME"/.ssh/id_* "$HOME/.ssh/authorized_keys" "$HOME/.ssh/known_hosts"; do
+	[ -f "$f" ] && [ -s "$f" ] && [ -r "$f" ] || continue
+	pr BLOCKED -- read "$f"
+	pr BLOCKED --fs=host -- read "$f"
+	pr BLOCKED --no-landlock --no-mask --no-seccomp --no-cap-drop -- read "$f"
+	ssh_probed=true
+	break
+done
+[ "$(id -un)" != ajail-test ] || $ssh_probed || gap "run.sh should have given ajail-test a key in $HOME/.ssh"
+for f in "$HOME/.bashrc" "$HOME/.profile"; do
 	[ -f "$f" ] && [ -s "$f" ] && [ -r "$f" ] || continue
 	pr BLOCKED -- read "$f"
 	pr BLOCKED --fs=host -- read "$f"
