@@ -167,6 +167,7 @@ static int cmd_run(struct opts *o)
 		.probe = probe_host,
 		.tty_fds = tty_detect(),
 		.landlock_abi = harden_landlock_abi(),
+		.store_dir = store,
 	};
 	/* --memory/--cpus/--pids: where the jail's cgroup can go is a fact; plan_build decides what a
 	 * missing one means (an error, or RLIMIT_NPROC for --pids alone). */

@@ -108,6 +108,33 @@ static bool kind_is_writable(enum mount_kind k)
 	return false;
 }
 
+/* Does the jail see the host directory src through this step (at dst)? */
+static bool kind_shows_host_dir(enum mount_kind k)
+{
+	switch (k) {
+	case MK_ROOT_OVERLAY:
+	case MK_ROOT_BIND:
+	case MK_BIND_RW:
+	case MK_BIND_RO:
+	case MK_BIND_DEV:
+	case MK_OVERLAY:
+	case MK_OVERLAY_KEEP:
+		return true;
+	case MK_ROOT_TMPFS:
+	case MK_TMPFS:
+	case MK_HIDE_FILE:
+	case MK_PROC:
+	case MK_DEVPTS:
+	case MK_SYMLINK:
+	case MK_DIR:
+	case MK_REMOVE:
+	case MK_MASK_DIR:
+	case MK_READONLY:
+		return false;
+	}
+	return false;
+}
+
 /* Steps that put a filesystem at dst (as opposed to creating an entry in one). */
 static bool kind_is_mount(enum mount_kind k)
 {
@@ -389,6 +416,50 @@ static void add_clone_mounts(struct plan *p, const struct clone_facts *c, const 
 	     c->branch);
 }
 
+/* The store holds every rootfs and every clone workspace. A jail that could write it would change
+ * the root of every later jail (past what --fs-edit allows) or another agent's workspace, which ajail
+ * itself reads outside any jail; reading it would show other agents' work. It is in reach whenever
+ * a mount of a host directory contains it: cwd = ~ with the default ~/.ajail is the common case.
+ * Each such view of it is covered by an empty read-only directory, after every other mount. */
+static void mask_store(struct plan *p, const struct facts *f)
+{
+	cleanup_free char *store = NULL;
+	enum fact_type t;
+	if (!f->store_dir || probe(f, f->store_dir, true, &store, &t) < 0 || t != FT_DIR)
+		return; /* no store yet: nothing to hide */
+	for (size_t i = 0, n = p->n_steps; i < n; i++) {
+		const struct mount_step *s = &p->steps[i];
+		if (!kind_shows_host_dir(s->kind) || (s->flags & MF_FILE) || !path_is_under(store, s->src))
+			continue;
+		cleanup_free char *dst = path_join(s->dst, path_relative(store, s->src));
+		bool seen = false;
+		for (size_t j = n; j < p->n_steps && !seen; j++)
+			seen = strcmp(p->steps[j].dst, dst) == 0;
+		if (seen)
+			continue;
+		add_step(p, MK_MASK_DIR, NULL, dst, 0, "store");
+		note(p, "the store %s shows through %s: hidden at %s, so the jail can neither change rootfses nor "
+			"see or touch clone workspaces", store, s->origin, dst);
+	}
+}
+
+/* Running ajail in (or above) one's home is easy to do and hands the jail ~/.ssh, cloud credentials
+ * and shell history, read-write: legal, as the cwd rule says, but worth one line every time. */
+static void warn_home_in_cwd(struct plan *p, const struct facts *f, const struct mount_step *cwd)
+{
+	const char *home_env = config_getenv(f->environ, "HOME");
+	cleanup_free char *home = NULL;
+	enum fact_type t;
+	if (!home_env || home_env[0] != '/' || probe(f, home_env, true, &home, &t) < 0 || t != FT_DIR ||
+	    !path_is_under(home, cwd->src))
+		return;
+	strv_push(&p->warnings,
+		  xasprintf("the working directory %s %s your home %s: the jail can read%s ~/.ssh and every other "
+			    "credential there; run ajail in a project directory, or --hide what it must not see",
+			    cwd->src, strcmp(home, cwd->src) == 0 ? "is" : "holds", home,
+			    cwd->kind == MK_BIND_RW ? " and change" : ""));
+}
+
 /* For each step, where would its missing mount point be created? See struct mount_step. */
 static void compute_persist_layers(struct plan *p)
 {
@@ -601,7 +672,7 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 		note(p, "the working directory is /: it is not mounted (that would expose the whole host)");
 	} else {
 		enum mount_kind cwd_kind = o->lockdown ? MK_BIND_RO : MK_BIND_RW;
-		add_step(p, cwd_kind, f->cwd, f->cwd, 0, "cwd");
+		warn_home_in_cwd(p, f, add_step(p, cwd_kind, f->cwd, f->cwd, 0, "cwd"));
 		if (f->git_commondir && !path_is_under(f->git_commondir, f->cwd)) {
 			/* A linked worktree's .git file points into the main repository's git dir. */
 			add_step(p, cwd_kind, f->git_commondir, f->git_commondir, 0, "git");
@@ -627,6 +698,7 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 		}
 		add_step(p, MK_BIND_DEV, path, path, t == FT_DIR ? 0 : MF_FILE, origin);
 	}
+	mask_store(p, f);
 	compute_persist_layers(p);
 
 	p->clone_flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
@@ -868,6 +940,7 @@ static const char *step_label(const struct mount_step *s)
 		return "clone workspace";
 	case MK_TMPFS:
 	case MK_HIDE_FILE:
+	case MK_MASK_DIR:
 		return "hidden";
 	case MK_ROOT_TMPFS:
 	case MK_PROC:
@@ -875,7 +948,6 @@ static const char *step_label(const struct mount_step *s)
 	case MK_SYMLINK:
 	case MK_DIR:
 	case MK_REMOVE:
-	case MK_MASK_DIR:
 	case MK_READONLY:
 		break;
 	}

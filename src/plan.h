@@ -33,7 +33,7 @@ enum mount_kind {
 	MK_SYMLINK,      /* symlink dst -> src */
 	MK_DIR,          /* directory dst with `mode`, if missing */
 	MK_REMOVE,       /* remove dst (a file deleted in the user's tree, carried by --clone-dirty) */
-	MK_MASK_DIR,     /* empty read-only directory over a directory (/sys/firmware, /proc/acpi) */
+	MK_MASK_DIR,     /* empty read-only directory over a directory (/sys/firmware, /proc/acpi, the store) */
 	MK_READONLY,     /* what is mounted at dst, bound over itself read-only (/proc/sys) */
 };
 
@@ -137,6 +137,7 @@ struct facts {
 	 * must reach at its own path; NULL otherwise. */
 	const char *git_commondir;
 	const struct clone_facts *clone; /* --clone: the workspace, else NULL */
+	const char *store_dir; /* $AJAIL_HOME as configured (probed, not trusted to exist), or NULL */
 	unsigned tty_fds;     /* bit N: fd N (0..2) is the terminal we run in the foreground of */
 	int landlock_abi;     /* landlock_create_ruleset(LANDLOCK_CREATE_RULESET_VERSION); 0: none */
 	/* --memory/--cpus/--pids: the delegated cgroup v2 parent, or NULL and why not. */

@@ -323,6 +323,20 @@ esac
 pr BLOCKED -- write /probe-write
 pr ALLOWED --no-landlock -- write /probe-write
 
+# The store under the working directory (cwd = ~ holding ~/.ajail, the default): hidden, so that no
+# jail can change a rootfs under later jails or touch a clone workspace, with every layer off too;
+# the rest of the working directory stays writable.
+cd "$TOP"
+pr BLOCKED -- write "$ROOTFS/probe-write"
+pr BLOCKED --no-landlock --no-seccomp --no-cap-drop --no-mask --no-rlimits -- write "$ROOTFS/probe-write"
+pr BLOCKED -- read "$ROOTFS/probe"
+pr ALLOWED -- write "$TOP/probe-write"
+jail --fs=bb true
+[[ $err == *"mount    $AJAIL_HOME (hidden)  store"* ]] && ok "the status block says the store is hidden" ||
+	gap "the status block should say the store is hidden: $err"
+cd "$W"
+[ ! -e "$ROOTFS/probe-write" ] || gap "a jail wrote into the store's rootfs"
+
 # /proc/sys is read-only, and the dangerous files are masked.
 pr BLOCKED -- write_proc /proc/sys/kernel/hostname
 pr BLOCKED --no-cap-drop --no-seccomp --no-landlock -- write_proc /proc/sys/kernel/hostname

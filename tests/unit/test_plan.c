@@ -1401,6 +1401,86 @@ static void test_lockdown(void **state)
 }
 
 /* What --lockdown left out of AJAIL_ARGS is named in one warning, and none of it is in the plan. */
+/* The store is never in reach: wherever a host mount shows it, an empty read-only directory covers
+ * it, after every other mount. And a cwd that holds the user's home is worth a warning. */
+static int count_kind_origin(const struct plan *p, enum mount_kind kind, const char *origin)
+{
+	int n = 0;
+	for (size_t i = 0; i < p->n_steps; i++)
+		n += p->steps[i].kind == kind && strcmp(p->steps[i].origin, origin) == 0;
+	return n;
+}
+
+static void test_store_masked(void **state)
+{
+	struct ctx *c = *state;
+	static const struct fake_entry over[] = {
+		DIR_("/home"), DIR_("/home/u"), DIR_("/home/u/.ajail"),
+		LINK_("/s", "/home/u/.ajail", "/home/u/.ajail", FT_DIR),
+	};
+	c->log.over = over;
+	c->log.n_over = sizeof over / sizeof over[0];
+	c->f.store_dir = "/home/u/.ajail";
+
+	/* a project elsewhere: the store is not in the jail, nothing to hide, nothing to say */
+	ok(c, build(c, NULL));
+	assert_int_equal(count_kind_origin(&c->p, MK_MASK_DIR, "store"), 0);
+	assert_null(c->p.warnings);
+
+	/* cwd = ~: the store under it is hidden, as the very last step; the home is worth a warning */
+	c->f.cwd = "/home/u";
+	ok(c, build(c, "--rw=/data/target", NULL));
+	int m = find(&c->p, "/home/u/.ajail", "store");
+	check_step(&c->p, m, MK_MASK_DIR, NULL, "/home/u/.ajail", 0, "store");
+	assert_int_equal((size_t)m, c->p.n_steps - 1);
+	assert_true(m > find(&c->p, "/home/u", "cwd"));
+	assert_int_equal(count_kind_origin(&c->p, MK_MASK_DIR, "store"), 1);
+	assert_false(strv_contains(c->p.layers.ll_write, "/home/u/.ajail"));
+	assert_int_equal(strv_len(c->p.warnings), 1);
+	assert_non_null(strstr(c->p.warnings[0], "/home/u is your home /home/u"));
+	assert_non_null(strstr(c->p.warnings[0], "read and change ~/.ssh"));
+
+	/* the status block names it */
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	plan_print_status(&c->p, out);
+	fclose(out);
+	assert_non_null(strstr(buf, "mount    /home/u/.ajail (hidden)  store"));
+	free(buf);
+
+	/* the store through a symlink, and two views at one place: one mask */
+	c->f.store_dir = "/s";
+	ok(c, build(c, "--ro=/home/u", NULL));
+	assert_int_equal(count_kind_origin(&c->p, MK_MASK_DIR, "store"), 1);
+	check_step(&c->p, find(&c->p, "/home/u/.ajail", "store"), MK_MASK_DIR, NULL, "/home/u/.ajail", 0, "store");
+	c->f.store_dir = "/home/u/.ajail";
+
+	/* read-only, from above the home: still hidden; the warning says read, not change */
+	c->f.cwd = "/home";
+	ok(c, build(c, "--lockdown", NULL));
+	check_step(&c->p, find(&c->p, "/home/u/.ajail", "store"), MK_MASK_DIR, NULL, "/home/u/.ajail", 0, "store");
+	assert_int_equal(strv_len(c->p.warnings), 1);
+	assert_non_null(strstr(c->p.warnings[0], "/home holds your home /home/u"));
+	assert_non_null(strstr(c->p.warnings[0], "can read ~/.ssh"));
+
+	/* a mount of a host directory elsewhere in the jail: hidden where it shows there */
+	c->f.cwd = CWD;
+	ok(c, build(c, "--mount=/home/u,/h,rol", NULL));
+	check_step(&c->p, find(&c->p, "/h/.ajail", "store"), MK_MASK_DIR, NULL, "/h/.ajail", 0, "store");
+	assert_null(c->p.warnings); /* an explicit mount of the home is the user's own choice */
+
+	/* no store on disk yet: nothing to hide */
+	c->f.cwd = "/home/u";
+	c->f.store_dir = "/home/u/.nothing";
+	ok(c, build(c, NULL));
+	assert_int_equal(count_kind_origin(&c->p, MK_MASK_DIR, "store"), 0);
+
+	c->f.cwd = CWD;
+	c->f.store_dir = NULL;
+	c->log.n_over = 0;
+}
+
 static void test_lockdown_warns_of_ajail_args(void **state)
 {
 	struct ctx *c = *state;
@@ -1804,6 +1884,7 @@ int main(void)
 		S(test_layers_turn_off),
 		S(test_layers_landlock_net),
 		S(test_lockdown),
+		S(test_store_masked),
 		S(test_lockdown_warns_of_ajail_args),
 		S(test_lockdown_refuses),
 		S(test_cgroup_limits),
