@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/ioctl.h>
 #include <sys/personality.h>
@@ -1073,6 +1074,45 @@ static enum verdict p_forkbomb(struct result *r, char **argv)
 	return say(r, V_ALLOWED, "made all %ld children (killed again)", made);
 }
 
+/* Touch MIB mebibytes, one at a time, in a child (the OOM killer takes the child, not the probe);
+ * a shared page says how far it got. Killed or refused before the end: BLOCKED. */
+static enum verdict p_memhog(struct result *r, char **argv)
+{
+	char *end;
+	long want = strtol(argv[0], &end, 10);
+	if (*argv[0] == '\0' || *end != '\0' || want <= 0 || want > 1 << 20)
+		return say(r, V_ERROR, "not a size in MiB: %s", argv[0]);
+	volatile long *done = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (done == MAP_FAILED)
+		return say(r, V_ERROR, "mmap: " ERRF, ERRA(errno));
+	*done = 0;
+	pid_t parent = getpid();
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		return say(r, V_ERROR, "fork: " ERRF, ERRA(errno));
+	if (pid == 0) {
+		die_with_parent(parent);
+		for (long i = 0; i < want; i++) {
+			char *m = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (m == MAP_FAILED)
+				_exit(3);
+			memset(m, 0x5a, 1 << 20);
+			*done = i + 1;
+		}
+		_exit(0);
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	long got = *done;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return say(r, V_ALLOWED, "touched all %ld MiB", got);
+	if (WIFSIGNALED(st))
+		return say(r, V_BLOCKED, "killed by SIG%s after %ld of %ld MiB", sigabbrev_np(WTERMSIG(st)) ?: "?", got, want);
+	return say(r, V_BLOCKED, "mmap refused after %ld of %ld MiB", got, want);
+}
+
 static enum verdict p_write_proc(struct result *r, char **argv)
 {
 	const char *path = argv[0];
@@ -1175,6 +1215,7 @@ static const struct probe probes[] = {
     {"unix", p_unix, 1, 1, "PATH", false},
     {"abstract", p_abstract, 1, 1, "NAME", false},
     {"forkbomb", p_forkbomb, 1, 1, "N", false},
+    {"memhog", p_memhog, 1, 1, "MIB", false},
     {"write_proc", p_write_proc, 1, 1, "PATH", false},
 };
 

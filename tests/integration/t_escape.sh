@@ -63,7 +63,7 @@ pr() {
 
 # syscalls LABEL "EXPECTED ALLOWED..." [AJAIL OPTION...]: probe seccomp-all in one jail; exactly
 # the listed syscall probes must come out ALLOWED and every other one BLOCKED.
-nsys=$("$HOST_PROBE" list | grep -c -v -x -E 'read|write|mkdir|proc_root|proc_cwd|chroot_escape|handle_escape|signal|ptrace_pid|tcp|udp|tcp_bind|unix|abstract|forkbomb|write_proc')
+nsys=$("$HOST_PROBE" list | grep -c -v -x -E 'read|write|mkdir|proc_root|proc_cwd|chroot_escape|handle_escape|signal|ptrace_pid|tcp|udp|tcp_bind|unix|abstract|forkbomb|memhog|write_proc')
 words() { tr -s ' \t\n' '\n' | grep . | sort | tr '\n' ' '; }
 syscalls() {
 	local label=$1 want got
@@ -425,6 +425,31 @@ if $pids_ok; then
 	rm -f "$W/bomb-held"
 fi
 pr BLOCKED --lockdown -- forkbomb 5000
+
+# --memory and --cpus need a delegated cgroup v2 subtree. Where there is one, --memory stops a hog
+# and says so; where there is none (memory and cpu on cgroup v1, as on these machines), the run is
+# refused in one line that says why.
+jail --fs=bb -q --memory=64M /probe memhog 512
+if [ "$rc" = 1 ] && [ -z "$out" ]; then
+	[[ $err == "ajail: --memory needs the cgroup v2 memory controller delegated to you; "* ]] &&
+		[ "$(wc -l <<<"$err")" = 1 ] && ok "--memory without a delegated memory controller is refused: ${err#ajail: }" ||
+		gap "--memory refused without a one-line reason: $err"
+else
+	[[ $rc = 0 && $out == "BLOCKED memhog: killed by SIGKILL after "* && $err == *"hit its --memory limit"* ]] &&
+		ok "--memory=64M stops a 512 MiB hog: ${out#BLOCKED memhog: }" ||
+		gap "--memory=64M memhog 512: expected the hog killed and a note, got exit $rc: $out (stderr: $err)"
+fi
+pr ALLOWED -- memhog 128
+jail --fs=bb -q --cpus=0.5 true
+if [ "$rc" = 1 ]; then
+	[[ $err == "ajail: --cpus needs the cgroup v2 cpu controller delegated to you; "* ]] && [ "$(wc -l <<<"$err")" = 1 ] &&
+		ok "--cpus without a delegated cpu controller is refused: ${err#ajail: }" || gap "--cpus refused without a one-line reason: $err"
+else
+	[ "$rc" = 0 ] && ok "--cpus=0.5 runs in a cgroup of its own" || gap "--cpus=0.5 true: exit $rc: $err"
+fi
+# No cgroup of a jail outlives it, whichever hierarchy it was made in.
+left=$(find /sys/fs/cgroup -maxdepth 4 -type d -name 'ajail-*' 2>/dev/null | head -5)
+[ -z "$left" ] && ok "no ajail cgroup is left behind" || gap "cgroups left behind: $left"
 
 if [ ${#gaps[@]} -gt 0 ]; then
 	printf '  %s\n' "${gaps[@]}" >&2
