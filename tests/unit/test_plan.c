@@ -1441,11 +1441,7 @@ static void test_store_masked(void **state)
 	assert_non_null(strstr(c->p.warnings[0], "read and change ~/.ssh"));
 
 	/* the status block names it */
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *out = open_memstream(&buf, &len);
-	plan_print_status(&c->p, out);
-	fclose(out);
+	char *buf = print_to_string(&c->p, true);
 	assert_non_null(strstr(buf, "mount    /home/u/.ajail (hidden)  store"));
 	free(buf);
 
@@ -1612,11 +1608,7 @@ static void test_layers_covered_by_parent(void **state)
 	const struct plan_layers *l = &c->p.layers;
 	assert_false(strv_contains(l->ll_write, CWD "/build"));
 	assert_false(strv_contains(l->ll_write, CWD));
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *out = open_memstream(&buf, &len);
-	plan_print_status(&c->p, out);
-	fclose(out);
+	char *buf = print_to_string(&c->p, true);
 	assert_null(strstr(buf, "/build"));
 	assert_non_null(strstr(buf, CWD " (read-only)"));
 	free(buf);
