@@ -545,8 +545,8 @@ static int parse_ajail_args(struct opts *o, const char *env, bool lockdown, stru
 			int r = parse_word(&one, words[i], words[i + 1], &consumed, "AJAIL_ARGS: ", err);
 			bool bad = r == 0 && cli_lockdown_conflict(&one);
 			if (bad)
-				strv_push(&o->lockdown_dropped, consumed ? xasprintf("%s=%s", words[i], words[i + 1])
-									 : xstrdup(words[i]));
+				strv_push(&o->lockdown_dropped,
+					  consumed ? xasprintf("%s=%s", words[i], words[i + 1]) : xstrdup(words[i]));
 			opts_release(&one);
 			if (r < 0)
 				return -1;
