@@ -27,15 +27,15 @@ CMOCKA_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
 # Pure modules (no syscalls that change anything): unit-tested directly.
 PURE_SRCS := src/error.c src/util.c src/config.c src/cli.c src/plan.c src/recipe.c
-# Modules that touch the kernel or the disk.
-SYS_SRCS  := src/output.c src/store.c src/lazy_archive.c src/archive.c $(wildcard src/lazy_git2.c src/workspace.c) src/fs_cmd.c src/sandbox.c src/harden.c $(wildcard src/cgroup.c) src/tty.c src/main.c
+# Modules that touch the kernel or the disk: every other src/*.c (gen_seccomp.c is a build tool).
+SYS_SRCS  := $(filter-out $(PURE_SRCS) src/gen_seccomp.c,$(sort $(wildcard src/*.c)))
 SRCS := $(PURE_SRCS) $(SYS_SRCS)
 OBJS := $(SRCS:src/%.c=build/%.o)
 PURE_OBJS := $(PURE_SRCS:src/%.c=build/%.o)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(wildcard tests/unit/test_*.c))
 # The escape probe runs inside jails on any rootfs (busybox included): static, no libraries.
-HELPERS := build/probe
+HELPERS := build/probe build/racer
 
 .PHONY: all check unit integration completions-check install uninstall clean deps demo bench check-deps format
 
@@ -69,6 +69,9 @@ build/tests/test_cgroup: build/cgroup.o
 
 build/probe: tests/helpers/probe.c | build
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -D_GNU_SOURCE -static -o $@ $< -lpthread
+
+build/racer: tests/helpers/racer.c | build
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -D_GNU_SOURCE -static -o $@ $<
 
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done

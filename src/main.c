@@ -14,6 +14,7 @@
 #include "error.h"
 #include "fs_cmd.h"
 #include "harden.h"
+#include "hostpath.h"
 #include "output.h"
 #include "plan.h"
 #include "sandbox.h"
@@ -23,83 +24,6 @@
 #include "util.h"
 
 extern char **environ;
-
-static int probe_host(const char *path, bool follow, char **out, enum fact_type *type, void *ctx)
-{
-	struct stat st;
-	*out = NULL;
-	if (follow) {
-		char real[PATH_MAX];
-		if (!realpath(path, real) || stat(real, &st) < 0) {
-			*type = FT_MISSING;
-			return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
-		}
-		*out = xstrdup(real);
-	} else {
-		if (lstat(path, &st) < 0) {
-			*type = FT_MISSING;
-			return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
-		}
-		if (S_ISLNK(st.st_mode)) {
-			char target[PATH_MAX];
-			ssize_t n = readlink(path, target, sizeof target - 1);
-			if (n < 0)
-				return -1;
-			target[n] = '\0';
-			*out = xstrdup(target);
-			*type = FT_SYMLINK;
-			return 0;
-		}
-		*out = xstrdup(path);
-	}
-	*type = S_ISDIR(st.st_mode) ? FT_DIR : S_ISREG(st.st_mode) ? FT_FILE : FT_OTHER;
-	return 0;
-}
-
-static char *read_line_file(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return NULL;
-	char buf[PATH_MAX + 16];
-	char *line = fgets(buf, sizeof buf, f) ? xstrdup(buf) : NULL;
-	fclose(f);
-	if (line)
-		line[strcspn(line, "\n")] = '\0';
-	return line;
-}
-
-/* Is dir inside a git work tree? A few stats up the tree, no git process, no libgit2. For a linked
- * worktree (.git is a file "gitdir: X", and X/commondir names the repository's git dir),
- * *commondir gets that common git dir. */
-static bool in_git_tree(const char *dir, char **commondir)
-{
-	*commondir = NULL;
-	cleanup_free char *d = xstrdup(dir);
-	for (;;) {
-		cleanup_free char *g = path_join(d, ".git");
-		struct stat st;
-		if (lstat(g, &st) == 0) {
-			if (S_ISREG(st.st_mode)) {
-				cleanup_free char *line = read_line_file(g);
-				if (line && str_has_prefix(line, "gitdir: ")) {
-					cleanup_free char *gitdir = path_join(d, line + 8);
-					cleanup_free char *cfile = path_join(gitdir, "commondir");
-					cleanup_free char *rel = read_line_file(cfile);
-					cleanup_free char *common = rel ? path_join(gitdir, rel) : NULL;
-					char real[PATH_MAX];
-					if (common && realpath(common, real))
-						*commondir = xstrdup(real);
-				}
-			}
-			return true;
-		}
-		char *slash = strrchr(d, '/');
-		if (!slash || slash == d)
-			return false;
-		*slash = '\0';
-	}
-}
 
 /* The lines of a small file (the workspace's list of deleted paths), or NULL. */
 static char **read_lines(const char *path)
@@ -157,14 +81,14 @@ static int cmd_run(struct opts *o)
 		return aj_err_exit_code(&err);
 	}
 	char cwdbuf[PATH_MAX];
-	cleanup_free char *commondir = NULL;
+	__attribute__((cleanup(hostpath_git_release))) struct hostpath_git git = { 0 };
 	struct facts f = {
 		.uid = getuid(),
 		.gid = getgid(),
 		.legacy_tiocsti = read_int_file("/proc/sys/dev/tty/legacy_tiocsti", -1),
 		.environ = environ,
 		.rootfs = &rootfs,
-		.probe = probe_host,
+		.probe = hostpath_probe,
 		.tty_fds = tty_detect(),
 		.landlock_abi = harden_landlock_abi(),
 		.store_dir = store,
@@ -191,8 +115,16 @@ static int cmd_run(struct opts *o)
 		/* An unreadable cwd would only fail later, inside, with a worse message. */
 		if (access(cwdbuf, R_OK | X_OK) == 0) {
 			f.cwd = cwdbuf;
-			f.cwd_in_git = in_git_tree(cwdbuf, &commondir);
-			f.git_commondir = commondir;
+			const char *home_env = getenv("HOME");
+			char home[PATH_MAX];
+			hostpath_find_git(cwdbuf, home_env && realpath(home_env, home) ? home : NULL, &git);
+			f.cwd_in_git = git.in_tree;
+			/* Only a worktree at the cwd itself: above it, the jail would not see its .git file. */
+			if (git.commondir && strcmp(git.top, cwdbuf) == 0) {
+				f.git_commondir = git.commondir;
+				f.git_worktree_dir = git.gitdir;
+			}
+			f.git_warning = git.top && strcmp(git.top, cwdbuf) == 0 ? git.warning : NULL;
 		} else {
 			f.cwd_errno = errno;
 		}
@@ -205,6 +137,16 @@ static int cmd_run(struct opts *o)
 	struct clone_facts cf = { 0 };
 	cleanup_strv char **deleted = NULL;
 	cleanup_free char *deleted_file = NULL;
+	if (o->clone && f.cwd && !o->dry_run && git.dotgit_file && !git.verified) {
+		/* libgit2 would follow the .git file wherever it points: another repository of the user's,
+		 * which the agent would then read as its origin. */
+		store_rootfs_release(&rootfs);
+		aj_usage(&err, "--clone: %s/.git is a file whose gitdir git's own back-links do not confirm (a jail can write "
+			       ".git files); check it, or run 'git worktree repair' there",
+			 git.top);
+		output_error(&err);
+		return 2;
+	}
 	if (o->clone && f.cwd && !o->dry_run) {
 		if (workspace_find_repo(f.cwd, &repo, &err) < 0 ||
 		    workspace_create(store, &repo, o->clone_branch, o->clone_dirty, &ws, &err) < 0) {

@@ -1,25 +1,33 @@
 #include "output.h"
 
+#include "util.h"
+
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
+/* Messages carry names a jail or an archive chose (file names, branches, entries): whatever they
+ * hold, it reaches the terminal as text, never as an escape sequence, and the message stays one line. */
 void output_error(const struct aj_err *e)
 {
-	fprintf(stderr, "ajail: %s\n", e->msg[0] ? e->msg : "unknown error");
+	cleanup_free char *msg = util_escape(e->msg[0] ? e->msg : "unknown error");
+	fprintf(stderr, "ajail: %s\n", msg);
 }
 
 void output_note(const char *fmt, ...)
 {
+	char *raw = NULL;
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("ajail: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	int n = vasprintf(&raw, fmt, ap);
 	va_end(ap);
+	cleanup_free char *msg = n < 0 ? NULL : util_escape(raw);
+	free(raw);
+	fprintf(stderr, "ajail: %s\n", msg ? msg : "(out of memory)");
 }
 
 void output_json_string(FILE *out, const char *s)

@@ -47,7 +47,7 @@ static const char *const kind_names[] = {
 	[MK_OVERLAY] = "overlay",      [MK_TMPFS] = "tmpfs",       [MK_HIDE_FILE] = "hide-file",
 	[MK_PROC] = "proc",            [MK_DEVPTS] = "devpts",     [MK_SYMLINK] = "symlink",
 	[MK_DIR] = "dir",              [MK_OVERLAY_KEEP] = "overlay", [MK_REMOVE] = "remove",
-	[MK_MASK_DIR] = "mask-dir",    [MK_READONLY] = "read-only",
+	[MK_MASK_DIR] = "mask-dir",    [MK_READONLY] = "read-only", [MK_SYSFS] = "sysfs",
 };
 
 const char *plan_kind_name(enum mount_kind k)
@@ -76,6 +76,7 @@ bool plan_kind_is_persistent(enum mount_kind k)
 	case MK_REMOVE:
 	case MK_MASK_DIR:
 	case MK_READONLY:
+	case MK_SYSFS:
 		return false;
 	}
 	return false;
@@ -103,6 +104,7 @@ static bool kind_is_writable(enum mount_kind k)
 	case MK_REMOVE:
 	case MK_MASK_DIR:
 	case MK_READONLY:
+	case MK_SYSFS:
 		return false;
 	}
 	return false;
@@ -130,6 +132,7 @@ static bool kind_shows_host_dir(enum mount_kind k)
 	case MK_REMOVE:
 	case MK_MASK_DIR:
 	case MK_READONLY:
+	case MK_SYSFS:
 		return false;
 	}
 	return false;
@@ -189,11 +192,136 @@ static struct mount_step *add_step(struct plan *p, enum mount_kind kind, const c
 	return s;
 }
 
+static int probe_full(const struct facts *f, const char *path, bool follow, struct probe_res *res)
+{
+	memset(res, 0, sizeof *res);
+	res->type = FT_MISSING;
+	int r = f->probe(path, follow, res, f->probe_ctx);
+	if (r < 0) {
+		int e = errno;
+		free(res->path);
+		memset(res, 0, sizeof *res);
+		errno = e;
+	}
+	return r;
+}
+
 static int probe(const struct facts *f, const char *path, bool follow, char **out, enum fact_type *type)
 {
-	*out = NULL;
-	*type = FT_MISSING;
-	return f->probe(path, follow, out, type, f->probe_ctx);
+	struct probe_res res;
+	int r = probe_full(f, path, follow, &res);
+	*out = res.path;
+	*type = res.type;
+	return r;
+}
+
+/* Where a host path the user named for a mount leads, and what is there. Inside the working
+ * directory (a relative path, or an absolute one beneath it) a jail may have planted symlinks: each
+ * component is looked at without following it, and a symlink is followed only while it stays
+ * inside; one that leads out is refused, naming where it leads. A path outside the working
+ * directory is the user's own, taken as typed (realpath). res->path is then canonical, and
+ * res->dev/ino what the jail's mount must still find there. */
+static int resolve_source(const struct facts *f, const char *origin, const char *want, struct probe_res *res,
+			  struct aj_err *err)
+{
+	memset(res, 0, sizeof *res);
+	cleanup_free char *path = path_normalize(want, NULL);
+	if (!path_is_under(path, f->cwd) || strcmp(f->cwd, "/") == 0) {
+		if (probe_full(f, want, true, res) < 0)
+			return aj_fail(err, errno, "%s: %s", origin, want);
+		return 0;
+	}
+	int hops = 0;
+	cleanup_free char *cur = xstrdup(f->cwd);
+	const char *rest = path_relative(path, f->cwd);
+	cleanup_free char *restbuf = NULL;
+	/* The cwd itself is canonical: what the walk starts from. */
+	if (probe_full(f, cur, false, res) < 0)
+		return aj_fail(err, errno, "%s: %s", origin, cur);
+	while (*rest) {
+		const char *slash = strchr(rest, '/');
+		size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
+		cleanup_free char *next = xasprintf("%s/%.*s", strcmp(cur, "/") ? cur : "", (int)n, rest);
+		rest = slash ? slash + 1 : rest + n;
+		free(res->path);
+		if (probe_full(f, next, false, res) < 0)
+			return aj_fail(err, errno, "%s: %s", origin, next);
+		if (res->type == FT_MISSING) {
+			free(res->path);
+			res->path = path_join(next, rest);
+			return 0;
+		}
+		if (res->type == FT_SYMLINK) {
+			if (++hops > 40)
+				return aj_usage(err, "%s: %s: too many levels of symbolic links", origin, want);
+			cleanup_free char *joined = path_join(cur, res->path);
+			cleanup_free char *target = path_normalize(joined, NULL);
+			if (!path_is_under(target, f->cwd))
+				return aj_usage(err, "%s: %s is a symlink to %s, outside the working directory; a jail can plant "
+						     "symlinks there, so ajail does not follow it (name %s itself if you mean it)",
+						origin, next, target, target);
+			/* Start again from the cwd with the target and what was left after the link. */
+			char *again = path_join(target, rest);
+			free(restbuf);
+			restbuf = again;
+			free(cur);
+			cur = xstrdup(f->cwd);
+			rest = path_relative(restbuf, f->cwd);
+			free(res->path);
+			res->path = NULL;
+			if (probe_full(f, cur, false, res) < 0)
+				return aj_fail(err, errno, "%s: %s", origin, cur);
+			continue;
+		}
+		if (res->type != FT_DIR && *rest)
+			return aj_usage(err, "%s: %s is not a directory", origin, next);
+		free(cur);
+		cur = steal_pointer(&next);
+	}
+	free(res->path);
+	res->path = xstrdup(cur);
+	return 0;
+}
+
+/* A path beneath a rootfs (a jail with --fs-edit writes the rootfs): no symlink is followed on the
+ * way, anywhere. *res is what is at the end, FT_MISSING when it is not there; -1 with err set when a
+ * component is a symlink or not a directory. */
+static int resolve_in_rootfs(const struct facts *f, const char *origin, const char *rootfs, const char *rel,
+			     struct probe_res *res, struct aj_err *err)
+{
+	cleanup_free char *cur = xstrdup(rootfs);
+	memset(res, 0, sizeof *res);
+	res->type = FT_DIR;
+	for (const char *p = rel; *p;) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		const char *slash = strchrnul(p, '/');
+		char *next = xasprintf("%s/%.*s", cur, (int)(slash - p), p);
+		free(cur);
+		cur = next;
+		p = slash;
+		free(res->path);
+		if (probe_full(f, cur, false, res) < 0)
+			return aj_fail(err, errno, "%s: %s", origin, cur);
+		if (res->type == FT_MISSING)
+			break;
+		if (res->type == FT_SYMLINK)
+			return aj_usage(err, "%s: %s is a symlink in the rootfs; ajail does not follow symlinks there (a jail with "
+					     "--fs-edit can plant them)", origin, cur);
+		if (res->type != FT_DIR && *p)
+			return aj_usage(err, "%s: %s is not a directory", origin, cur);
+	}
+	free(res->path);
+	res->path = steal_pointer(&cur);
+	return 0;
+}
+
+static void set_id(struct mount_step *s, const struct probe_res *r)
+{
+	s->src_dev = r->dev;
+	s->src_ino = r->ino;
 }
 
 /* The host rootfs: the host's system directories read-only on an empty tmpfs. No home, no /run,
@@ -229,27 +357,29 @@ static int add_host_root(struct plan *p, const struct facts *f, struct aj_err *e
 static int add_store_root(struct plan *p, const struct opts *o, const struct facts *f, struct aj_err *err)
 {
 	const char *rootfs = f->rootfs->path;
+	struct mount_step *root;
 	if (o->fs_edit) {
-		add_step(p, MK_ROOT_BIND, rootfs, "/", 0, "--fs-edit");
+		root = add_step(p, MK_ROOT_BIND, rootfs, "/", 0, "--fs-edit");
 		p->root_persistent = true;
 		note(p, "--fs-edit: the rootfs %s is the root, read-write; changes persist", rootfs);
 	} else {
-		add_step(p, MK_ROOT_OVERLAY, rootfs, "/", 0, "rootfs");
+		root = add_step(p, MK_ROOT_OVERLAY, rootfs, "/", 0, "rootfs");
 		note(p, "root is an overlay on %s; writes go to a tmpfs that vanishes at exit", rootfs);
 	}
+	root->src_dev = f->rootfs->dev;
+	root->src_ino = f->rootfs->ino;
 	if (!o->fs_edit) {
 		for (size_t i = 0; o->fs_edit_dirs && o->fs_edit_dirs[i]; i++) {
 			const char *dir = o->fs_edit_dirs[i];
-			cleanup_free char *src = path_join(rootfs, dir + 1);
-			cleanup_free char *out = NULL;
 			cleanup_free char *origin = xasprintf("--fs-edit=%s", dir);
-			enum fact_type t;
-			if (probe(f, src, false, &out, &t) < 0)
-				return aj_fail(err, errno, "%s", origin);
-			if (t != FT_DIR)
+			struct probe_res r;
+			if (resolve_in_rootfs(f, origin, rootfs, dir, &r, err) < 0)
+				return -1;
+			cleanup_free char *src = r.path;
+			if (r.type != FT_DIR)
 				return aj_usage(err, "%s: no directory %s in rootfs %s (a symlink is not followed)", origin, dir,
 						f->rootfs->name);
-			add_step(p, MK_BIND_RW, src, dir, 0, origin);
+			set_id(add_step(p, MK_BIND_RW, src, dir, 0, origin), &r);
 		}
 	}
 	if (o->fs_edit && (o->home_edit || o->home_edit_dirs)) {
@@ -302,11 +432,21 @@ static void add_system_mounts(struct plan *p, const struct facts *f, const struc
 {
 	static const char *const devs[] = { "null", "zero", "full", "random", "urandom", "tty" };
 	add_step(p, MK_PROC, NULL, "/proc", MF_SYSTEM, "system");
-	/* The host's /sys, read-only: glibc, libuv and Python size themselves from /sys/devices/system/cpu
-	 * and /sys/fs/cgroup. A fresh sysfs would need a network namespace of the jail's own. */
-	add_step(p, MK_BIND_RO, "/sys", "/sys", MF_SYSTEM, "system");
+	/* glibc, libuv and Python size themselves from /sys/devices/system/cpu and /sys/fs/cgroup. With
+	 * the host's network, the host's /sys, read-only. With a network namespace of its own, a fresh
+	 * sysfs, which shows only that namespace's interfaces (the host's /sys would list the host's,
+	 * with their addresses and live counters), and the host's cgroup tree in it, read-only. */
+	if (no_net) {
+		add_step(p, MK_SYSFS, NULL, "/sys", MF_SYSTEM, "system");
+		add_step(p, MK_BIND_RO, "/sys/fs/cgroup", "/sys/fs/cgroup", MF_SYSTEM | MF_OPTIONAL, "system");
+	} else {
+		add_step(p, MK_BIND_RO, "/sys", "/sys", MF_SYSTEM, "system");
+	}
 	if (!o->no_mask)
 		add_masks(p);
+	/* Which modules the host kernel has loaded says which of its bugs are reachable. */
+	if (o->lockdown)
+		add_step(p, MK_MASK_DIR, NULL, "/sys/module", MF_SYSTEM | MF_OPTIONAL, "--lockdown");
 	add_step(p, MK_TMPFS, NULL, "/dev", MF_SYSTEM, "system")->mode = 0755;
 	for (size_t i = 0; i < sizeof devs / sizeof devs[0]; i++) {
 		cleanup_free char *path = xasprintf("/dev/%s", devs[i]);
@@ -352,10 +492,13 @@ static enum mount_kind kind_for(enum mount_mode mode, bool is_file)
 static int add_user_mount(struct plan *p, const struct facts *f, const struct opt_mount *m, struct aj_err *err)
 {
 	cleanup_free char *want = m->src ? path_join(f->cwd, m->src) : xstrdup(f->cwd);
-	cleanup_free char *src = NULL;
-	enum fact_type t;
-	if (probe(f, want, true, &src, &t) < 0)
-		return aj_fail(err, errno, "%s: %s", m->origin, want);
+	struct probe_res res;
+	if (resolve_source(f, m->origin, want, &res, err) < 0) {
+		free(res.path);
+		return -1;
+	}
+	cleanup_free char *src = res.path;
+	enum fact_type t = res.type;
 	if (t == FT_MISSING)
 		return aj_usage(err, "%s: %s does not exist on the host", m->origin, want);
 	if (t != FT_DIR && t != FT_FILE && m->mode != MODE_DEV)
@@ -375,11 +518,48 @@ static int add_user_mount(struct plan *p, const struct facts *f, const struct op
 		return aj_usage(err, "%s: cannot mount over the jail's root; use --fs to choose the root", m->origin);
 	bool is_file = t != FT_DIR;
 	struct mount_step *s = add_step(p, kind_for(m->mode, is_file), src, dst, is_file ? MF_FILE : 0, m->origin);
+	set_id(s, &res);
 	if (s->kind == MK_TMPFS)
 		s->mode = 0755;
 	if (m->mode == MODE_RO && is_file)
 		note(p, "%s: %s is a file; an overlay needs a directory, so it is bound read-only", m->origin, src);
 	return 0;
+}
+
+/* A host path the plan mounts as it is (a store path, a verified git directory): what is there now
+ * is what the jail must find. Missing, or a symlink: nothing is added, and NULL says so. */
+static struct mount_step *add_host_step(struct plan *p, const struct facts *f, enum mount_kind kind, const char *src,
+					const char *dst, unsigned flags, const char *origin)
+{
+	struct probe_res r;
+	if (probe_full(f, src, false, &r) < 0 || (r.type != FT_DIR && r.type != FT_FILE)) {
+		free(r.path);
+		return NULL;
+	}
+	if ((r.type == FT_FILE) != ((flags & MF_FILE) != 0)) {
+		free(r.path);
+		return NULL;
+	}
+	struct mount_step *s = add_step(p, kind, src, dst, flags, origin);
+	set_id(s, &r);
+	free(r.path);
+	return s;
+}
+
+/* What of a git directory a push or a commit writes: new objects, refs, reflogs. Everything else in
+ * it (config, hooks, info/, commondir, worktrees/, modules/) decides what the user's own git runs
+ * or where it looks, outside any jail, so it is mounted read-only underneath these. */
+static const char *const git_writable[] = { "objects", "refs", "logs" };
+
+static void add_git_dir(struct plan *p, const struct facts *f, const char *gitdir, const char *dst, bool writable,
+			const char *origin)
+{
+	add_host_step(p, f, MK_BIND_RO, gitdir, dst, 0, origin);
+	for (size_t i = 0; writable && i < sizeof git_writable / sizeof git_writable[0]; i++) {
+		cleanup_free char *src = path_join(gitdir, git_writable[i]);
+		cleanup_free char *d = path_join(dst, git_writable[i]);
+		add_host_step(p, f, MK_BIND_RW, src, d, 0, origin);
+	}
 }
 
 /* The clone instead of the working directory: the workspace's overlay at the repository's own
@@ -392,17 +572,9 @@ static void add_clone_mounts(struct plan *p, const struct clone_facts *c, const 
 	cleanup_free char *dotgit = path_join(c->toplevel, ".git");
 	add_step(p, MK_BIND_RW, c->gitdir, dotgit, 0, "--clone");
 	if (c->push) {
-		add_step(p, MK_BIND_RW, c->commondir, "/ajail/origin", 0, "--clone-push");
-		/* What would run code outside the jail, or change how git behaves there, stays read-only. */
-		static const char *const locked[] = { "hooks", "config", "info" };
-		for (size_t i = 0; i < sizeof locked / sizeof locked[0]; i++) {
-			cleanup_free char *src = path_join(c->commondir, locked[i]);
-			cleanup_free char *dst = path_join("/ajail/origin", locked[i]);
-			cleanup_free char *out = NULL;
-			enum fact_type t;
-			if (probe(f, src, false, &out, &t) == 0 && (t == FT_DIR || t == FT_FILE))
-				add_step(p, MK_BIND_RO, src, dst, t == FT_FILE ? MF_FILE : 0, "--clone-push");
-		}
+		/* An allow-list: a push needs objects, refs and reflogs (packed-refs only to delete a
+		 * packed branch, which git does by renaming a new file over it: not possible on a bind). */
+		add_git_dir(p, f, c->commondir, "/ajail/origin", true, "--clone-push");
 	} else {
 		add_step(p, MK_BIND_RO, c->commondir, "/ajail/origin", 0, "--clone");
 	}
@@ -414,6 +586,30 @@ static void add_clone_mounts(struct plan *p, const struct clone_facts *c, const 
 	p->clone_branch = xstrdup(c->branch);
 	note(p, "--clone: workspace %s on branch %s; the user's repository is read-only at /ajail/origin", c->id,
 	     c->branch);
+}
+
+/* A linked worktree's .git file points into the repository's common git directory, which git inside
+ * needs at its own path. main.c checked git's back-links before it named it; still, only what a
+ * commit writes is writable: objects, refs, logs and the worktree's own directory (HEAD, index),
+ * whose commondir and gitdir files (where the user's git looks next time) and config.worktree (read
+ * once the repository enables extensions.worktreeConfig, as sparse-checkout does) stay read-only. */
+static void add_worktree_git(struct plan *p, const struct facts *f, bool writable)
+{
+	const char *c = f->git_commondir, *wt = f->git_worktree_dir;
+	add_git_dir(p, f, c, c, writable, "git");
+	if (writable) {
+		add_host_step(p, f, MK_BIND_RW, wt, wt, 0, "git");
+		static const char *const locked[] = { "commondir", "gitdir", "config.worktree" };
+		for (size_t i = 0; i < sizeof locked / sizeof locked[0]; i++) {
+			cleanup_free char *path = path_join(wt, locked[i]);
+			if (!add_host_step(p, f, MK_BIND_RO, path, path, MF_FILE, "git"))
+				add_step(p, MK_HIDE_FILE, NULL, path, MF_FILE | MF_SYSTEM, "git");
+		}
+	}
+	note(p, "linked worktree: the repository's git directory %s is mounted %s", c,
+	     writable ? "read-only but for objects, refs, logs and the worktree's own directory, so git inside can "
+			"commit"
+		      : "read-only");
 }
 
 /* The store holds every rootfs and every clone workspace. A jail that could write it would change
@@ -428,10 +624,12 @@ static void mask_store(struct plan *p, const struct facts *f)
 	if (!f->store_dir || probe(f, f->store_dir, true, &store, &t) < 0 || t != FT_DIR)
 		return; /* no store yet: nothing to hide */
 	for (size_t i = 0, n = p->n_steps; i < n; i++) {
+		/* p->steps moves when a step is added: index it afresh each time, keep no pointer. */
 		const struct mount_step *s = &p->steps[i];
 		if (!kind_shows_host_dir(s->kind) || (s->flags & MF_FILE) || !path_is_under(store, s->src))
 			continue;
 		cleanup_free char *dst = path_join(s->dst, path_relative(store, s->src));
+		cleanup_free char *origin = xstrdup(s->origin);
 		bool seen = false;
 		for (size_t j = n; j < p->n_steps && !seen; j++)
 			seen = strcmp(p->steps[j].dst, dst) == 0;
@@ -439,7 +637,7 @@ static void mask_store(struct plan *p, const struct facts *f)
 			continue;
 		add_step(p, MK_MASK_DIR, NULL, dst, 0, "store");
 		note(p, "the store %s shows through %s: hidden at %s, so the jail can neither change rootfses nor "
-			"see or touch clone workspaces", store, s->origin, dst);
+			"see or touch clone workspaces", store, origin, dst);
 	}
 }
 
@@ -672,13 +870,19 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 		note(p, "the working directory is /: it is not mounted (that would expose the whole host)");
 	} else {
 		enum mount_kind cwd_kind = o->lockdown ? MK_BIND_RO : MK_BIND_RW;
-		warn_home_in_cwd(p, f, add_step(p, cwd_kind, f->cwd, f->cwd, 0, "cwd"));
-		if (f->git_commondir && !path_is_under(f->git_commondir, f->cwd)) {
-			/* A linked worktree's .git file points into the main repository's git dir. */
-			add_step(p, cwd_kind, f->git_commondir, f->git_commondir, 0, "git");
-			note(p, "linked worktree: the repository's git directory %s is mounted read-write, so git "
-				"inside (committing included) works", f->git_commondir);
+		struct probe_res cr;
+		if (probe_full(f, f->cwd, false, &cr) < 0) {
+			aj_fail(err, errno, "the working directory %s", f->cwd);
+			goto fail;
 		}
+		free(cr.path);
+		struct mount_step *cwd = add_step(p, cwd_kind, f->cwd, f->cwd, 0, "cwd");
+		set_id(cwd, &cr);
+		warn_home_in_cwd(p, f, cwd);
+		if (f->git_warning)
+			strv_push(&p->warnings, xstrdup(f->git_warning));
+		if (f->git_commondir && f->git_worktree_dir && !path_is_under(f->git_commondir, f->cwd))
+			add_worktree_git(p, f, !o->lockdown);
 	}
 	for (size_t i = 0; i < o->n_mounts; i++)
 		if (add_user_mount(p, f, &o->mounts[i], err) < 0)
@@ -901,6 +1105,7 @@ void plan_print(const struct plan *p, FILE *out)
 		case MK_REMOVE:
 		case MK_MASK_DIR:
 		case MK_READONLY:
+		case MK_SYSFS:
 			break;
 		}
 		fprintf(out, "  [%s]", s->origin);
@@ -949,6 +1154,7 @@ static const char *step_label(const struct mount_step *s)
 	case MK_DIR:
 	case MK_REMOVE:
 	case MK_READONLY:
+	case MK_SYSFS:
 		break;
 	}
 	return plan_kind_name(s->kind);

@@ -35,6 +35,9 @@ enum mount_kind {
 	MK_REMOVE,       /* remove dst (a file deleted in the user's tree, carried by --clone-dirty) */
 	MK_MASK_DIR,     /* empty read-only directory over a directory (/sys/firmware, /proc/acpi, the store) */
 	MK_READONLY,     /* what is mounted at dst, bound over itself read-only (/proc/sys) */
+	MK_SYSFS,        /* a fresh sysfs, read-only: in a network namespace of the jail's own it shows
+			  * that namespace's interfaces only (the host's /sys shows the host's, MACs and
+			  * all); where the kernel refuses one, the host's /sys with /sys/class/net hidden */
 };
 
 enum mount_flags {
@@ -54,6 +57,11 @@ struct mount_step {
 	unsigned flags;    /* enum mount_flags */
 	unsigned mode;     /* MK_TMPFS, MK_DIR */
 	char *origin;      /* why this step exists: "rootfs", "cwd", "--rw=build" */
+	/* What the plan saw at src (a host path the jail may be able to change: the cwd, a --rw
+	 * directory, a rootfs). The child opens src once, without following any symlink, and mounts
+	 * that fd only if it is still this inode; 0: no identity recorded (system paths the jail cannot
+	 * touch, a source made just before the jail starts). */
+	uint64_t src_dev, src_ino;
 	/* When dst is missing, where is it created? Index of the earlier read-write bind whose host
 	 * directory holds it (so the supervisor must create it on the host and remove it afterwards,
 	 * or it would leak into the user's files or the rootfs), or -1 when it is created in something
@@ -70,9 +78,17 @@ struct rootfs {
 	char *path; /* canonical directory; NULL for host */
 	bool implicit; /* chosen because nothing was asked for */
 	uid_t owner;   /* owner of the rootfs directory: only its owner can change it from a jail */
+	uint64_t dev, ino; /* identity of path, checked again when the jail mounts it */
 };
 
 enum fact_type { FT_MISSING, FT_DIR, FT_FILE, FT_SYMLINK, FT_OTHER };
+
+/* What a probe saw at a host path. */
+struct probe_res {
+	enum fact_type type;
+	char *path;        /* malloc'd; follow: the canonical path; !follow: the path, or a symlink's target */
+	uint64_t dev, ino; /* of what is there (what the canonical path names, when following) */
+};
 
 /* A clone workspace to mount instead of the working directory (made by workspace_create). */
 struct clone_facts {
@@ -136,6 +152,11 @@ struct facts {
 	/* For a linked worktree (its .git is a file): the repository's common git dir, which git inside
 	 * must reach at its own path; NULL otherwise. */
 	const char *git_commondir;
+	/* ...and the worktree's own git dir, <commondir>/worktrees/<name> (its HEAD and index), which
+	 * committing writes; NULL with git_commondir. Only ever set once git's own back-links agree:
+	 * a jail can write any .git file in the working directory. */
+	const char *git_worktree_dir;
+	const char *git_warning; /* why a .git file was not trusted, for a warning; NULL otherwise */
 	const struct clone_facts *clone; /* --clone: the workspace, else NULL */
 	const char *store_dir; /* $AJAIL_HOME as configured (probed, not trusted to exist), or NULL */
 	unsigned tty_fds;     /* bit N: fd N (0..2) is the terminal we run in the foreground of */
@@ -145,8 +166,9 @@ struct facts {
 	bool cgroup_v1;       /* cgroup_parent is in the cgroup v1 pids hierarchy (root only) */
 	const char *cgroup_error;
 	/* Look at a host path. follow: canonicalise (realpath) and stat the target; !follow: lstat and,
-	 * for a symlink, return its target. *out (malloc'd) may stay NULL for FT_MISSING. */
-	int (*probe)(const char *path, bool follow, char **out, enum fact_type *type, void *ctx);
+	 * for a symlink, return its target. res->path may stay NULL for FT_MISSING. Returns -1 with
+	 * errno on an error other than "missing". */
+	int (*probe)(const char *path, bool follow, struct probe_res *res, void *ctx);
 	void *probe_ctx;
 };
 

@@ -47,6 +47,7 @@
 #include "cgroup.h"
 #include "config.h"
 #include "harden.h"
+#include "hostpath.h"
 #include "tty.h"
 #include "util.h"
 
@@ -118,8 +119,9 @@ static void report_and_exit(int fd, const struct aj_err *e)
 
 /* ---- creating paths beneath a directory fd, without ever leaving it ---- */
 
-/* Called for each entry created, with its path relative to the base. */
-typedef void (*created_fn)(const char *rel, bool is_dir, void *ctx);
+/* Called for each entry created: the directory it was made in (an fd, valid during the call), its
+ * name there, and its path relative to the base. */
+typedef void (*created_fn)(int parent, const char *name, const char *rel, bool is_dir, void *ctx);
 
 static int open_beneath(int base, const char *rel, int flags)
 {
@@ -170,7 +172,7 @@ static int mkpath_beneath(int base, const char *rel, bool is_file, created_fn cb
 			if (r < 0 && errno != EEXIST)
 				return aj_fail(err, errno, "create mount point /%s", buf);
 			if (r >= 0 && cb)
-				cb(buf, !(last && is_file), ctx);
+				cb(parent, name, buf, !(last && is_file), ctx);
 		} else {
 			return aj_fail(err, errno, "/%s", buf);
 		}
@@ -179,37 +181,84 @@ static int mkpath_beneath(int base, const char *rel, bool is_file, created_fn cb
 	return 0;
 }
 
-/* ---- the supervisor's share: mount points in persistent directories ---- */
+/* ---- the supervisor's share: mount points in persistent directories ----
+ *
+ * These directories (the cwd, a --rw directory, a rootfs under --fs-edit) are the jail's to write,
+ * and another jail may be running in them now. So each is opened once, without following any
+ * symlink, and checked against what the plan saw; each mount point made in it is remembered as the
+ * directory fd it was made in, its name and its (dev, ino); and it is removed afterwards through that
+ * fd, only if it is still that inode and still empty. Nothing goes by path a second time. */
 
-struct created_list {
-	char **paths; /* absolute host paths, in creation order */
-	bool *is_dir;
-	size_t n;
-	const char *base;
+struct created {
+	int parent; /* O_PATH fd of the directory it was made in, held since */
+	char *name;
+	char *path; /* absolute host path, for the pending list of another jail */
+	bool is_dir;
+	uint64_t dev, ino;
 };
 
-static void record_created(const char *rel, bool is_dir, void *ctx)
+struct created_list {
+	struct created *v;
+	size_t n;
+	const char *base; /* host path of the directory being filled (for the pending list) */
+};
+
+static void record_created(int parent, const char *name, const char *rel, bool is_dir, void *ctx)
 {
 	struct created_list *c = ctx;
-	strv_push(&c->paths, path_join(c->base, rel));
-	c->is_dir = xrealloc(c->is_dir, (c->n + 1) * sizeof *c->is_dir);
-	c->is_dir[c->n++] = is_dir;
+	struct stat st;
+	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return; /* gone already: nothing of ours to remove */
+	c->v = xrealloc(c->v, (c->n + 1) * sizeof *c->v);
+	c->v[c->n++] = (struct created){ .parent = fcntl(parent, F_DUPFD_CLOEXEC, 3),
+					 .name = xstrdup(name),
+					 .path = path_join(c->base, rel),
+					 .is_dir = is_dir,
+					 .dev = (uint64_t)st.st_dev,
+					 .ino = (uint64_t)st.st_ino };
 }
 
-/* Remove a mount point prepare_host made, if it is still empty: if the command put something there
- * on purpose (it is a persistent directory), it stays. */
-static void remove_if_empty(const char *path, bool is_dir)
+/* Remove parent/name if it is still what we made (same inode) and still empty: if the command put
+ * something there on purpose (it is a persistent directory), it stays. rmdir refuses a non-empty
+ * directory by itself; a file is removed only while it is an empty regular file. */
+static void remove_created(int parent, const char *name, bool is_dir, uint64_t dev, uint64_t ino)
 {
 	struct stat st;
-	if (is_dir)
-		rmdir(path);
-	else if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
-		unlink(path);
+	if (parent < 0 || fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || (uint64_t)st.st_dev != dev ||
+	    (uint64_t)st.st_ino != ino)
+		return;
+	if (is_dir && S_ISDIR(st.st_mode))
+		unlinkat(parent, name, AT_REMOVEDIR);
+	else if (!is_dir && S_ISREG(st.st_mode) && st.st_size == 0)
+		unlinkat(parent, name, 0);
+}
+
+/* A line of the pending list, "d|f DEV INO /path": its parent is opened without following any
+ * symlink, so a jail that put one in the way since gets nothing removed. */
+static void remove_pending(const char *line)
+{
+	char kind;
+	unsigned long long dev, ino;
+	int off = 0;
+	if (sscanf(line, "%c %llu %llu %n", &kind, &dev, &ino, &off) != 3 || off <= 0 || line[off] != '/' ||
+	    (kind != 'd' && kind != 'f'))
+		return;
+	cleanup_free char *parent = xstrdup(line + off);
+	char *slash = strrchr(parent, '/');
+	cleanup_free char *name = xstrdup(slash + 1);
+	if (slash == parent)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return;
+	cleanup_close int pfd = hostpath_open(parent, O_PATH | O_DIRECTORY);
+	remove_created(pfd, name, kind == 'd', dev, ino);
 }
 
 /* Remove what prepare_host created, newest first. Not while another jail runs on the same rootfs
  * (use->fd, our shared lock on it, cannot become exclusive): the empty directory may be that jail's
- * mount point too, and removing it would detach the mount under it. Then the paths go to
+ * mount point too, and removing it would detach the mount under it. Then the entries go to
  * use->pending, and the last jail to end removes them with its own. */
 static void cleanup_host(struct created_list *c, const struct sandbox_use *use)
 {
@@ -218,33 +267,55 @@ static void cleanup_host(struct created_list *c, const struct sandbox_use *use)
 	if (use && use->fd >= 0 && use->pending && (c->n || last))
 		pfd = open(use->pending, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (!last) {
-		/* "d /path" or "f /path", newest last; O_APPEND keeps concurrent writers' lines whole. */
+		/* Newest last; O_APPEND keeps concurrent writers' lines whole. */
 		for (size_t i = 0; pfd >= 0 && i < c->n; i++) {
-			cleanup_free char *line = xasprintf("%c %s\n", c->is_dir[i] ? 'd' : 'f', c->paths[i]);
-			if (write(pfd, line, strlen(line)) < 0)
+			cleanup_free char *line = xasprintf("%c %llu %llu %s\n", c->v[i].is_dir ? 'd' : 'f',
+							    (unsigned long long)c->v[i].dev, (unsigned long long)c->v[i].ino,
+							    c->v[i].path);
+			if (!strchr(c->v[i].path, '\n') && write(pfd, line, strlen(line)) < 0)
 				break;
 		}
 	} else {
 		for (size_t i = c->n; i-- > 0;)
-			remove_if_empty(c->paths[i], c->is_dir[i]);
+			remove_created(c->v[i].parent, c->v[i].name, c->v[i].is_dir, c->v[i].dev, c->v[i].ino);
 		cleanup_strv char **lines = NULL;
-		FILE *f = pfd >= 0 ? fdopen(dup(pfd), "r") : NULL;
-		char buf[PATH_MAX + 4];
-		while (f && fgets(buf, sizeof buf, f)) {
-			buf[strcspn(buf, "\n")] = '\0';
-			if ((buf[0] == 'd' || buf[0] == 'f') && buf[1] == ' ' && buf[2] == '/')
-				strv_push(&lines, xstrdup(buf));
+		cleanup_free char *text = pfd >= 0 ? read_file_at(AT_FDCWD, use->pending, 16u << 20) : NULL;
+		for (char *line = text, *next; line && *line; line = next) {
+			next = strchrnul(line, '\n');
+			if (*next)
+				*next++ = '\0';
+			strv_push(&lines, xstrdup(line));
 		}
-		if (f)
-			fclose(f);
 		for (size_t i = strv_len(lines); i-- > 0;)
-			remove_if_empty(lines[i] + 2, lines[i][0] == 'd');
+			remove_pending(lines[i]);
 		if (lines && ftruncate(pfd, 0) < 0) {
 		}
 	}
-	strv_free(c->paths);
-	free(c->is_dir);
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->v[i].parent >= 0)
+			close(c->v[i].parent);
+		free(c->v[i].name);
+		free(c->v[i].path);
+	}
+	free(c->v);
 	memset(c, 0, sizeof *c);
+}
+
+/* A persistent directory of the plan, opened without following any symlink, if it is still what
+ * the plan saw. */
+static int open_layer(const char *path, uint64_t dev, uint64_t ino, const char *origin, struct aj_err *err)
+{
+	int fd = hostpath_open(path, O_PATH | O_DIRECTORY);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			return aj_fail(err, 0, "%s: %s has become a symlink since ajail looked; nothing was mounted", origin, path);
+		return aj_fail(err, errno, "%s: open %s", origin, path);
+	}
+	if (!hostpath_same(fd, dev, ino)) {
+		close(fd);
+		return aj_fail(err, 0, "%s: %s was replaced while ajail set up the jail; nothing was mounted", origin, path);
+	}
+	return fd;
 }
 
 static int prepare_host(const struct plan *p, struct created_list *created, struct aj_err *err)
@@ -254,9 +325,9 @@ static int prepare_host(const struct plan *p, struct created_list *created, stru
 		if (s->flags & MF_CREATE_SRC) {
 			/* --home-edit=SUB: made in the rootfs on purpose, and kept. */
 			const char *rel = path_relative(s->src, p->rootfs.path);
-			cleanup_close int base = open(p->rootfs.path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			cleanup_close int base = open_layer(p->rootfs.path, p->rootfs.dev, p->rootfs.ino, s->origin, err);
 			if (base < 0)
-				return aj_fail(err, errno, "open rootfs %s", p->rootfs.path);
+				return -1;
 			if (mkpath_beneath(base, rel, false, NULL, NULL, err) < 0)
 				return aj_err_wrap(err, "%s", s->origin);
 		}
@@ -272,9 +343,9 @@ static int prepare_host(const struct plan *p, struct created_list *created, stru
 			*slash = '\0';
 			is_file = false;
 		}
-		cleanup_close int base = open(layer->src, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		cleanup_close int base = open_layer(layer->src, layer->src_dev, layer->src_ino, layer->origin, err);
 		if (base < 0)
-			return aj_fail(err, errno, "%s: open %s", s->origin, layer->src);
+			return -1;
 		created->base = layer->src;
 		if (mkpath_beneath(base, rel, is_file, record_created, created, err) < 0)
 			return aj_err_wrap(err, "%s: mount point %s", s->origin, s->dst);
@@ -288,9 +359,45 @@ static int prepare_host(const struct plan *p, struct created_list *created, stru
 #define NEWROOT "/newroot"
 #define SCRATCH "/scratch"
 
-static char *host_path(const char *p)
+/* The host's root as this namespace saw it before the pivot, open while the mounts are made. */
+static int g_oldroot = -1;
+
+/* Open a host source of the plan (canonical, absolute) beneath the old root, without following any
+ * symlink on the way, and check that it is still what the plan saw: a jail running now in the
+ * same directories may have swapped a component for a symlink, or exchanged two directories, since
+ * the plan looked (a rename exchange between the look and the mount). The fd is what gets mounted,
+ * so nothing is resolved by path again. */
+static int open_source(const char *src, uint64_t dev, uint64_t ino, bool want_dir, struct aj_err *err)
 {
-	return xasprintf(OLDROOT "%s", p);
+	const char *rel = src[1] ? src + 1 : ".";
+	int fd = sys_openat2(g_oldroot, rel, O_PATH | O_NOFOLLOW | O_CLOEXEC,
+			     RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			return aj_fail(err, 0, "%s is, or goes through, a symlink (now, or since ajail looked at it): not "
+					       "followed",
+				       src);
+		return aj_fail(err, errno, "open %s", src);
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !hostpath_same(fd, dev, ino)) {
+		close(fd);
+		return aj_fail(err, 0, "%s was replaced while ajail set up the jail (it is not what the plan saw); nothing "
+				       "is mounted from it",
+			       src);
+	}
+	if (want_dir != S_ISDIR(st.st_mode)) {
+		close(fd);
+		return aj_fail(err, 0, "%s is %s a directory now", src, want_dir ? "no longer" : "");
+	}
+	return fd;
+}
+
+/* A path for what fd holds that the kernel resolves to exactly it: for overlayfs, whose layers are
+ * given as strings. The host's /proc still sees this process. */
+static char *fd_path(int fd)
+{
+	return xasprintf(OLDROOT "/proc/self/fd/%d", fd);
 }
 
 /* fsconfig's own error text (e.g. overlayfs explaining why) is more useful than errno alone. */
@@ -332,19 +439,33 @@ static int new_fs(const char *type, const char *const *params, unsigned attrs, i
 	return 0;
 }
 
-/* An overlay on lower_host. Its upper and work directories are the given host directories (a clone
- * workspace, whose changes persist), or fresh ones on the session's tmpfs (changes vanish). */
-static int mount_overlay(const char *lower_host, const char *upper_host, const char *work_host, int index, int target,
-			 struct aj_err *err)
+/* An overlay on the host directory s->src. Its upper and work directories are the given host
+ * directories (a clone workspace, whose changes persist), or fresh ones on the session's tmpfs
+ * (changes vanish). Every host directory is opened by open_source and named to overlayfs through
+ * its fd. */
+static int mount_overlay(const struct mount_step *s, bool keep, int index, int target, struct aj_err *err)
 {
 	cleanup_free char *dir = xasprintf(SCRATCH "/%d", index);
-	cleanup_free char *upper = upper_host ? host_path(upper_host) : xasprintf("%s/upper", dir);
-	cleanup_free char *work = work_host ? host_path(work_host) : xasprintf("%s/work", dir);
-	if (!upper_host && (mkdir(dir, 0700) < 0 || mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0))
-		return aj_fail(err, errno, "create overlay directories");
-	cleanup_free char *lower = host_path(lower_host);
-	cleanup_free char *lower_esc = plan_overlay_escape(lower);
-	const char *params[] = { "lowerdir", lower_esc, "upperdir", upper, "workdir", work, "userxattr", NULL, NULL };
+	cleanup_close int lfd = open_source(s->src, s->src_dev, s->src_ino, true, err);
+	if (lfd < 0)
+		return -1;
+	cleanup_close int ufd = -1, wfd = -1;
+	cleanup_free char *upper = NULL, *work = NULL;
+	if (keep) {
+		ufd = open_source(s->upper, 0, 0, true, err);
+		wfd = ufd < 0 ? -1 : open_source(s->work, 0, 0, true, err);
+		if (ufd < 0 || wfd < 0)
+			return -1;
+		upper = fd_path(ufd);
+		work = fd_path(wfd);
+	} else {
+		upper = xasprintf("%s/upper", dir);
+		work = xasprintf("%s/work", dir);
+		if (mkdir(dir, 0700) < 0 || mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0)
+			return aj_fail(err, errno, "create overlay directories");
+	}
+	cleanup_free char *lower = fd_path(lfd);
+	const char *params[] = { "lowerdir", lower, "upperdir", upper, "workdir", work, "userxattr", NULL, NULL };
 	if (new_fs("overlay", params, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, target, err) < 0) {
 		if (err->errnum == EPERM || err->errnum == EINVAL)
 			aj_err_wrap(err, "overlayfs in a user namespace needs Linux 5.11 or newer and a lower directory the "
@@ -354,21 +475,23 @@ static int mount_overlay(const char *lower_host, const char *upper_host, const c
 	return 0;
 }
 
-static int mount_bind(const char *src_host, unsigned long long attrs, int target, struct aj_err *err)
+static int mount_bind(const struct mount_step *s, unsigned long long attrs, int target, struct aj_err *err)
 {
-	cleanup_free char *src = host_path(src_host);
+	cleanup_close int src = open_source(s->src, s->src_dev, s->src_ino, !(s->flags & MF_FILE), err);
+	if (src < 0)
+		return -1;
 	/* Recursive: cloning a tree without its submounts could reveal what they cover, and the kernel
 	 * refuses that for mounts locked by the user namespace anyway. */
-	cleanup_close int tree = sys_open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	cleanup_close int tree = sys_open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
 	if (tree < 0) {
 		if (errno == ENOSYS)
 			return aj_fail(err, 0, "the kernel has no open_tree(2): ajail needs Linux 5.12 or newer");
-		return aj_fail(err, errno, "bind %s", src_host);
+		return aj_fail(err, errno, "bind %s", s->src);
 	}
 	if (sys_mount_setattr(tree, AT_RECURSIVE, attrs) < 0)
-		return aj_fail(err, errno, "restrict %s", src_host);
+		return aj_fail(err, errno, "restrict %s", s->src);
 	if (sys_move_mount(tree, target) < 0)
-		return aj_fail(err, errno, "attach %s", src_host);
+		return aj_fail(err, errno, "attach %s", s->src);
 	return 0;
 }
 
@@ -504,6 +627,23 @@ static int open_target(int root, const struct mount_step *s, int *out, bool *ski
 	return 0;
 }
 
+/* A fresh sysfs for a jail with a network namespace of its own: it shows that namespace's
+ * interfaces only. The kernel refuses one where the host's sysfs is partly covered (in some
+ * containers); then the host's /sys, read-only, with /sys/class/net hidden instead. */
+static int mount_sysfs(int root, const struct mount_step *s, int target, struct aj_err *err)
+{
+	if (new_fs("sysfs", NULL, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, target,
+		   err) == 0)
+		return 0;
+	if (err->errnum != EPERM && err->errnum != EACCES)
+		return -1;
+	struct mount_step host = { .kind = MK_BIND_RO, .src = (char *)"/sys", .dst = s->dst };
+	if (mount_bind(&host, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, target, err) < 0)
+		return -1;
+	cleanup_close int net = open_beneath(root, "sys/class/net", O_PATH | O_DIRECTORY);
+	return net < 0 ? 0 : mount_mask_dir(net, err);
+}
+
 static int apply_step(int root, const struct mount_step *s, int index, struct aj_err *err)
 {
 	if (s->kind == MK_SYMLINK) {
@@ -550,16 +690,16 @@ static int apply_step(int root, const struct mount_step *s, int index, struct aj
 	snprintf(mode, sizeof mode, "%o", s->mode);
 	switch (s->kind) {
 	case MK_BIND_RW:
-		return mount_bind(s->src, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, target, err);
+		return mount_bind(s, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, target, err);
 	case MK_BIND_RO:
-		return mount_bind(s->src, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, target, err);
+		return mount_bind(s, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, target, err);
 	case MK_BIND_DEV:
-		return mount_bind(s->src, MOUNT_ATTR_NOSUID, target, err);
+		return mount_bind(s, MOUNT_ATTR_NOSUID, target, err);
 	case MK_OVERLAY:
-		return mount_overlay(s->src, NULL, NULL, index, target, err);
+		return mount_overlay(s, false, index, target, err);
 	case MK_OVERLAY_KEEP:
 		/* overlayfs refuses an upper directory another mount uses: one jail per workspace. */
-		if (mount_overlay(s->src, s->upper, s->work, index, target, err) < 0) {
+		if (mount_overlay(s, true, index, target, err) < 0) {
 			if (err->errnum == EBUSY)
 				aj_err_wrap(err, "the clone workspace is in use by another jail");
 			return -1;
@@ -579,6 +719,8 @@ static int apply_step(int root, const struct mount_step *s, int index, struct aj
 		return mount_mask_dir(target, err);
 	case MK_READONLY:
 		return mount_readonly(target, err);
+	case MK_SYSFS:
+		return mount_sysfs(root, s, target, err);
 	case MK_PROC:
 		return new_fs("proc", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, target, err);
 	case MK_DEVPTS: {
@@ -604,9 +746,9 @@ static int apply_root(const struct mount_step *s, struct aj_err *err)
 		return aj_fail(err, errno, NEWROOT);
 	switch (s->kind) {
 	case MK_ROOT_OVERLAY:
-		return mount_overlay(s->src, NULL, NULL, 0, target, err);
+		return mount_overlay(s, false, 0, target, err);
 	case MK_ROOT_BIND:
-		return mount_bind(s->src, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, target, err);
+		return mount_bind(s, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, target, err);
 	case MK_ROOT_TMPFS: {
 		const char *params[] = { "mode", "0755", NULL };
 		return new_fs("tmpfs", params, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, target, err);
@@ -625,6 +767,7 @@ static int apply_root(const struct mount_step *s, struct aj_err *err)
 	case MK_REMOVE:
 	case MK_MASK_DIR:
 	case MK_READONLY:
+	case MK_SYSFS:
 		break;
 	}
 	return aj_fail(err, 0, "the first step must make the root");
@@ -680,6 +823,9 @@ static int setup_mounts(const struct plan *p, struct aj_err *err)
 		return aj_fail(err, errno, "prepare the set-up tmpfs");
 	if (sys_pivot_root(".", "oldroot") < 0 || chdir("/") < 0)
 		return aj_fail(err, errno, "pivot_root into the set-up tmpfs");
+	g_oldroot = open(OLDROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (g_oldroot < 0)
+		return aj_fail(err, errno, OLDROOT);
 	if (apply_root(&p->steps[0], err) < 0)
 		return aj_err_wrap(err, "root (%s)", p->steps[0].origin);
 	cleanup_close int root = open(NEWROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -689,6 +835,8 @@ static int setup_mounts(const struct plan *p, struct aj_err *err)
 		if (apply_step(root, &p->steps[i], (int)i, err) < 0)
 			return aj_err_wrap(err, "%s %s (%s)", plan_kind_name(p->steps[i].kind), p->steps[i].dst,
 					   p->steps[i].origin);
+	close(g_oldroot);
+	g_oldroot = -1;
 	if (umount2(OLDROOT, MNT_DETACH) < 0)
 		return aj_fail(err, errno, "detach the host's root");
 	/* pivot_root(".", ".") stacks the old root under the new one at "/"; detaching "." then drops

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "hostpath.h"
 #include "util.h"
 
 static int cmp_str(const void *a, const void *b)
@@ -50,10 +51,19 @@ static bool is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static uid_t owner_of(const char *path)
+/* Owner and identity of a canonical rootfs path, read without following anything: the jail's mount
+ * of it checks the identity again. */
+static void identify(struct rootfs *r)
 {
 	struct stat st;
-	return stat(path, &st) == 0 ? st.st_uid : (uid_t)-1;
+	cleanup_close int fd = hostpath_open(r->path, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+	if (fd >= 0 && fstat(fd, &st) == 0) {
+		r->owner = st.st_uid;
+		r->dev = (uint64_t)st.st_dev;
+		r->ino = (uint64_t)st.st_ino;
+	} else {
+		r->owner = (uid_t)-1;
+	}
 }
 
 void store_rootfs_release(struct rootfs *r)
@@ -75,7 +85,7 @@ int store_resolve(const char *store_dir, const char *fs, struct rootfs *out, str
 				out->name = xstrdup("default");
 				out->path = xstrdup(real);
 				out->implicit = true;
-				out->owner = owner_of(real);
+				identify(out);
 				return 0;
 			}
 		}
@@ -85,7 +95,7 @@ int store_resolve(const char *store_dir, const char *fs, struct rootfs *out, str
 		return 0;
 	}
 	if (strchr(fs, '/')) {
-		char real[PATH_MAX];
+		char real[PATH_MAX], cwd[PATH_MAX];
 		if (!realpath(fs, real))
 			return aj_usage(err, "--fs=%s: %s; give a rootfs directory or a name from 'ajail fs list'", fs,
 					strerror(errno));
@@ -93,10 +103,20 @@ int store_resolve(const char *store_dir, const char *fs, struct rootfs *out, str
 			return aj_usage(err, "--fs=%s: not a directory", fs);
 		if (strcmp(real, "/") == 0)
 			return aj_usage(err, "--fs=%s: the host's / cannot be a rootfs; use --fs=host", fs);
+		/* In the working directory a jail may have planted the symlink: one leading out of it is
+		 * not followed (the same rule as for --rw and the other directory options). */
+		if (getcwd(cwd, sizeof cwd) && strcmp(cwd, "/") != 0) {
+			cleanup_free char *joined = path_join(cwd, fs);
+			cleanup_free char *lexical = path_normalize(joined, NULL);
+			if (path_is_under(lexical, cwd) && !path_is_under(real, cwd))
+				return aj_usage(err, "--fs=%s leads through a symlink to %s, outside the working directory; a jail can "
+						     "plant symlinks there, so ajail does not follow it (name %s itself if you mean it)",
+						fs, real, real);
+		}
 		out->kind = ROOTFS_DIR;
 		out->name = xstrdup(fs);
 		out->path = xstrdup(real);
-		out->owner = owner_of(real);
+		identify(out);
 		return 0;
 	}
 	if (config_validate_name(fs, err) < 0)
@@ -123,7 +143,7 @@ int store_resolve(const char *store_dir, const char *fs, struct rootfs *out, str
 	out->kind = ROOTFS_DIR;
 	out->name = xstrdup(fs);
 	out->path = xstrdup(real);
-	out->owner = owner_of(real);
+	identify(out);
 	return 0;
 }
 

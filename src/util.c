@@ -2,10 +2,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 void util_freep(void *p)
@@ -142,11 +145,17 @@ int read_int_file(const char *path, int dflt)
 	return v;
 }
 
-char *read_file_at(int dirfd, const char *name, size_t max)
+/* The body of read_file_at and read_file_beneath, on an fd opened without blocking: a fifo or a
+ * device a jail left in place of a file must neither hang nor be read. */
+static char *read_open_file(int fd, size_t max)
 {
-	cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
+	struct stat st;
+	if (fstat(fd, &st) < 0)
 		return NULL;
+	if (!S_ISREG(st.st_mode)) {
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		return NULL;
+	}
 	size_t cap = 4096, len = 0;
 	cleanup_free char *buf = xmalloc(cap + 1);
 	for (;;) {
@@ -174,6 +183,37 @@ char *read_file_at(int dirfd, const char *name, size_t max)
 	}
 	buf[len] = '\0';
 	return steal_pointer(&buf);
+}
+
+char *read_file_at(int dirfd, const char *name, size_t max)
+{
+	cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return NULL;
+	return read_open_file(fd, max);
+}
+
+int open_untrusted(int dirfd, const char *rel, int flags)
+{
+	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY),
+				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV };
+	if ((flags & O_ACCMODE) == O_RDONLY && !(flags & O_PATH))
+		how.flags |= O_NONBLOCK;
+	for (int tries = 0;; tries++) {
+		long fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
+		/* EAGAIN: a rename elsewhere on the system made the kernel unsure; it asks for a retry. */
+		if (fd < 0 && errno == EAGAIN && tries < 16)
+			continue;
+		return (int)fd;
+	}
+}
+
+char *read_file_untrusted(int dirfd, const char *rel, size_t max)
+{
+	cleanup_close int fd = open_untrusted(dirfd, rel, O_RDONLY);
+	if (fd < 0)
+		return NULL;
+	return read_open_file(fd, max);
 }
 
 bool str_has_prefix(const char *s, const char *prefix)
@@ -243,4 +283,82 @@ const char *path_relative(const char *path, const char *dir)
 		return path + 1;
 	const char *r = path + strlen(dir);
 	return *r == '/' ? r + 1 : r;
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes) and its code point, or 0 when it is not
+ * one (overlong forms, surrogates and values past U+10FFFF are not). */
+static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	size_t len;
+	uint32_t min;
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	} else if ((s[0] & 0xe0) == 0xc0) {
+		len = 2, min = 0x80, *cp = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		len = 3, min = 0x800, *cp = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		len = 4, min = 0x10000, *cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		*cp = (*cp << 6) | (s[i] & 0x3f);
+	}
+	if (*cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* Code points a terminal acts on instead of showing: C0, DEL, C1 (0x9b is an 8-bit CSI), and the
+ * bidirectional controls that make text display in another order than it reads ("Trojan Source"). */
+static bool cp_is_control(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+char *util_escape_n(const char *s, size_t n)
+{
+	/* Worst case: every byte becomes "\xHH" (4), or a 3-byte code point "\u{HHHH}" (8). */
+	char *out = xmalloc(n * 4 + 1), *w = out;
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t len = utf8_decode(p + i, n - i, &cp);
+		if (len == 0) {
+			w += sprintf(w, "\\x%02x", p[i]);
+			i++;
+			continue;
+		}
+		if (cp == '\\')
+			w = stpcpy(w, "\\\\");
+		else if (cp == '\n')
+			w = stpcpy(w, "\\n");
+		else if (cp == '\t')
+			w = stpcpy(w, "\\t");
+		else if (cp == '\r')
+			w = stpcpy(w, "\\r");
+		else if (cp_is_control(cp) && cp < 0x100 && len == 1)
+			w += sprintf(w, "\\x%02x", cp);
+		else if (cp_is_control(cp))
+			w += sprintf(w, "\\u{%04x}", cp);
+		else {
+			memcpy(w, p + i, len);
+			w += len;
+		}
+		i += len;
+	}
+	*w = '\0';
+	return out;
+}
+
+char *util_escape(const char *s)
+{
+	return util_escape_n(s, strlen(s));
 }

@@ -41,8 +41,27 @@ char *util_human_size(uint64_t bytes);
 /* The integer at the start of a small file (a /proc/sys knob), or dflt when it cannot be read. */
 int read_int_file(const char *path, int dflt);
 /* The whole of a file no larger than max bytes, NUL-terminated (caller frees); the last component is
- * not followed. NULL with errno set on failure, EFBIG when it is larger. Reads, changes nothing. */
+ * not followed, and only a regular file is read (opened without blocking: a fifo put in its place
+ * fails with EINVAL instead of hanging, a directory with EISDIR). NULL with errno set on failure,
+ * EFBIG when it is larger. Reads, changes nothing. */
 char *read_file_at(int dirfd, const char *name, size_t max);
+
+/* For trees a jail may have written (a clone's .git, a rootfs, the working directory): open rel
+ * beneath dirfd with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+ * RESOLVE_NO_XDEV), so that no symlink anywhere on the way, no "..", no absolute name and no mount
+ * crossing is followed; O_CLOEXEC, O_NOFOLLOW and O_NOCTTY always, O_NONBLOCK for a read-only open.
+ * Returns the fd or -1 (ELOOP: a symlink was in the way, EXDEV: it would leave dirfd). */
+int open_untrusted(int dirfd, const char *rel, int flags);
+/* read_file_at through open_untrusted: rel may have several components, none of them a symlink. */
+char *read_file_untrusted(int dirfd, const char *rel, size_t max);
+
+/* s made safe to print on a terminal: C0 and C1 control characters, DEL, bidirectional-text controls
+ * and bytes that are not UTF-8 become \n, \t, \r, \xHH or \u{HHHH}; a backslash becomes \\. Valid
+ * printable UTF-8 passes through. For everything a clone, a rootfs or an archive named (file names,
+ * branch names, messages). Caller frees. */
+char *util_escape(const char *s);
+/* The same, for n bytes that may contain NUL. */
+char *util_escape_n(const char *s, size_t n);
 
 /* Lexical path helpers (no filesystem access). */
 /* Join dir and rel with one '/', rel may be absolute (then it is returned as is). */

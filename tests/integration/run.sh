@@ -17,7 +17,7 @@ cp -r "$here" "$stage/integration"
 cp -r "$top/mkrootfs" "$stage/mkrootfs"
 cp -r "$top/rootfs-recipes" "$stage/rootfs-recipes"
 mkdir -p "$stage/helpers" && cp -r "$top/tests/helpers/." "$stage/helpers/"
-[ ! -x "$top/build/probe" ] || cp "$top/build/probe" "$stage/helpers/probe"
+for h in probe racer; do [ ! -x "$top/build/$h" ] || cp "$top/build/$h" "$stage/helpers/$h"; done
 # A cache shared by the tests and both users: what is slow to make is made once per run (t_realwork's
 # Debian rootfs tarball). Writable by whoever runs run.sh, readable by everyone. AJAIL_IT_CACHE=DIR
 # keeps it across runs instead.

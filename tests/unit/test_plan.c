@@ -61,6 +61,25 @@ static const struct fake_entry machine[] = {
 	DIR_(CWD "/.git"),
 	DIR_(CWD "/.git/hooks"),
 	FILE_(CWD "/.git/config"),
+	DIR_(CWD "/.git/objects"),
+	DIR_(CWD "/.git/refs"),
+	DIR_(CWD "/.git/logs"),
+	DIR_(CWD "/.git/info"),
+	LINK_(CWD "/inlink", "sub", CWD "/sub", FT_DIR),
+	LINK_(CWD "/uplink", "../x/sub", CWD "/sub", FT_DIR),
+	LINK_(CWD "/sub/deep", "../build", CWD "/build", FT_DIR),
+	LINK_(CWD "/loop", "loop", NULL, FT_MISSING),
+	/* a repository with a linked worktree at CWD */
+	DIR_("/repo/.git"),
+	DIR_("/repo/.git/objects"),
+	DIR_("/repo/.git/refs"),
+	DIR_("/repo/.git/logs"),
+	DIR_("/repo/.git/hooks"),
+	FILE_("/repo/.git/config"),
+	DIR_("/repo/.git/worktrees"),
+	DIR_("/repo/.git/worktrees/x"),
+	FILE_("/repo/.git/worktrees/x/commondir"),
+	FILE_("/repo/.git/worktrees/x/gitdir"),
 	FILE_(CWD "/secret.txt"),
 	LINK_(CWD "/link", "/data/target", "/data/target", FT_DIR),
 	DIR_("/data/target"),
@@ -95,7 +114,16 @@ struct probe_log {
 	size_t n_over;
 };
 
-static int fake_probe(const char *path, bool follow, char **out, enum fact_type *type, void *ctx)
+/* A stable, distinct inode number per path: what the plan records as the identity of a source. */
+static uint64_t fake_ino(const char *path)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (const char *p = path; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return h | 1;
+}
+
+static int fake_probe(const char *path, bool follow, struct probe_res *res, void *ctx)
 {
 	struct probe_log *log = ctx;
 	log->calls++;
@@ -103,8 +131,8 @@ static int fake_probe(const char *path, bool follow, char **out, enum fact_type 
 		log->resolv_calls++;
 	/* plan_build only ever asks about absolute host paths */
 	assert_true(path[0] == '/');
-	*out = NULL;
-	*type = FT_MISSING;
+	res->path = NULL;
+	res->type = FT_MISSING;
 	/* realpath collapses "..", "." and "//"; the table holds canonical paths */
 	cleanup_free char *norm = follow ? path_normalize(path, NULL) : xstrdup(path);
 	const struct fake_entry *e = NULL;
@@ -119,13 +147,16 @@ static int fake_probe(const char *path, bool follow, char **out, enum fact_type 
 		errno = e->err;
 		return -1;
 	}
+	res->dev = 7;
 	if (!follow) {
-		*type = e->ltype;
-		*out = xstrdup(e->ltype == FT_SYMLINK ? e->link : e->path);
+		res->type = e->ltype;
+		res->path = xstrdup(e->ltype == FT_SYMLINK ? e->link : e->path);
+		res->ino = fake_ino(e->path);
 		return 0;
 	}
-	*type = e->rtype != FT_MISSING ? e->rtype : e->ltype;
-	*out = xstrdup(e->real ? e->real : e->path);
+	res->type = e->rtype != FT_MISSING ? e->rtype : e->ltype;
+	res->path = xstrdup(e->real ? e->real : e->path);
+	res->ino = fake_ino(res->path);
 	return 0;
 }
 
@@ -594,13 +625,38 @@ static void test_modes_dir_and_file(void **state)
 static void test_source_is_canonicalised(void **state)
 {
 	struct ctx *c = *state;
-	/* a symlinked source is mounted at its real path, and "." ".." are resolved */
-	ok(c, build(c, "--rw=link", "--rol=./sub/../build", "--ro=/data//target/", NULL));
+	/* a symlinked source is mounted at its real path, and "." ".." are resolved; a symlink inside
+	 * the working directory is followed while it stays inside; an absolute path outside it is taken
+	 * as typed */
+	ok(c, build(c, "--rw=inlink", "--rol=./sub/../build", "--ro=/data//target/", "--rw=uplink", "--rol=sub/deep", NULL));
 	struct plan *p = &c->p;
 	int cwd = cwd_step(p);
-	check_step(p, cwd + 1, MK_BIND_RW, "/data/target", "/data/target", 0, "--rw=link");
+	check_step(p, cwd + 1, MK_BIND_RW, CWD "/sub", CWD "/sub", 0, "--rw=inlink");
 	check_step(p, cwd + 2, MK_BIND_RO, CWD "/build", CWD "/build", 0, "--rol=./sub/../build");
 	check_step(p, cwd + 3, MK_OVERLAY, "/data/target", "/data/target", 0, "--ro=/data//target/");
+	check_step(p, cwd + 4, MK_BIND_RW, CWD "/sub", CWD "/sub", 0, "--rw=uplink");
+	check_step(p, cwd + 5, MK_BIND_RO, CWD "/build", CWD "/build", 0, "--rol=sub/deep");
+	/* each records the identity of what it found, for the jail's mount to check again */
+	assert_int_equal(p->steps[cwd].src_ino, fake_ino(CWD));
+	assert_int_equal(p->steps[cwd + 1].src_ino, fake_ino(CWD "/sub"));
+	assert_int_equal(p->steps[cwd + 3].src_ino, fake_ino("/data/target"));
+	assert_int_equal(p->steps[cwd + 5].src_ino, fake_ino(CWD "/build"));
+	assert_int_equal(p->steps[0].src_ino, 0); /* the rootfs of this fixture has none */
+}
+
+/* A symlink in the working directory that leads out of it is never followed: a jail can plant one
+ * (build -> ~/.ssh) for the next run's --rw=build. The message names where it leads. */
+static void test_source_symlink_out_of_cwd(void **state)
+{
+	struct ctx *c = *state;
+	const char *bad[][2] = { { "--rw=link", "link" }, { "--ro=link", "link" }, { "--rol=link/x", "link" },
+				 { "--hide=link", "link" }, { "--mount=link,/x", "link" }, { "--rw=" CWD "/link", "link" } };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		expect_error(c, build(c, bad[i][0], NULL), AJ_ERR_USAGE, bad[i][0],
+			     CWD "/link is a symlink to /data/target, outside the working directory", NULL);
+	expect_error(c, build(c, "--rw=loop", NULL), AJ_ERR_USAGE, "too many levels", NULL);
+	/* named by its real path, it is the user's choice */
+	ok(c, build(c, "--rw=/data/target", NULL));
 }
 
 static void test_mount_destinations(void **state)
@@ -884,19 +940,29 @@ static void test_clone_mounts(void **state)
 	assert_string_equal(p->cwd, CWD);
 	assert_string_equal(p->clone_id, "1234abcd");
 
-	/* --clone-push: a writable origin, but what would act outside the jail stays read-only. */
+	/* --clone-push: an allow-list. The origin is read-only but for what a push writes. */
 	cf.push = true;
 	cf.deleted = NULL;
 	ok(c, build(c, "--clone-push", "true", NULL));
 	p = &c->p;
 	assert_true(c->o.clone);
-	int rw = step_at(p, MK_BIND_RW, "/ajail/origin");
-	assert_true(rw > 0);
-	int hooks = step_at(p, MK_BIND_RO, "/ajail/origin/hooks");
-	int config = step_at(p, MK_BIND_RO, "/ajail/origin/config");
-	assert_true(hooks > rw);
-	assert_true(config > rw);
-	assert_true(p->steps[config].flags & MF_FILE);
+	assert_int_equal(step_at(p, MK_BIND_RW, "/ajail/origin"), -1);
+	int ro = step_at(p, MK_BIND_RO, "/ajail/origin");
+	assert_true(ro > 0);
+	assert_int_equal(p->steps[ro].src_ino, fake_ino(CWD "/.git"));
+	const char *writable[] = { "objects", "refs", "logs" };
+	for (size_t i = 0; i < 3; i++) {
+		cleanup_free char *dst = xasprintf("/ajail/origin/%s", writable[i]);
+		cleanup_free char *src = xasprintf(CWD "/.git/%s", writable[i]);
+		int w = step_at(p, MK_BIND_RW, dst);
+		assert_true(w > ro);
+		assert_string_equal(p->steps[w].src, src);
+		assert_int_equal(p->steps[w].src_ino, fake_ino(src));
+	}
+	size_t rw_steps = 0;
+	for (size_t i = 0; i < p->n_steps; i++)
+		rw_steps += p->steps[i].kind == MK_BIND_RW && str_has_prefix(p->steps[i].dst, "/ajail/origin");
+	assert_int_equal(rw_steps, 3);
 	assert_int_equal(step_at(p, MK_REMOVE, CWD "/gone.txt"), -1);
 	c->f.clone = NULL;
 }
@@ -904,15 +970,47 @@ static void test_clone_mounts(void **state)
 static void test_linked_worktree(void **state)
 {
 	struct ctx *c = *state;
-	/* Plain run in a linked worktree: the main repository's git dir is reachable at its own path. */
-	c->f.git_commondir = "/data/target";
+	/* Plain run in a linked worktree: the main repository's git dir is reachable at its own path,
+	 * read-only but for what a commit writes. */
+	c->f.git_commondir = "/repo/.git";
+	c->f.git_worktree_dir = "/repo/.git/worktrees/x";
 	ok(c, build(c, "true", NULL));
-	assert_true(step_at(&c->p, MK_BIND_RW, "/data/target") > step_at(&c->p, MK_BIND_RW, CWD));
-	/* ... unless the working directory already contains it. */
+	struct plan *p = &c->p;
+	int cwd = step_at(p, MK_BIND_RW, CWD);
+	int ro = step_at(p, MK_BIND_RO, "/repo/.git");
+	assert_true(ro > cwd);
+	assert_int_equal(step_at(p, MK_BIND_RW, "/repo/.git"), -1);
+	assert_true(step_at(p, MK_BIND_RW, "/repo/.git/objects") > ro);
+	assert_true(step_at(p, MK_BIND_RW, "/repo/.git/refs") > ro);
+	assert_true(step_at(p, MK_BIND_RW, "/repo/.git/logs") > ro);
+	assert_int_equal(step_at(p, MK_BIND_RW, "/repo/.git/hooks"), -1);
+	int wt = step_at(p, MK_BIND_RW, "/repo/.git/worktrees/x");
+	assert_true(wt > ro);
+	/* where the user's git looks next time stays read-only inside the writable worktree directory */
+	assert_true(step_at(p, MK_BIND_RO, "/repo/.git/worktrees/x/commondir") > wt);
+	assert_true(step_at(p, MK_BIND_RO, "/repo/.git/worktrees/x/gitdir") > wt);
+	int cw = step_at(p, MK_HIDE_FILE, "/repo/.git/worktrees/x/config.worktree");
+	assert_true(cw > wt);
+	assert_int_equal(p->steps[cw].persist_layer, wt);
+	/* --lockdown: all of it read-only */
+	ok(c, build(c, "--lockdown", "true", NULL));
+	p = &c->p;
+	assert_true(step_at(p, MK_BIND_RO, "/repo/.git") > 0);
+	for (size_t i = 0; i < p->n_steps; i++)
+		assert_false(p->steps[i].kind == MK_BIND_RW && str_has_prefix(p->steps[i].dst, "/repo"));
+	/* ... nothing when the working directory already contains it. */
 	c->f.git_commondir = CWD "/.git";
+	c->f.git_worktree_dir = CWD "/.git/worktrees/x";
 	ok(c, build(c, "true", NULL));
+	assert_int_equal(step_at(&c->p, MK_BIND_RO, CWD "/.git"), -1);
 	assert_int_equal(step_at(&c->p, MK_BIND_RW, CWD "/.git"), -1);
+	/* a .git file that was not believed: a warning, nothing mounted */
 	c->f.git_commondir = NULL;
+	c->f.git_worktree_dir = NULL;
+	c->f.git_warning = "not believed";
+	ok(c, build(c, "true", NULL));
+	assert_true(strv_contains(c->p.warnings, "not believed"));
+	c->f.git_warning = NULL;
 }
 
 static void test_env_and_misc(void **state)
@@ -1846,6 +1944,7 @@ int main(void)
 		S(test_ro_then_rw),
 		S(test_modes_dir_and_file),
 		S(test_source_is_canonicalised),
+		S(test_source_symlink_out_of_cwd),
 		S(test_mount_destinations),
 		S(test_mount_errors),
 		S(test_devices),

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,6 +237,83 @@ static void test_err_wrap(void **state)
 	assert_memory_equal(e.msg, "ctx: xxx", 8);
 }
 
+/* util_escape: control characters, C1, bidi controls and invalid UTF-8 never reach a terminal raw. */
+static void check_escape(const char *in, size_t n, const char *want)
+{
+	char *got = util_escape_n(in, n);
+	if (strcmp(got, want) != 0)
+		print_error("util_escape(%zu bytes) = \"%s\", want \"%s\"\n", n, got, want);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_escape(void **state)
+{
+	check_escape("plain/path-1.txt", 16, "plain/path-1.txt");
+	check_escape("", 0, "");
+	check_escape("\x1b]0;title\x07", 10, "\\x1b]0;title\\x07");
+	check_escape("a\nb\tc\rd", 7, "a\\nb\\tc\\rd");
+	check_escape("back\\slash", 10, "back\\\\slash");
+	check_escape("\x7f", 1, "\\x7f");
+	/* an 8-bit CSI, raw and as a UTF-8 C1 character */
+	check_escape("\x9b" "2J", 3, "\\x9b2J");
+	check_escape("\xc2\x9b" "2J", 4, "\\u{009b}2J");
+	/* valid UTF-8 passes; right-to-left override does not */
+	check_escape("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+	check_escape("a\xe2\x80\xae" "b", 5, "a\\u{202e}b");
+	/* overlong, surrogate, truncated and stray bytes */
+	check_escape("\xc0\xaf", 2, "\\xc0\\xaf");
+	check_escape("\xed\xa0\x80", 3, "\\xed\\xa0\\x80");
+	check_escape("\xe2\x82", 2, "\\xe2\\x82");
+	check_escape("x\xffy", 3, "x\\xffy");
+	/* NUL in the middle (util_escape_n) */
+	check_escape("a\0b", 3, "a\\x00b");
+}
+
+/* read_file_untrusted: no symlink anywhere on the way, nothing but a regular file, never blocks. */
+static void test_read_file_untrusted(void **state)
+{
+	char tmpl[] = "/tmp/ajail-ut-XXXXXX";
+	assert_non_null(mkdtemp(tmpl));
+	int dir = open(tmpl, O_RDONLY | O_DIRECTORY);
+	assert_true(dir >= 0);
+	assert_int_equal(mkdirat(dir, "a", 0755), 0);
+	int fd = openat(dir, "a/f", O_WRONLY | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "hi", 2), 2);
+	close(fd);
+	char *s = read_file_untrusted(dir, "a/f", 100);
+	assert_non_null(s);
+	assert_string_equal(s, "hi");
+	free(s);
+	/* a symlinked directory on the way, a symlink at the end, a way out */
+	assert_int_equal(symlinkat("a", dir, "l"), 0);
+	errno = 0;
+	assert_null(read_file_untrusted(dir, "l/f", 100));
+	assert_int_equal(errno, ELOOP);
+	assert_int_equal(symlinkat("a/f", dir, "lf"), 0);
+	assert_null(read_file_untrusted(dir, "lf", 100));
+	assert_null(read_file_untrusted(dir, "../etc/passwd", 100));
+	assert_int_equal(errno, EXDEV);
+	assert_null(read_file_untrusted(dir, "/etc/passwd", 100));
+	/* a fifo fails at once instead of hanging; a directory says so */
+	assert_int_equal(mkfifoat(dir, "fifo", 0644), 0);
+	errno = 0;
+	assert_null(read_file_untrusted(dir, "fifo", 100));
+	assert_int_equal(errno, EINVAL);
+	assert_null(read_file_at(dir, "fifo", 100));
+	assert_int_equal(errno, EINVAL);
+	assert_null(read_file_untrusted(dir, "a", 100));
+	assert_int_equal(errno, EISDIR);
+	unlinkat(dir, "fifo", 0);
+	unlinkat(dir, "lf", 0);
+	unlinkat(dir, "l", 0);
+	unlinkat(dir, "a/f", 0);
+	unlinkat(dir, "a", AT_REMOVEDIR);
+	close(dir);
+	rmdir(tmpl);
+}
+
 /* read_file_at: the whole file up to max bytes, EFBIG beyond, no symlink followed at the end. */
 static void write_bytes(int dir, const char *name, size_t n)
 {
@@ -310,6 +388,8 @@ int main(void)
 		cmocka_unit_test(test_strv_cleanup_and_steal),
 		cmocka_unit_test(test_str_helpers),
 		cmocka_unit_test(test_read_file_at),
+		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_read_file_untrusted),
 		cmocka_unit_test(test_err_usage_and_fail),
 		cmocka_unit_test(test_err_wrap),
 	};
