@@ -35,6 +35,26 @@ static int add_rules(scmp_filter_ctx ctx, const struct deny *d, int nr)
 		int r = seccomp_rule_add(ctx, act, nr, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI));
 		return r < 0 ? r : seccomp_rule_add(ctx, act, nr, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX));
 	}
+	case SC_SOCKET_FAMILY:
+		for (unsigned fam = 0; fam < SOCKET_FAMILY_MAX; fam++) {
+			bool allowed = false;
+			for (size_t i = 0; i < sizeof allowed_families / sizeof allowed_families[0]; i++)
+				allowed |= allowed_families[i] == fam;
+			if (allowed)
+				continue;
+			int r = seccomp_rule_add(ctx, act, nr, 1, SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, fam));
+			if (r < 0)
+				return r;
+		}
+		return 0;
+	case SC_NETLINK_PROTO:
+		for (unsigned proto = 1; proto < NETLINK_PROTO_MAX; proto++) {
+			int r = seccomp_rule_add(ctx, act, nr, 2, SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, 16),
+						 SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffu, proto));
+			if (r < 0)
+				return r;
+		}
+		return 0;
 	case SC_PERSONALITY:
 		/* Deny every 32-bit value but all-zero and all-one: any other has some bit i set and bit
 		 * i+1 (cyclically) clear, and one masked comparison per i catches exactly those. */

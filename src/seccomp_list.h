@@ -13,6 +13,8 @@ enum sc_args {
 	SC_NS_FLAGS,    /* clone/unshare: only with a namespace flag in arg 0 */
 	SC_TTY_INJECT,  /* ioctl: only TIOCSTI and TIOCLINUX */
 	SC_PERSONALITY, /* personality: anything but PER_LINUX (0) and the query (0xffffffff) */
+	SC_SOCKET_FAMILY, /* socket/socketpair: a family other than those in allowed_families */
+	SC_NETLINK_PROTO, /* socket: AF_NETLINK with a protocol other than NETLINK_ROUTE */
 };
 
 struct deny {
@@ -70,7 +72,20 @@ static const struct deny deny_list[] = {
 	{ "personality", -1, SC_PERSONALITY, false, EPERM, "other personas turn off ASLR or make data executable" },
 	{ "uselib", -1, SC_ANY, false, EPERM, "obsolete a.out loader" },
 	{ "lookup_dcookie", -1, SC_ANY, false, EPERM, "kernel profiling interface" },
+	{ "socket", -1, SC_SOCKET_FAMILY, false, EAFNOSUPPORT,
+	  "other families load rarely used kernel modules on demand (a classic exploit path); vsock reaches a "
+	  "hypervisor, packet and bluetooth the host's devices" },
+	{ "socketpair", -1, SC_SOCKET_FAMILY, false, EAFNOSUPPORT, "as socket" },
+	{ "socket", -1, SC_NETLINK_PROTO, false, EPROTONOSUPPORT,
+	  "netlink beyond route (ip, getifaddrs): sock_diag, netfilter, xfrm, audit and uevents show or change the host" },
 };
+
+/* The socket families a jail may use: what programs need for files, the network and getifaddrs. The
+ * kernel reads the family as an int: each other value below socket_family_max is denied by its low
+ * 32 bits (values from there on are refused by the kernel itself, which has fewer families). */
+static const unsigned allowed_families[] = { 1 /* AF_UNIX */, 2 /* AF_INET */, 10 /* AF_INET6 */, 16 /* AF_NETLINK */ };
+#define SOCKET_FAMILY_MAX 128
+#define NETLINK_PROTO_MAX 32 /* MAX_LINKS */
 
 /* The namespace flags of clone and unshare. CLONE_NEWTIME shares its bit with clone's exit signal,
  * so it is only checked for unshare. */

@@ -618,6 +618,38 @@ static enum verdict p_syslog(struct result *r, char **argv UNUSED)
 	return by_errno(r, "syslog(SIZE_BUFFER)", ret, errno);
 }
 
+/* Socket families and netlink protocols a jail never needs: seccomp answers EAFNOSUPPORT or
+ * EPROTONOSUPPORT, what a kernel without them says. (Whether this kernel has them at all is asked
+ * outside any jail by the test.) */
+static enum verdict socket_probe(struct result *r, const char *what, int family, int type, int proto)
+{
+	int fd = socket(family, type | SOCK_CLOEXEC, proto);
+	if (fd >= 0) {
+		close(fd);
+		return say(r, V_ALLOWED, "%s: opened", what);
+	}
+	int e = errno;
+	if (e == EAFNOSUPPORT || e == EPROTONOSUPPORT || e == EPERM || e == EACCES)
+		return say(r, V_BLOCKED, "%s: " ERRF, what, ERRA(e));
+	return say(r, V_ALLOWED, "%s: got past every filter (" ERRF ")", what, ERRA(e));
+}
+
+static enum verdict p_netlink_diag(struct result *r, char **argv UNUSED)
+{
+	/* sock_diag lists every socket of the network namespace: the host's, with its network. */
+	return socket_probe(r, "socket(AF_NETLINK, NETLINK_SOCK_DIAG)", AF_NETLINK, SOCK_RAW, 4);
+}
+
+static enum verdict p_netlink_uevent(struct result *r, char **argv UNUSED)
+{
+	return socket_probe(r, "socket(AF_NETLINK, NETLINK_KOBJECT_UEVENT)", AF_NETLINK, SOCK_RAW, 15);
+}
+
+static enum verdict p_socket_vsock(struct result *r, char **argv UNUSED)
+{
+	return socket_probe(r, "socket(AF_VSOCK)", 40, SOCK_STREAM, 0);
+}
+
 /* A pty pair of our own; the slave through TIOCGPTPEER, which needs no /dev/pts path. */
 static int open_pty(int *master, int *slave, struct result *r)
 {
@@ -1200,6 +1232,9 @@ static const struct probe probes[] = {
     SYSCALL_PROBE(personality),
     SYSCALL_PROBE(x86_32_abi),
     SYSCALL_PROBE(chroot),
+    SYSCALL_PROBE(netlink_diag),
+    SYSCALL_PROBE(netlink_uevent),
+    SYSCALL_PROBE(socket_vsock),
     {"read", p_read, 1, 1, "PATH", false},
     {"write", p_write, 1, 1, "PATH", false},
     {"mkdir", p_mkdir, 1, 1, "PATH", false},

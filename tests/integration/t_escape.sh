@@ -95,6 +95,8 @@ machine_allows() {
 	unshare_userns | clone_userns) [ "$(knob user/max_user_namespaces 1)" -gt 1 ] ;;
 	# int $0x80 exists only with IA32 emulation: ask the kernel, outside any jail.
 	x86_32_abi) "$HOST_PROBE" x86_32_abi | grep -q '^ALLOWED' ;;
+	# A socket family or netlink protocol this kernel may not have at all.
+	netlink_diag | netlink_uevent | socket_vsock) "$HOST_PROBE" "$1" | grep -q '^ALLOWED' ;;
 	*) true ;;
 	esac
 }
@@ -103,7 +105,7 @@ only_permitted() { for p in $1; do machine_allows "$p" && printf '%s ' "$p"; don
 # Stopped by seccomp alone: an unprivileged process may do each of these in its own user namespace.
 SECCOMP_ONLY=$(only_permitted "perf_event_open userfaultfd keyctl add_key request_key ptrace
 	process_vm_readv process_vm_writev io_uring_setup unshare_userns clone_userns clone3
-	name_to_handle_at quotactl tiocsti tioclinux personality x86_32_abi")
+	name_to_handle_at quotactl tiocsti tioclinux personality x86_32_abi netlink_diag netlink_uevent socket_vsock")
 PTRACE="ptrace process_vm_readv process_vm_writev"
 # Stopped by missing capabilities alone (seccomp lets chroot through).
 CAPS_ONLY="chroot"
