@@ -1190,9 +1190,9 @@ int sandbox_run(const struct plan *p, const struct sandbox_use *use, int *status
 	bool got_err = false;
 	int errfd = errpipe[0], sockfd = p->pty_fds ? sock[0] : -1;
 	for (;;) {
-		struct pollfd pfds[5] = { { .fd = errfd, .events = POLLIN },
-					  { .fd = sfd, .events = POLLIN },
-					  { .fd = sockfd, .events = POLLIN } };
+		struct pollfd pfds[3 + TTY_RELAY_POLLFDS] = { { .fd = errfd, .events = POLLIN },
+							      { .fd = sfd, .events = POLLIN },
+							      { .fd = sockfd, .events = POLLIN } };
 		size_t nrelay = tty_relay_pollfds(&relay, pfds + 3);
 		if (poll(pfds, 3 + nrelay, -1) < 0) {
 			if (errno == EINTR)
