@@ -1137,6 +1137,7 @@ int sandbox_run(const struct plan *p, const struct sandbox_use *use, int *status
 	int errpipe[2] = { -1, -1 }, alive[2] = { -1, -1 }, sock[2] = { -1, -1 };
 	cleanup_close int sfd = -1;
 	sigset_t set, orig;
+	bool blocked = false;
 	pid_t pid = -1;
 	struct sock_fprog filter = { 0 };
 	struct cgroup cg = CGROUP_INIT;
@@ -1158,7 +1159,8 @@ int sandbox_run(const struct plan *p, const struct sandbox_use *use, int *status
 	}
 	forward_set(&set);
 	sigprocmask(SIG_BLOCK, &set, &orig);
-	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	blocked = true;
+	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0) {
 		aj_fail(err, errno, "signalfd");
 		goto restore;
@@ -1250,7 +1252,6 @@ int sandbox_run(const struct plan *p, const struct sandbox_use *use, int *status
 	}
 restore:
 	tty_relay_finish(&relay);
-	sigprocmask(SIG_SETMASK, &orig, NULL);
 out:
 	cleanup_host(&created, use);
 	if (cg.path) {
@@ -1261,6 +1262,15 @@ out:
 		if (ooms && !p->quiet)
 			fprintf(stderr, "ajail: the jail hit its --memory limit: the kernel killed %u process%s\n", ooms,
 				ooms == 1 ? "" : "es");
+	}
+	/* Signals sent after the jail ended were meant for it: taken here, once the mount points and
+	 * the cgroup are gone, instead of killing ajail half-way through its cleanup (or the clone's
+	 * delivery that follows) when the mask is lifted. */
+	if (blocked) {
+		struct signalfd_siginfo si;
+		while (sfd >= 0 && read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
+			;
+		sigprocmask(SIG_SETMASK, &orig, NULL);
 	}
 	for (int i = 0; i < 2; i++) {
 		if (errpipe[i] >= 0)
