@@ -195,8 +195,11 @@ char *read_file_at(int dirfd, const char *name, size_t max)
 
 int open_untrusted(int dirfd, const char *rel, int flags)
 {
-	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY),
+	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
 				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV };
+	/* openat2 refuses any flag O_PATH ignores (EINVAL), O_NOCTTY included. */
+	if (!(flags & O_PATH))
+		how.flags |= O_NOCTTY;
 	if ((flags & O_ACCMODE) == O_RDONLY && !(flags & O_PATH))
 		how.flags |= O_NONBLOCK;
 	for (int tries = 0;; tries++) {
@@ -323,7 +326,7 @@ static bool cp_is_control(uint32_t cp)
 	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
-char *util_escape_n(const char *s, size_t n)
+static char *escape(const char *s, size_t n, bool backslash)
 {
 	/* Worst case: every byte becomes "\xHH" (4), or a 3-byte code point "\u{HHHH}" (8). */
 	char *out = xmalloc(n * 4 + 1), *w = out;
@@ -336,7 +339,7 @@ char *util_escape_n(const char *s, size_t n)
 			i++;
 			continue;
 		}
-		if (cp == '\\')
+		if (cp == '\\' && backslash)
 			w = stpcpy(w, "\\\\");
 		else if (cp == '\n')
 			w = stpcpy(w, "\\n");
@@ -358,7 +361,17 @@ char *util_escape_n(const char *s, size_t n)
 	return out;
 }
 
+char *util_escape_n(const char *s, size_t n)
+{
+	return escape(s, n, true);
+}
+
 char *util_escape(const char *s)
 {
-	return util_escape_n(s, strlen(s));
+	return escape(s, strlen(s), true);
+}
+
+char *util_escape_controls(const char *s)
+{
+	return escape(s, strlen(s), false);
 }

@@ -62,6 +62,9 @@ char *read_file_untrusted(int dirfd, const char *rel, size_t max);
 char *util_escape(const char *s);
 /* The same, for n bytes that may contain NUL. */
 char *util_escape_n(const char *s, size_t n);
+/* The same, but a backslash stays one: for paths shown beside others (the status block, --dry-run),
+ * where readability wins over telling "\x1b" typed from an escaped ESC apart. */
+char *util_escape_controls(const char *s);
 
 /* Lexical path helpers (no filesystem access). */
 /* Join dir and rel with one '/', rel may be absolute (then it is returned as is). */

@@ -111,3 +111,12 @@ done
 wait $racer_pid
 racer_pid=
 ok "--fs=DIR: $n starts against a racing jail, none rooted in the secret"
+
+# --- the store: a jail run where the store will be made must not make it first --------------------
+fakehome="$T/home"
+mkdir -p "$fakehome"
+cd "$fakehome"
+env -u AJAIL_HOME HOME="$fakehome" "$AJAIL" --fs=host -q sh -c "mkdir -p $fakehome/.ajail/fs; ln -s $secret $fakehome/.ajail/x; mkdir $fakehome/.ajail 2>/dev/null || ln -s $secret $fakehome/.ajail" \
+	>"$T/o" 2>&1 </dev/null
+assert_missing "$fakehome/.ajail" "a jail cannot make the store (~/.ajail) that later runs would use"
+ok "the store's place is covered while it does not exist"
