@@ -2,8 +2,9 @@
  *
  * Linking libgit2 would load it (and OpenSSL, libssh2, libhttp_parser, zlib behind it) at every exec
  * of ajail, slowing the start-up of every jail for a library only --clone calls. So the functions
- * workspace.c uses are looked up with dlopen/dlsym on first use instead (as lazy_archive.h does for
- * libarchive); each keeps its exact type through __typeof__ of libgit2's own declaration. */
+ * workspace.c, deliver.c and clone_cmd.c use are looked up with dlopen/dlsym on first use instead
+ * (as lazy_archive.h does for libarchive); each keeps its exact type through __typeof__ of
+ * libgit2's own declaration. deliver.c forks its reader after the load: the child loads nothing. */
 #ifndef AJAIL_LAZY_GIT2_H
 #define AJAIL_LAZY_GIT2_H
 
@@ -46,10 +47,12 @@
 	X(git_odb_backend_loose) \
 	X(git_odb_backend_pack) \
 	X(git_odb_exists) \
+	X(git_odb_foreach) \
 	X(git_odb_free) \
 	X(git_odb_hash) \
 	X(git_odb_hashfile) \
 	X(git_odb_new) \
+	X(git_odb_read_header) \
 	X(git_odb_refresh) \
 	X(git_oid_cpy) \
 	X(git_oid_equal) \

@@ -10,7 +10,9 @@
 
 #include "cgroup.h"
 #include "cli.h"
+#include "clone_cmd.h"
 #include "config.h"
+#include "deliver.h"
 #include "error.h"
 #include "fs_cmd.h"
 #include "harden.h"
@@ -57,16 +59,16 @@ static void finish_clone(struct workspace *ws, const struct ws_repo *repo, const
 		output_error(&err);
 	int commits = 0;
 	cleanup_free char *ref = NULL;
-	if (workspace_deliver(ws->dir, &commits, &ref, &err) < 0) {
+	/* Every name below may carry what the jail chose: output_note escapes them. */
+	if (deliver_workspace(ws->dir, &commits, &ref, &err) < 0) {
 		output_error(&err);
-		fprintf(stderr, "ajail: the work stays in %s; deliver it later with 'ajail clone sync %s'\n", ws->dir, ws->id);
+		output_note("the work stays in %s; deliver it later with 'ajail clone sync %s'", ws->dir, ws->id);
 	} else if (!quiet) {
 		if (commits > 0)
-			fprintf(stderr, "ajail: delivered %d commit%s of workspace %s as %s in %s\n", commits,
-				commits == 1 ? "" : "s", ws->id, ref, repo->toplevel);
+			output_note("delivered %d commit%s of workspace %s as %s in %s", commits, commits == 1 ? "" : "s",
+				    ws->id, ref ? ref : "?", repo->toplevel);
 		else
-			fprintf(stderr, "ajail: workspace %s has no new commits; nothing delivered (it stays in %s)\n", ws->id,
-				ws->dir);
+			output_note("workspace %s has no new commits; nothing delivered (it stays in %s)", ws->id, ws->dir);
 	}
 	workspace_release(ws);
 }
@@ -312,7 +314,7 @@ int main(int argc, char *argv[])
 		rc = fs_cmd_main(o.verb_args, store);
 	} else if (o.verb == VERB_CLONE) {
 		cleanup_free char *store = config_store_dir(environ);
-		rc = workspace_cmd_main(o.verb_args, store);
+		rc = clone_cmd_main(o.verb_args, store);
 	} else if (o.verb == VERB_DOCTOR) {
 		rc = cmd_doctor(&o);
 	} else {

@@ -30,17 +30,50 @@ void output_note(const char *fmt, ...)
 	fprintf(stderr, "ajail: %s\n", msg ? msg : "(out of memory)");
 }
 
+/* Length of the valid UTF-8 sequence at s and its code point, or 0 (overlong forms, surrogates and
+ * values past U+10FFFF are not valid). */
+static size_t json_utf8(const unsigned char *s, uint32_t *cp)
+{
+	size_t len = s[0] < 0x80	     ? 1
+		     : (s[0] & 0xe0) == 0xc0 ? 2
+		     : (s[0] & 0xf0) == 0xe0 ? 3
+		     : (s[0] & 0xf8) == 0xf0 ? 4
+					     : 0;
+	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	if (!len)
+		return 0;
+	*cp = len == 1 ? s[0] : s[0] & (0x7f >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80) /* a NUL ends the string here too */
+			return 0;
+		*cp = (*cp << 6) | (s[i] & 0x3f);
+	}
+	return *cp < min[len] || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff) ? 0 : len;
+}
+
+/* Valid JSON whatever the bytes (names a jail chose): a byte that is not UTF-8 becomes U+FFFD, as
+ * JSON readers would make of it, and the controls a terminal acts on (C0, DEL, C1, bidirectional
+ * overrides) are written as \uXXXX, so that printing the output never moves the cursor. */
 void output_json_string(FILE *out, const char *s)
 {
+	const unsigned char *p = (const unsigned char *)s;
 	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
+	while (*p) {
+		uint32_t cp;
+		size_t len = json_utf8(p, &cp);
+		if (len == 0) {
+			fputs("\\ufffd", out);
+			p++;
+			continue;
+		}
+		if (cp == '"' || cp == '\\')
+			fprintf(out, "\\%c", (int)cp);
+		else if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+			 (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
+			fprintf(out, "\\u%04x", (unsigned)cp);
 		else
-			fputc(c, out);
+			fwrite(p, 1, len, out);
+		p += len;
 	}
 	fputc('"', out);
 }

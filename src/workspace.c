@@ -1,4 +1,6 @@
-/* workspace.c — clone workspaces (see workspace.h for the layout and the contract). */
+/* workspace.c — making clone workspaces: the user's repository, the shared base checkout, the
+ * workspace's git directory and upper layer, and its record (see workspace.h for the layout and the
+ * contract; reading a workspace back is deliver.c's). */
 #include "workspace.h"
 
 #include <dirent.h>
@@ -6,7 +8,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,70 +15,14 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
-#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "git_boundary.h"
+#include "hostpath.h"
 #include "lazy_git2.h"
-#include "output.h"
 #include "store.h"
 #include "util.h"
-
-/* ---- libgit2 boundary: errors and cleanup ---- */
-
-/* The one place a libgit2 error becomes ours: "<context>: <libgit2's message>". */
-static int git_fail(struct aj_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int git_fail(struct aj_err *err, const char *fmt, ...)
-{
-	char ctx[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(ctx, sizeof ctx, fmt, ap);
-	va_end(ap);
-	const git_error *ge = LG(git_error_last)();
-	return aj_fail(err, 0, "%s: %s", ctx, ge && ge->message ? ge->message : "unknown libgit2 error");
-}
-
-#define GIT_CLEANUP(type, fn)                                                                           \
-	static void fn##p(type **p)                                                                     \
-	{                                                                                               \
-		if (*p)                                                                                 \
-			LG(fn)(*p);                                                                     \
-	}
-GIT_CLEANUP(git_repository, git_repository_free)
-GIT_CLEANUP(git_reference, git_reference_free)
-GIT_CLEANUP(git_commit, git_commit_free)
-GIT_CLEANUP(git_tree, git_tree_free)
-GIT_CLEANUP(git_tree_entry, git_tree_entry_free)
-GIT_CLEANUP(git_blob, git_blob_free)
-GIT_CLEANUP(git_odb, git_odb_free)
-GIT_CLEANUP(git_index, git_index_free)
-GIT_CLEANUP(git_revwalk, git_revwalk_free)
-GIT_CLEANUP(git_packbuilder, git_packbuilder_free)
-GIT_CLEANUP(git_status_list, git_status_list_free)
-GIT_CLEANUP(git_diff, git_diff_free)
-GIT_CLEANUP(git_reference_iterator, git_reference_iterator_free)
-#define cleanup_repo __attribute__((cleanup(git_repository_freep)))
-#define cleanup_ref __attribute__((cleanup(git_reference_freep)))
-#define cleanup_commit __attribute__((cleanup(git_commit_freep)))
-#define cleanup_tree __attribute__((cleanup(git_tree_freep)))
-#define cleanup_tree_entry __attribute__((cleanup(git_tree_entry_freep)))
-#define cleanup_blob __attribute__((cleanup(git_blob_freep)))
-#define cleanup_odb __attribute__((cleanup(git_odb_freep)))
-#define cleanup_index __attribute__((cleanup(git_index_freep)))
-#define cleanup_revwalk __attribute__((cleanup(git_revwalk_freep)))
-#define cleanup_packbuilder __attribute__((cleanup(git_packbuilder_freep)))
-#define cleanup_status __attribute__((cleanup(git_status_list_freep)))
-#define cleanup_diff __attribute__((cleanup(git_diff_freep)))
-#define cleanup_refiter __attribute__((cleanup(git_reference_iterator_freep)))
-
-static void dir_closep(DIR **d)
-{
-	if (*d)
-		closedir(*d);
-}
-#define cleanup_dir __attribute__((cleanup(dir_closep)))
 
 /* ---- small file helpers ---- */
 
@@ -96,12 +41,6 @@ static char *canonical(const char *path)
 	if (realpath(path, buf))
 		return xstrdup(buf);
 	return strip_slash(xstrdup(path));
-}
-
-static bool valid_hex_oid(const char *s)
-{
-	size_t n = strspn(s, "0123456789abcdef");
-	return n == GIT_OID_HEXSZ && s[n] == '\0';
 }
 
 static int write_all(int fd, const void *buf, size_t len)
@@ -148,11 +87,6 @@ static int write_file_atomic_at(int dirfd, const char *name, const char *content
 	return 0;
 }
 
-static char *read_file(const char *path, size_t max)
-{
-	return read_file_at(AT_FDCWD, path, max);
-}
-
 /* mkdir -p of the parents of rel below dirfd. */
 static int mkparents_at(int dirfd, const char *rel, mode_t mode)
 {
@@ -166,12 +100,10 @@ static int mkparents_at(int dirfd, const char *rel, mode_t mode)
 	return 0;
 }
 
-/* Copy a regular file (its own inode: a reflink where the filesystem can, else copy_file_range). */
-static int copy_file_at(int sdir, const char *src, int ddir, const char *dst, mode_t mode)
+/* Copy the regular file open at in to ddir/dst (its own inode: a reflink where the filesystem can,
+ * else copy_file_range), with exactly the permission bits of mode. */
+static int copy_fd_at(int in, int ddir, const char *dst, mode_t mode)
 {
-	cleanup_close int in = openat(sdir, src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (in < 0)
-		return -1;
 	cleanup_close int out = openat(ddir, dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode & 07777);
 	if (out < 0)
 		return -1;
@@ -197,6 +129,24 @@ static int copy_file_at(int sdir, const char *src, int ddir, const char *dst, mo
 	if (fchmod(out, mode & 07777) < 0)
 		return -1;
 	return 0;
+}
+
+/* The same from sdir/src, a file of ajail's own (the base index). */
+static int copy_file_at(int sdir, const char *src, int ddir, const char *dst, mode_t mode)
+{
+	cleanup_close int in = openat(sdir, src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (in < 0)
+		return -1;
+	return copy_fd_at(in, ddir, dst, mode);
+}
+
+/* The inode an O_PATH fd holds, opened again for I/O (through /proc/self/fd: that very inode, never
+ * a name that could have changed since). Non-blocking, close-on-exec. */
+static int reopen_fd(int pathfd, int flags)
+{
+	char proc[32];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", pathfd);
+	return open(proc, flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 }
 
 static int open_dir(const char *path)
@@ -279,7 +229,12 @@ int workspace_find_repo(const char *dir, struct ws_repo *r, struct aj_err *err)
 	r->name = xstrdup(slash && slash[1] ? slash + 1 : "repo");
 
 	const git_tree_entry *ga = LG(git_tree_entry_byname)(tree, ".gitattributes");
-	if (ga && LG(git_tree_entry_type)(ga) == GIT_OBJECT_BLOB) {
+	cleanup_odb git_odb *odb = NULL;
+	size_t galen = 0;
+	git_object_t gatype;
+	/* Only the header first: a commit a jail made could hold a .gitattributes that inflates to GiBs. */
+	if (ga && LG(git_tree_entry_type)(ga) == GIT_OBJECT_BLOB && LG(git_repository_odb)(&odb, repo) == 0 &&
+	    LG(git_odb_read_header)(&galen, &gatype, odb, LG(git_tree_entry_id)(ga)) == 0 && galen <= (1u << 20)) {
 		cleanup_blob git_blob *blob = NULL;
 		if (LG(git_blob_lookup)(&blob, repo, LG(git_tree_entry_id)(ga)) == 0)
 			r->has_lfs = memmem(LG(git_blob_rawcontent)(blob), (size_t)LG(git_blob_rawsize)(blob), "filter=lfs",
@@ -320,14 +275,38 @@ static void co_fail(struct checkout *co, int errnum, const char *what, const cha
 	pthread_mutex_unlock(&co->mu);
 }
 
+/* Names git fsck refuses in a tree, which git itself never writes: "..", ".", "" and a '/' would put
+ * files outside the checkout, and ".git" (in any case, with the trailing dots and spaces and the 8.3
+ * short name other filesystems fold to it) a git directory of the commit's own making. A commit with
+ * one can still exist: a plain jail writes the user's repository, and hash-object does not check. */
+static bool tree_name_ok(const char *name)
+{
+	if (!*name || !strcmp(name, ".") || !strcmp(name, "..") || strchr(name, '/'))
+		return false;
+	size_t n = strlen(name);
+	while (n > 0 && (name[n - 1] == '.' || name[n - 1] == ' '))
+		n--;
+	return !((n == 4 && !strncasecmp(name, ".git", 4)) || (n == 5 && !strncasecmp(name, "git~1", 5)));
+}
+
 static int co_walk(const char *root, const git_tree_entry *e, void *payload)
 {
 	struct checkout *co = payload;
 	git_filemode_t mode = LG(git_tree_entry_filemode)(e);
-	cleanup_free char *path = xasprintf("%s%s", root, LG(git_tree_entry_name)(e));
+	const char *name = LG(git_tree_entry_name)(e);
+	if (!tree_name_ok(name)) {
+		/* Pre-order: a bad subtree is refused before anything beneath it is looked at. */
+		aj_fail(&co->err, 0,
+			"its tree has an entry named '%s'%s%.*s%s, which git fsck refuses; ajail does not check it out",
+			name, *root ? " in '" : "", *root ? (int)strlen(root) - 1 : 0, root, *root ? "'" : "");
+		atomic_store(&co->failed, true);
+		return -1;
+	}
+	cleanup_free char *path = xasprintf("%s%s", root, name);
 	if (mode == GIT_FILEMODE_TREE || mode == GIT_FILEMODE_COMMIT) {
 		/* Directories are made here, in walk order, so that the writers never race for a parent;
-		 * a submodule is an empty directory, as git leaves one it did not initialise. */
+		 * a submodule is an empty directory, as git leaves one it did not initialise. No symlink
+		 * exists in the tree yet (the writers make them), and the names were checked above. */
 		if (mkdirat(co->treefd, path, 0755) < 0) {
 			co_fail(co, errno, "create", path);
 			return -1;
@@ -349,11 +328,41 @@ static int co_walk(const char *root, const git_tree_entry *e, void *payload)
 	return 0;
 }
 
-static int co_write_one(struct checkout *co, git_repository *repo, struct co_file *f)
+/* One writer's last parent directory, opened beneath the tree through no symlink (the other writers
+ * make the tree's symlinks meanwhile): files come in walk order, so most share the previous one's. */
+struct co_parent {
+	char *dir;
+	int fd;
+};
+
+static int co_parent_fd(struct checkout *co, struct co_parent *p, const char *path, const char **base)
 {
+	const char *slash = strrchr(path, '/');
+	if (!slash) {
+		*base = path;
+		return co->treefd;
+	}
+	*base = slash + 1;
+	size_t dl = (size_t)(slash - path);
+	if (p->fd >= 0 && strlen(p->dir) == dl && !strncmp(p->dir, path, dl))
+		return p->fd;
+	if (p->fd >= 0)
+		close(p->fd);
+	free(p->dir);
+	p->dir = xstrndup(path, dl);
+	p->fd = open_untrusted(co->treefd, p->dir, O_PATH | O_DIRECTORY);
+	return p->fd;
+}
+
+static int co_write_one(struct checkout *co, git_repository *repo, struct co_parent *parent, struct co_file *f)
+{
+	const char *base;
+	int dfd = co_parent_fd(co, parent, f->path, &base);
+	if (dfd < 0)
+		return co_fail(co, errno, "open the directory of", f->path), -1;
 	if (f->mode == GIT_FILEMODE_COMMIT) {
-		if (utimensat(co->treefd, f->path, co->times, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    fstatat(co->treefd, f->path, &f->st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (utimensat(dfd, base, co->times, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    fstatat(dfd, base, &f->st, AT_SYMLINK_NOFOLLOW) < 0)
 			return co_fail(co, errno, "stat", f->path), -1;
 		return 0;
 	}
@@ -371,15 +380,15 @@ static int co_write_one(struct checkout *co, git_repository *repo, struct co_fil
 	size_t len = (size_t)LG(git_blob_rawsize)(blob);
 	if (f->mode == GIT_FILEMODE_LINK) {
 		cleanup_free char *target = xstrndup(data, len);
-		if (symlinkat(target, co->treefd, f->path) < 0)
+		if (symlinkat(target, dfd, base) < 0)
 			return co_fail(co, errno, "create symlink", f->path), -1;
-		if (utimensat(co->treefd, f->path, co->times, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    fstatat(co->treefd, f->path, &f->st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (utimensat(dfd, base, co->times, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    fstatat(dfd, base, &f->st, AT_SYMLINK_NOFOLLOW) < 0)
 			return co_fail(co, errno, "stat", f->path), -1;
 		return 0;
 	}
 	mode_t mode = f->mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644;
-	cleanup_close int fd = openat(co->treefd, f->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	cleanup_close int fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return co_fail(co, errno, "create", f->path), -1;
 	if (write_all(fd, data, len) < 0)
@@ -410,15 +419,19 @@ static void *co_thread(void *arg)
 		return NULL;
 	}
 	const size_t chunk = 64;
+	struct co_parent parent = { .fd = -1 };
 	while (!atomic_load(&co->failed)) {
 		size_t start = atomic_fetch_add(&co->next, chunk);
 		if (start >= co->n)
 			break;
 		size_t end = start + chunk < co->n ? start + chunk : co->n;
 		for (size_t i = start; i < end; i++)
-			if (co_write_one(co, repo, &co->files[i]) < 0)
+			if (co_write_one(co, repo, &parent, &co->files[i]) < 0)
 				break;
 	}
+	if (parent.fd >= 0)
+		close(parent.fd);
+	free(parent.dir);
 	LG(git_repository_free)(repo);
 	return NULL;
 }
@@ -605,12 +618,6 @@ static char *sanitize_name(const char *s)
 	return out;
 }
 
-static bool refname_valid(const char *name)
-{
-	int valid = 0;
-	return LG(git_reference_name_is_valid)(&valid, name) == 0 && valid;
-}
-
 /* Subsection names of git config are quoted: escape '"' and '\'. */
 static void config_quote(FILE *f, const char *s)
 {
@@ -733,9 +740,10 @@ static int make_gitdir(int wsfd, git_repository *urepo, const struct ws_repo *r,
 		return aj_fail(err, errno, "write config");
 	if (clone_refs(urepo, gitfd, r, err) < 0)
 		return -1;
-	/* The user's own exclusions still apply inside (they are not in any .gitignore). */
-	cleanup_free char *excl = path_join(r->commondir, "info/exclude");
-	cleanup_free char *ex = read_file(excl, 1 << 20);
+	/* The user's own exclusions still apply inside (they are not in any .gitignore). A linked
+	 * worktree's jail writes part of the common directory: read it bounded, through no symlink. */
+	cleanup_close int cfd = hostpath_open(r->commondir, O_RDONLY | O_DIRECTORY);
+	cleanup_free char *ex = cfd >= 0 ? read_file_untrusted(cfd, "info/exclude", 1 << 20) : NULL;
 	if (write_file_at(gitfd, "info/exclude", ex ? ex : "", 0644) < 0)
 		return aj_fail(err, errno, "write info/exclude");
 	/* The workspace's own copy of the base index: git inside rewrites it as it likes. */
@@ -744,28 +752,57 @@ static int make_gitdir(int wsfd, git_repository *urepo, const struct ws_repo *r,
 	return 0;
 }
 
-/* Copy one path of the user's work tree into upper/ (regular file or symlink; parents made). */
+/* Copy one path of the user's work tree into upper/: a regular file (its bytes) or a symlink (as a
+ * link); anything else is left out, as git leaves it. A plain jail writes the work tree and may swap a
+ * directory on the way for a symlink to anything the user can read, so the path is opened beneath
+ * the work tree through no symlink, and what is copied is what the opened fd is. Returns 1 when
+ * nothing is there (a deletion, for the caller), 0 when copied, -1 on error. */
 static int copy_dirty_path(int topfd, int upperfd, const char *path, struct aj_err *err)
 {
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	cleanup_close int pfd = -1;
+	if (slash) {
+		cleanup_free char *dir = xstrndup(path, (size_t)(slash - path));
+		pfd = open_untrusted(topfd, dir, O_PATH | O_DIRECTORY);
+		if (pfd < 0 && errno == ENOENT)
+			return 1;
+		/* A parent that is no directory now (a symlink, a file): nothing beneath it is copied or
+		 * deleted; git status lists what replaced it, which is copied in its place and hides the
+		 * base's directory in the overlay. */
+		if (pfd < 0 && (errno == ENOTDIR || errno == ELOOP))
+			return 0;
+		if (pfd < 0)
+			return aj_fail(err, errno, "open the directory of %s", path);
+	}
+	int dfd = slash ? pfd : topfd;
+	/* O_PATH first: only a regular file is ever opened for reading (never a device's driver). */
+	cleanup_close int pathfd = open_untrusted(dfd, base, O_PATH);
 	struct stat st;
-	if (fstatat(topfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return aj_fail(err, errno, "stat %s", path);
+	if (pathfd < 0 || fstat(pathfd, &st) < 0)
+		return errno == ENOENT ? 1 : aj_fail(err, errno, "open %s", path);
+	if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+		return 0; /* a directory, a fifo, a socket: git status lists none of them as a file */
 	if (mkparents_at(upperfd, path, 0755) < 0)
 		return aj_fail(err, errno, "create the parents of %s", path);
 	if (S_ISLNK(st.st_mode)) {
+		/* The link itself (the fd is the link, opened with O_NOFOLLOW), copied as a link. */
 		char target[PATH_MAX];
-		ssize_t n = readlinkat(topfd, path, target, sizeof target - 1);
+		ssize_t n = readlinkat(pathfd, "", target, sizeof target - 1);
 		if (n < 0)
 			return aj_fail(err, errno, "readlink %s", path);
 		target[n] = '\0';
 		if (symlinkat(target, upperfd, path) < 0)
 			return aj_fail(err, errno, "copy %s", path);
-	} else if (S_ISREG(st.st_mode)) {
-		if (copy_file_at(topfd, path, upperfd, path, st.st_mode) < 0)
-			return aj_fail(err, errno, "copy %s", path);
-		struct timespec ts[2] = { st.st_atim, st.st_mtim };
-		utimensat(upperfd, path, ts, AT_SYMLINK_NOFOLLOW);
+		return 0;
 	}
+	cleanup_close int in = reopen_fd(pathfd, O_RDONLY);
+	if (in < 0)
+		return aj_fail(err, errno, "open %s", path);
+	if (copy_fd_at(in, upperfd, path, st.st_mode) < 0)
+		return aj_fail(err, errno, "copy %s", path);
+	struct timespec ts[2] = { st.st_atim, st.st_mtim };
+	utimensat(upperfd, path, ts, AT_SYMLINK_NOFOLLOW);
 	return 0;
 }
 
@@ -781,8 +818,8 @@ static int carry_dirty(git_repository *urepo, const struct ws_repo *r, int wsfd,
 	cleanup_status git_status_list *sl = NULL;
 	if (LG(git_status_list_new)(&sl, urepo, &so) < 0)
 		return git_fail(err, "read the status of %s", r->toplevel);
-	cleanup_close int topfd = open_dir(r->toplevel);
-	cleanup_close int upperfd = openat(wsfd, "upper", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cleanup_close int topfd = hostpath_open(r->toplevel, O_RDONLY | O_DIRECTORY);
+	cleanup_close int upperfd = openat(wsfd, "upper", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (topfd < 0 || upperfd < 0)
 		return aj_fail(err, errno, "open %s", topfd < 0 ? r->toplevel : "upper");
 	char *dbuf = NULL;
@@ -796,28 +833,25 @@ static int carry_dirty(git_repository *urepo, const struct ws_repo *r, int wsfd,
 			continue;
 		const git_diff_delta *d = e->index_to_workdir ? e->index_to_workdir : e->head_to_index;
 		const char *path = d->new_file.path ? d->new_file.path : d->old_file.path;
-		struct stat st;
-		if (fstatat(topfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (errno != ENOENT) {
-				ret = aj_fail(err, errno, "stat %s", path);
-				break;
-			}
-			/* Only paths of the base tree need deleting: the index-only ones are not in it. */
-			if (e->head_to_index && e->head_to_index->status == GIT_DELTA_ADDED)
-				continue;
-			fprintf(deleted, "%s\n", path);
-			continue;
+		int rc = copy_dirty_path(topfd, upperfd, path, err);
+		if (rc < 0) {
+			ret = -1;
+			break;
 		}
-		ret = copy_dirty_path(topfd, upperfd, path, err);
+		/* Only paths of the base tree need deleting: the index-only ones are not in it. */
+		if (rc == 1 && !(e->head_to_index && e->head_to_index->status == GIT_DELTA_ADDED))
+			fprintf(deleted, "%s\n", path);
 	}
 	fclose(deleted);
 	if (ret == 0 && dlen && write_file_at(wsfd, "deleted", dbuf, 0644) < 0)
 		ret = aj_fail(err, errno, "write the list of deleted files");
 	free(dbuf);
+	if (ret < 0)
+		aj_err_wrap(err, "--clone-dirty");
 	return ret;
 }
 
-static char *record_get(const char *rec, const char *key)
+char *workspace_record_get(const char *rec, const char *key)
 {
 	size_t kl = strlen(key);
 	for (const char *p = rec; p && *p;) {
@@ -870,7 +904,7 @@ int workspace_create(const char *store_dir, const struct ws_repo *r, const char 
 	snprintf(id, sizeof id, "%08x", rnd);
 	cleanup_free char *br = branch ? xstrdup(branch) : xasprintf("ajail/%s", id);
 	cleanup_free char *full = xasprintf("refs/heads/%s", br);
-	if (!refname_valid(full) || strcmp(br, "HEAD") == 0)
+	if (!git_refname_valid(full) || strcmp(br, "HEAD") == 0)
 		return aj_usage(err, "--clone=%s: not a valid branch name", br);
 
 	cleanup_close int clonefd = open_clone_dir(store_dir, true, err);
@@ -1051,15 +1085,7 @@ int workspace_record_end(struct workspace *w, int exit_status, struct aj_err *er
 	return record_update(w->dir, kv, 2, err);
 }
 
-/* ---- reading a workspace from outside ---- */
-
-struct ws_info {
-	char *name, *dir, *id, *repo, *commondir, *branch, *base, *rec;
-	int64_t created;
-	char tip[GIT_OID_HEXSZ + 1]; /* "" when the branch is gone */
-};
-
-static void ws_info_release(struct ws_info *i)
+void workspace_info_release(struct workspace_info *i)
 {
 	free(i->name);
 	free(i->dir);
@@ -1072,1032 +1098,23 @@ static void ws_info_release(struct ws_info *i)
 	memset(i, 0, sizeof *i);
 }
 
-/* The branch tip read from the clone's ref files ourselves: loose ref, else packed-refs. Never
- * through libgit2's refdb, which would read the clone's config. */
-static int read_tip(const char *gitdir, const char *branch, char out[GIT_OID_HEXSZ + 1], struct aj_err *err)
-{
-	cleanup_free char *ref = xasprintf("refs/heads/%s", branch);
-	if (!refname_valid(ref))
-		return aj_fail(err, 0, "the record names an invalid branch '%s'", branch);
-	cleanup_close int gfd = open_dir(gitdir);
-	if (gfd < 0)
-		return aj_fail(err, errno, "open %s", gitdir);
-	cleanup_free char *loose = read_file_at(gfd, ref, 4096);
-	if (loose) {
-		loose[strcspn(loose, "\r\n")] = '\0';
-		if (!valid_hex_oid(loose))
-			return aj_fail(err, 0, "%s/%s is not a commit id", gitdir, ref);
-		memcpy(out, loose, GIT_OID_HEXSZ + 1);
-		return 0;
-	}
-	if (errno != ENOENT && errno != ENOTDIR && errno != EISDIR)
-		return aj_fail(err, errno, "read %s/%s", gitdir, ref);
-	cleanup_free char *packed = read_file_at(gfd, "packed-refs", 256u << 20);
-	for (char *line = packed, *next; line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		else
-			next = line + strlen(line);
-		if (strlen(line) > GIT_OID_HEXSZ + 1 && line[GIT_OID_HEXSZ] == ' ' &&
-		    strcmp(line + GIT_OID_HEXSZ + 1, ref) == 0) {
-			line[GIT_OID_HEXSZ] = '\0';
-			if (!valid_hex_oid(line))
-				return aj_fail(err, 0, "%s/packed-refs: bad id for %s", gitdir, ref);
-			memcpy(out, line, GIT_OID_HEXSZ + 1);
-			return 0;
-		}
-	}
-	out[0] = '\0';
-	return aj_fail(err, 0, "the workspace's branch %s no longer exists", branch);
-}
-
-static int ws_info_load(const char *dir, const char *name, struct ws_info *i, struct aj_err *err)
+int workspace_info_load(const char *dir, const char *name, struct workspace_info *i, struct aj_err *err)
 {
 	memset(i, 0, sizeof *i);
 	i->dir = xstrdup(dir);
 	i->name = xstrdup(name);
-	cleanup_free char *recpath = path_join(dir, "record");
-	i->rec = read_file(recpath, 1 << 20);
+	cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	i->rec = dfd >= 0 ? read_file_at(dfd, "record", 1 << 20) : NULL;
 	if (!i->rec)
-		return aj_fail(err, errno, "read %s", recpath);
-	i->id = record_get(i->rec, "id");
-	i->repo = record_get(i->rec, "repo");
-	i->commondir = record_get(i->rec, "commondir");
-	i->branch = record_get(i->rec, "branch");
-	i->base = record_get(i->rec, "base");
-	cleanup_free char *created = record_get(i->rec, "created");
+		return aj_fail(err, errno, "read %s/record", dir);
+	i->id = workspace_record_get(i->rec, "id");
+	i->repo = workspace_record_get(i->rec, "repo");
+	i->commondir = workspace_record_get(i->rec, "commondir");
+	i->branch = workspace_record_get(i->rec, "branch");
+	i->base = workspace_record_get(i->rec, "base");
+	cleanup_free char *created = workspace_record_get(i->rec, "created");
 	i->created = created ? strtoll(created, NULL, 10) : 0;
-	if (!i->id || !i->commondir || !i->branch || !i->base || !valid_hex_oid(i->base))
-		return aj_fail(err, 0, "%s: incomplete record", recpath);
+	if (!i->id || !i->commondir || !i->branch || !i->base || !git_hex_oid_valid(i->base))
+		return aj_fail(err, 0, "%s/record: incomplete record", dir);
 	return 0;
-}
-
-/* The clone's objects (its own loose and packed ones, not its alternates file, which the jail could
- * point anywhere) plus the user's, wrapped as a repository with no config. */
-static int open_ws_repo(const struct ws_info *i, git_repository **out, struct aj_err *err)
-{
-	cleanup_odb git_odb *odb = NULL;
-	cleanup_free char *objs = xasprintf("%s/git/objects", i->dir);
-	cleanup_free char *uobjs = path_join(i->commondir, "objects");
-	git_odb_backend *b = NULL;
-	if (LG(git_odb_new)(&odb) < 0)
-		return git_fail(err, "create an object database");
-	if (LG(git_odb_backend_pack)(&b, objs) < 0 || LG(git_odb_add_backend)(odb, b, 2) < 0)
-		return git_fail(err, "open %s", objs);
-	if (LG(git_odb_backend_loose)(&b, objs, -1, 0, 0, 0) < 0 || LG(git_odb_add_backend)(odb, b, 1) < 0)
-		return git_fail(err, "open %s", objs);
-	if (LG(git_odb_add_disk_alternate)(odb, uobjs) < 0)
-		return git_fail(err, "open %s", uobjs);
-	if (LG(git_repository_wrap_odb)(out, odb) < 0)
-		return git_fail(err, "wrap %s", objs);
-	return 0;
-}
-
-static int open_user_repo(const char *commondir, git_repository **out, struct aj_err *err)
-{
-	if (LG(git_repository_open_ext)(out, commondir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0)
-		return git_fail(err, "open the repository %s", commondir);
-	return 0;
-}
-
-/* Commits on tip not on base (a revwalk tip ^base); -1 on error. */
-static int count_ahead(git_repository *repo, const git_oid *tip, const git_oid *base, git_revwalk **walk_out,
-		       struct aj_err *err)
-{
-	cleanup_revwalk git_revwalk *walk = NULL;
-	if (LG(git_revwalk_new)(&walk, repo) < 0 || LG(git_revwalk_push)(walk, tip) < 0 ||
-	    LG(git_revwalk_hide)(walk, base) < 0)
-		return git_fail(err, "walk the workspace's commits");
-	int n = 0;
-	git_oid oid;
-	int rc;
-	while ((rc = LG(git_revwalk_next)(&oid, walk)) == 0)
-		n++;
-	if (rc != GIT_ITEROVER)
-		return git_fail(err, "walk the workspace's commits");
-	if (walk_out) {
-		/* A fresh walk for the packbuilder: this one is used up. */
-		if (LG(git_revwalk_new)(walk_out, repo) < 0 || LG(git_revwalk_push)(*walk_out, tip) < 0 ||
-		    LG(git_revwalk_hide)(*walk_out, base) < 0)
-			return git_fail(err, "walk the workspace's commits");
-	}
-	return n;
-}
-
-/* Is ref (full name) checked out in the main work tree or in any linked one? Read from the HEAD
- * files themselves, so that every worktree is seen whatever libgit2 thinks of it. */
-static bool ref_checked_out(const char *commondir, const char *ref)
-{
-	cleanup_free char *want = xasprintf("ref: %s", ref);
-	cleanup_free char *head = path_join(commondir, "HEAD");
-	cleanup_free char *h = read_file(head, 4096);
-	if (h) {
-		h[strcspn(h, "\r\n")] = '\0';
-		if (strcmp(h, want) == 0)
-			return true;
-	}
-	cleanup_free char *wt = path_join(commondir, "worktrees");
-	cleanup_dir DIR *d = opendir(wt);
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		cleanup_free char *p = xasprintf("%s/%s/HEAD", wt, e->d_name);
-		cleanup_free char *c = read_file(p, 4096);
-		if (c) {
-			c[strcspn(c, "\r\n")] = '\0';
-			if (strcmp(c, want) == 0)
-				return true;
-		}
-	}
-	return false;
-}
-
-static int deliver_prefix(const char **out, struct aj_err *err)
-{
-	const char *p = getenv("AJAIL_CLONE_PREFIX");
-	if (!p)
-		p = "ajail/";
-	cleanup_free char *test = xasprintf("refs/heads/%sx", p);
-	if (!refname_valid(test))
-		return aj_usage(err, "AJAIL_CLONE_PREFIX='%s' does not make valid branch names", p);
-	*out = p;
-	return 0;
-}
-
-/* The body of workspace_deliver, once the record is read: returns straight out, cleanups do the rest. */
-static int deliver_ws(struct ws_info *i, const char *prefix, int *commits, char **ref, struct aj_err *err)
-{
-	cleanup_free char *gitdir = path_join(i->dir, "git");
-	if (read_tip(gitdir, i->branch, i->tip, err) < 0)
-		return -1;
-	cleanup_repo git_repository *wrepo = NULL;
-	if (open_ws_repo(i, &wrepo, err) < 0)
-		return -1;
-	git_oid tip, base;
-	LG(git_oid_fromstr)(&tip, i->tip);
-	LG(git_oid_fromstr)(&base, i->base);
-	cleanup_revwalk git_revwalk *walk = NULL;
-	int n = count_ahead(wrepo, &tip, &base, &walk, err);
-	if (n < 0)
-		return -1;
-	*commits = n;
-	if (n == 0)
-		return 0;
-	cleanup_free char *refname = xasprintf("refs/heads/%s%s", prefix, i->id);
-	if (!refname_valid(refname))
-		return aj_fail(err, 0, "%s is not a valid ref name", refname);
-	cleanup_repo git_repository *urepo = NULL;
-	if (open_user_repo(i->commondir, &urepo, err) < 0)
-		return -1;
-	git_oid cur;
-	if (LG(git_reference_name_to_id)(&cur, urepo, refname) == 0 && LG(git_oid_equal)(&cur, &tip)) {
-		*ref = steal_pointer(&refname); /* delivered already: nothing to write */
-		return 0;
-	}
-	/* Moving a checked-out branch would leave that work tree's index and files behind its HEAD. */
-	if (ref_checked_out(i->commondir, refname))
-		return aj_fail(err, 0, "%s is checked out in %s; switch to another branch to let ajail update it", refname,
-			       i->repo ? i->repo : i->commondir);
-	cleanup_odb git_odb *uodb = NULL;
-	if (LG(git_repository_odb)(&uodb, urepo) < 0)
-		return git_fail(err, "open the objects of %s", i->commondir);
-	/* The tip there means its history is there too (git's connectivity invariant): no new pack. */
-	if (!LG(git_odb_exists)(uodb, &tip)) {
-		cleanup_packbuilder git_packbuilder *pb = NULL;
-		cleanup_free char *packdir = xasprintf("%s/objects/pack", i->commondir);
-		if (LG(git_packbuilder_new)(&pb, wrepo) < 0 || LG(git_packbuilder_insert_walk)(pb, walk) < 0)
-			return git_fail(err, "collect the workspace's new objects");
-		if (LG(git_packbuilder_write)(pb, packdir, 0, NULL, NULL) < 0)
-			return git_fail(err, "write a pack into %s", packdir);
-		/* The new pack must be seen by the ref update's object check. */
-		LG(git_odb_refresh)(uodb);
-	}
-	cleanup_free char *msg = xasprintf("ajail: deliver workspace %s", i->id);
-	cleanup_ref git_reference *newref = NULL;
-	if (LG(git_reference_create)(&newref, urepo, refname, &tip, 1, msg) < 0)
-		return git_fail(err, "update %s in %s", refname, i->commondir);
-	*ref = steal_pointer(&refname);
-	return 0;
-}
-
-int workspace_deliver(const char *ws_dir, int *commits, char **ref, struct aj_err *err)
-{
-	*commits = 0;
-	cleanup_free char *written = NULL;
-	if (lazy_git2_load(err) < 0)
-		return -1;
-	const char *prefix;
-	if (deliver_prefix(&prefix, err) < 0)
-		return -1;
-	struct ws_info i;
-	const char *slash = strrchr(ws_dir, '/');
-	int ret = ws_info_load(ws_dir, slash ? slash + 1 : ws_dir, &i, err);
-	if (ret == 0)
-		ret = deliver_ws(&i, prefix, commits, &written, err);
-	if (ret < 0)
-		aj_err_wrap(err, "deliver %s", i.name ? i.name : ws_dir);
-	ws_info_release(&i);
-	if (ref)
-		*ref = steal_pointer(&written);
-	return ret;
-}
-
-/* ---- clone list / show / rm / gc / sync ---- */
-
-enum delivered {
-	DELIV_NOTHING, /* no commits ahead */
-	DELIV_YES,     /* the user's ref equals the tip */
-	DELIV_MERGED,  /* the tip is in one of the user's branches */
-	DELIV_NO,
-	DELIV_UNKNOWN,
-};
-
-struct ws_state {
-	int ahead;  /* -1 unknown */
-	int dirty;  /* 1 dirty, 0 clean, -1 unknown */
-	bool in_use;
-	uint64_t size;
-	enum delivered deliv;
-	char *why_dirty; /* the first change found */
-	char *error;     /* why something is unknown */
-};
-
-static void ws_state_release(struct ws_state *s)
-{
-	free(s->why_dirty);
-	free(s->error);
-	memset(s, 0, sizeof *s);
-}
-
-static uint64_t du_at(int parent, const char *name)
-{
-	struct stat st;
-	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return 0;
-	uint64_t total = (uint64_t)st.st_blocks * 512;
-	if (!S_ISDIR(st.st_mode))
-		return total;
-	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return total;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return total;
-	}
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			total += du_at(dirfd(d), e->d_name);
-	closedir(d);
-	return total;
-}
-
-static bool lock_held(const char *dir)
-{
-	cleanup_free char *p = path_join(dir, "lock");
-	cleanup_close int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return false;
-	if (flock(fd, LOCK_SH | LOCK_NB) < 0)
-		return errno == EWOULDBLOCK;
-	return false;
-}
-
-/* An overlay whiteout: the kernel's char device 0/0, or a file marked with the xattr. */
-static bool is_whiteout(int dirfd, const char *name, const struct stat *st)
-{
-	if (S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0))
-		return true;
-	if (!S_ISREG(st->st_mode) || st->st_size != 0)
-		return false;
-	cleanup_free char *p = xasprintf("/proc/self/fd/%d/%s", dirfd, name);
-	return getxattr(p, "user.overlay.whiteout", NULL, 0) >= 0 || getxattr(p, "trusted.overlay.whiteout", NULL, 0) >= 0;
-}
-
-static bool is_opaque(int fd)
-{
-	char v[4];
-	ssize_t n = fgetxattr(fd, "user.overlay.opaque", v, sizeof v);
-	if (n < 0)
-		n = fgetxattr(fd, "trusted.overlay.opaque", v, sizeof v);
-	return n > 0 && v[0] == 'y';
-}
-
-struct dirty_ctx {
-	git_repository *wrepo;
-	git_repository *urepo; /* for ignore rules; may be NULL */
-	git_tree *tip;
-	char **deleted;
-	char *why;
-};
-
-static bool dirty_note(struct dirty_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Remember the first change found (shown by clone show and rm); returns true: dirty. */
-static bool dirty_note(struct dirty_ctx *c, const char *fmt, ...)
-{
-	if (!c->why) {
-		va_list ap;
-		va_start(ap, fmt);
-		if (vasprintf(&c->why, fmt, ap) < 0)
-			c->why = NULL;
-		va_end(ap);
-	}
-	return true;
-}
-
-static bool path_ignored(struct dirty_ctx *c, const char *path)
-{
-	int ign = 0;
-	return c->urepo && LG(git_ignore_path_is_ignored)(&ign, c->urepo, path) == 0 && ign;
-}
-
-/* Does upper/<rel> (dirfd) hold a change against the tip tree? Stops at the first one. */
-static bool upper_dirty(struct dirty_ctx *c, int dirfd, const char *rel)
-{
-	cleanup_dir DIR *d = fdopendir(dup(dirfd));
-	if (!d)
-		return dirty_note(c, "cannot read upper/%s", rel);
-	if (*rel && is_opaque(dirfd)) {
-		/* An opaque directory hides the lower one: every tip entry missing from it is deleted. */
-		cleanup_tree_entry git_tree_entry *te = NULL;
-		if (LG(git_tree_entry_bypath)(&te, c->tip, rel) == 0 && LG(git_tree_entry_type)(te) == GIT_OBJECT_TREE) {
-			cleanup_tree git_tree *sub = NULL;
-			if (LG(git_tree_lookup)(&sub, c->wrepo, LG(git_tree_entry_id)(te)) == 0) {
-				for (size_t k = 0; k < LG(git_tree_entrycount)(sub); k++) {
-					struct stat st;
-					const char *nm = LG(git_tree_entry_name)(LG(git_tree_entry_byindex)(sub, k));
-					if (fstatat(dirfd, nm, &st, AT_SYMLINK_NOFOLLOW) < 0)
-						return dirty_note(c, "%s: deleted files", rel);
-				}
-			}
-		}
-	}
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		/* The mount point of the clone's git directory, made by the overlay: not the agent's. */
-		if (!*rel && !strcmp(e->d_name, ".git"))
-			continue;
-		cleanup_free char *path = *rel ? xasprintf("%s/%s", rel, e->d_name) : xstrdup(e->d_name);
-		struct stat st;
-		if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			return dirty_note(c, "cannot stat upper/%s", path);
-		cleanup_tree_entry git_tree_entry *te = NULL;
-		bool in_tip = LG(git_tree_entry_bypath)(&te, c->tip, path) == 0;
-		git_filemode_t tm = in_tip ? LG(git_tree_entry_filemode)(te) : 0;
-		if (is_whiteout(dirfd, e->d_name, &st)) {
-			if (in_tip)
-				return dirty_note(c, "%s: deleted", path);
-			continue;
-		}
-		if (S_ISDIR(st.st_mode)) {
-			if (in_tip && tm != GIT_FILEMODE_TREE && tm != GIT_FILEMODE_COMMIT)
-				return dirty_note(c, "%s: a file became a directory", path);
-			if (tm == GIT_FILEMODE_COMMIT)
-				continue; /* a submodule's own changes are its own */
-			cleanup_close int sfd = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-			if (sfd < 0 || upper_dirty(c, sfd, path))
-				return sfd < 0 ? dirty_note(c, "cannot read upper/%s", path) : true;
-			continue;
-		}
-		if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
-			continue;
-		if (!in_tip) {
-			if (path_ignored(c, path))
-				continue;
-			return dirty_note(c, "%s: untracked", path);
-		}
-		git_oid oid;
-		if (S_ISLNK(st.st_mode)) {
-			char target[PATH_MAX];
-			ssize_t n = readlinkat(dirfd, e->d_name, target, sizeof target);
-			if (tm != GIT_FILEMODE_LINK || n < 0 || LG(git_odb_hash)(&oid, target, (size_t)n, GIT_OBJECT_BLOB) < 0 ||
-			    !LG(git_oid_equal)(&oid, LG(git_tree_entry_id)(te)))
-				return dirty_note(c, "%s: modified", path);
-			continue;
-		}
-		git_filemode_t want = (st.st_mode & 0111) ? GIT_FILEMODE_BLOB_EXECUTABLE : GIT_FILEMODE_BLOB;
-		cleanup_free char *full = xasprintf("/proc/self/fd/%d/%s", dirfd, e->d_name);
-		if (tm != want || LG(git_odb_hashfile)(&oid, full, GIT_OBJECT_BLOB) < 0 ||
-		    !LG(git_oid_equal)(&oid, LG(git_tree_entry_id)(te)))
-			return dirty_note(c, "%s: modified", path);
-	}
-	return false;
-}
-
-/* Whether the workspace has uncommitted work, as `git status` inside would say (close to it):
- * the upper layer against the tip's tree, the lower layer where base and tip differ, the files the
- * jail was told to delete, and the index against the tip's tree. -1: cannot tell. */
-static int ws_dirty(const struct ws_info *i, git_repository *wrepo, git_repository *urepo, char **why)
-{
-	git_oid tip, base;
-	LG(git_oid_fromstr)(&tip, i->tip);
-	LG(git_oid_fromstr)(&base, i->base);
-	cleanup_commit git_commit *tc = NULL, *bc = NULL;
-	cleanup_tree git_tree *tt = NULL, *bt = NULL;
-	if (LG(git_commit_lookup)(&tc, wrepo, &tip) < 0 || LG(git_commit_tree)(&tt, tc) < 0 ||
-	    LG(git_commit_lookup)(&bc, wrepo, &base) < 0 || LG(git_commit_tree)(&bt, bc) < 0) {
-		*why = xstrdup("cannot read the tip or base commit");
-		return -1;
-	}
-	struct dirty_ctx c = { .wrepo = wrepo, .urepo = urepo, .tip = tt };
-	cleanup_free char *dpath = path_join(i->dir, "deleted");
-	cleanup_free char *dl = read_file(dpath, 64u << 20);
-	for (char *line = dl, *next; line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		else
-			next = line + strlen(line);
-		if (*line)
-			strv_push(&c.deleted, xstrdup(line));
-	}
-	cleanup_free char *upper = path_join(i->dir, "upper");
-	cleanup_close int ufd = open_dir(upper);
-	int ret = 0;
-	if (ufd < 0) {
-		c.why = xstrdup("cannot read upper/");
-		ret = -1;
-		goto out;
-	}
-	if (upper_dirty(&c, ufd, "")) {
-		ret = 1;
-		goto out;
-	}
-	/* Paths listed as deleted that the tip still has, and nothing in upper replaced. */
-	for (size_t k = 0; c.deleted && c.deleted[k]; k++) {
-		struct stat st;
-		cleanup_tree_entry git_tree_entry *te = NULL;
-		if (fstatat(ufd, c.deleted[k], &st, AT_SYMLINK_NOFOLLOW) < 0 &&
-		    LG(git_tree_entry_bypath)(&te, tt, c.deleted[k]) == 0) {
-			dirty_note(&c, "%s: deleted", c.deleted[k]);
-			ret = 1;
-			goto out;
-		}
-	}
-	/* Where tip and base differ, the lower layer (the base) shows through unless upper covers it. */
-	{
-		cleanup_diff git_diff *diff = NULL;
-		if (LG(git_diff_tree_to_tree)(&diff, wrepo, bt, tt, NULL) < 0) {
-			c.why = xstrdup("cannot compare base and tip");
-			ret = -1;
-			goto out;
-		}
-		size_t nd = LG(git_diff_num_deltas)(diff);
-		for (size_t k = 0; k < nd; k++) {
-			const git_diff_delta *d = LG(git_diff_get_delta)(diff, k);
-			const char *p = d->new_file.path ? d->new_file.path : d->old_file.path;
-			struct stat st;
-			if (fstatat(ufd, p, &st, AT_SYMLINK_NOFOLLOW) == 0)
-				continue; /* judged by the walk of upper */
-			bool gone = strv_contains(c.deleted, p);
-			if (d->status == GIT_DELTA_DELETED && (gone || path_ignored(&c, p)))
-				continue;
-			dirty_note(&c, "%s: differs from the branch", p);
-			ret = 1;
-			goto out;
-		}
-	}
-	/* Staged changes: the index against the tip's tree. */
-	{
-		cleanup_free char *ipath = xasprintf("%s/git/index", i->dir);
-		cleanup_index git_index *idx = NULL;
-		cleanup_diff git_diff *diff = NULL;
-		if (LG(git_index_open)(&idx, ipath) < 0) {
-			c.why = xstrdup("cannot read the index");
-			ret = -1;
-			goto out;
-		}
-		if (LG(git_index_has_conflicts)(idx)) {
-			c.why = xstrdup("merge conflicts in the index");
-			ret = 1;
-			goto out;
-		}
-		if (LG(git_diff_tree_to_index)(&diff, wrepo, tt, idx, NULL) < 0) {
-			c.why = xstrdup("cannot compare the index");
-			ret = -1;
-			goto out;
-		}
-		if (LG(git_diff_num_deltas)(diff) > 0) {
-			const git_diff_delta *d = LG(git_diff_get_delta)(diff, 0);
-			dirty_note(&c, "%s: staged", d->new_file.path ? d->new_file.path : d->old_file.path);
-			ret = 1;
-		}
-	}
-out:
-	strv_free(c.deleted);
-	*why = c.why;
-	return ret;
-}
-
-/* Everything list/rm/gc need to know about one workspace. Never fails: unknowns are marked. */
-static void ws_state_load(struct ws_info *i, struct ws_state *s, const char *prefix)
-{
-	memset(s, 0, sizeof *s);
-	s->ahead = -1;
-	s->dirty = -1;
-	s->deliv = DELIV_UNKNOWN;
-	s->in_use = lock_held(i->dir);
-	s->size = du_at(AT_FDCWD, i->dir);
-	struct aj_err err = { 0 };
-	cleanup_free char *gitdir = path_join(i->dir, "git");
-	if (read_tip(gitdir, i->branch, i->tip, &err) < 0) {
-		s->error = xstrdup(err.msg);
-		return;
-	}
-	cleanup_repo git_repository *wrepo = NULL, *urepo = NULL;
-	if (open_ws_repo(i, &wrepo, &err) < 0) {
-		s->error = xstrdup(err.msg);
-		return;
-	}
-	open_user_repo(i->commondir, &urepo, &err);
-	git_oid tip, base;
-	LG(git_oid_fromstr)(&tip, i->tip);
-	LG(git_oid_fromstr)(&base, i->base);
-	s->ahead = count_ahead(wrepo, &tip, &base, NULL, &err);
-	if (s->ahead < 0)
-		s->error = xstrdup(err.msg);
-	s->dirty = ws_dirty(i, wrepo, urepo, &s->why_dirty);
-	if (s->ahead == 0) {
-		s->deliv = DELIV_NOTHING;
-	} else if (urepo && prefix) {
-		cleanup_free char *refname = xasprintf("refs/heads/%s%s", prefix, i->id);
-		git_oid cur;
-		if (LG(git_reference_name_to_id)(&cur, urepo, refname) == 0 && LG(git_oid_equal)(&cur, &tip)) {
-			s->deliv = DELIV_YES;
-			return;
-		}
-		s->deliv = DELIV_NO;
-		cleanup_odb git_odb *uodb = NULL;
-		if (LG(git_repository_odb)(&uodb, urepo) < 0 || !LG(git_odb_exists)(uodb, &tip))
-			return;
-		git_branch_iterator *it = NULL;
-		if (LG(git_branch_iterator_new)(&it, urepo, GIT_BRANCH_LOCAL) < 0)
-			return;
-		git_reference *br;
-		git_branch_t bt;
-		while (s->deliv == DELIV_NO && LG(git_branch_next)(&br, &bt, it) == 0) {
-			/* The workspace's own delivered ref does not count as merging it. */
-			if (strcmp(LG(git_reference_name)(br), refname) != 0) {
-				git_oid bo;
-				if (LG(git_reference_name_to_id)(&bo, urepo, LG(git_reference_name)(br)) == 0 &&
-				    (LG(git_oid_equal)(&bo, &tip) || LG(git_graph_descendant_of)(urepo, &bo, &tip) == 1))
-					s->deliv = DELIV_MERGED;
-			}
-			LG(git_reference_free)(br);
-		}
-		LG(git_branch_iterator_free)(it);
-	}
-}
-
-struct ws_entry {
-	struct ws_info info;
-	struct ws_state state;
-	bool loaded;
-};
-
-static int cmp_ws_entry(const void *a, const void *b)
-{
-	const struct ws_entry *x = a, *y = b;
-	if (x->info.created != y->info.created)
-		return x->info.created < y->info.created ? -1 : 1;
-	return strcmp(x->info.name, y->info.name);
-}
-
-/* Every workspace under clone/ with a readable record. */
-static int ws_scan(const char *clone_dir, struct ws_entry **out, size_t *n, struct aj_err *err)
-{
-	*out = NULL;
-	*n = 0;
-	cleanup_dir DIR *d = opendir(clone_dir);
-	if (!d) {
-		if (errno == ENOENT)
-			return 0;
-		return aj_fail(err, errno, "open %s", clone_dir);
-	}
-	struct dirent *e;
-	size_t cap = 0;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		cleanup_free char *dir = path_join(clone_dir, e->d_name);
-		struct ws_info i;
-		struct aj_err ig = { 0 };
-		if (ws_info_load(dir, e->d_name, &i, &ig) < 0) {
-			ws_info_release(&i);
-			continue;
-		}
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			*out = xrealloc(*out, cap * sizeof **out);
-		}
-		memset(&(*out)[*n], 0, sizeof **out);
-		(*out)[(*n)++].info = i;
-	}
-	if (*n)
-		qsort(*out, *n, sizeof **out, cmp_ws_entry);
-	return 0;
-}
-
-static void ws_entries_free(struct ws_entry *e, size_t n)
-{
-	for (size_t k = 0; k < n; k++) {
-		ws_info_release(&e[k].info);
-		ws_state_release(&e[k].state);
-	}
-	free(e);
-}
-
-static const char *deliv_word(enum delivered d)
-{
-	switch (d) {
-	case DELIV_NOTHING:
-		return "-";
-	case DELIV_YES:
-		return "yes";
-	case DELIV_MERGED:
-		return "merged";
-	case DELIV_NO:
-		return "no";
-	case DELIV_UNKNOWN:
-		return "?";
-	}
-	return "?";
-}
-
-static const char *dirty_word(int dirty)
-{
-	return dirty == 1 ? "dirty" : dirty == 0 ? "clean" : "?";
-}
-
-static void fmt_time(char *buf, size_t len, int64_t t, bool iso)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	strftime(buf, len, iso ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%d %H:%M", iso ? gmtime_r(&tt, &tm) : localtime_r(&tt, &tm));
-}
-
-static struct ws_entry *ws_find(struct ws_entry *e, size_t n, const char *id)
-{
-	for (size_t k = 0; k < n; k++)
-		if (strcmp(e[k].info.id, id) == 0 || strcmp(e[k].info.name, id) == 0)
-			return &e[k];
-	return NULL;
-}
-
-static const char clone_usage[] =
-	"Usage: ajail clone list [--json]        workspaces: ahead, dirty, in use, delivered\n"
-	"       ajail clone show ID              one workspace's record\n"
-	"       ajail clone rm [--force] ID...   refuses in-use, dirty or undelivered ones unless --force\n"
-	"       ajail clone gc                   removes every clean, delivered (or merged, or empty) one\n"
-	"       ajail clone sync [ID...]         deliver workspaces (all when none given) as refs/heads/ajail/<id>\n"
-	"ID: the 8-digit id or the directory name. Workspaces live in $AJAIL_HOME/clone.\n";
-
-static int cmd_list(struct ws_entry *e, size_t n, bool json)
-{
-	if (json) {
-		fputc('[', stdout);
-		for (size_t k = 0; k < n; k++) {
-			const struct ws_info *i = &e[k].info;
-			const struct ws_state *s = &e[k].state;
-			char created[64];
-			fmt_time(created, sizeof created, i->created, true);
-			printf("%s{\"id\": ", k ? ", " : "");
-			output_json_string(stdout, i->id);
-			fputs(", \"dir\": ", stdout);
-			output_json_string(stdout, i->dir);
-			fputs(", \"repo\": ", stdout);
-			output_json_string(stdout, i->repo ? i->repo : i->commondir);
-			fputs(", \"branch\": ", stdout);
-			output_json_string(stdout, i->branch);
-			fputs(", \"base\": ", stdout);
-			output_json_string(stdout, i->base);
-			/* The keys workspace.h promises scripts: delivered and merged as booleans. */
-			printf(", \"ahead\": %d, \"dirty\": %s, \"size\": %llu, \"created\": \"%s\", \"in_use\": %s, "
-			       "\"delivered\": %s, \"merged\": %s",
-			       s->ahead, s->dirty < 0 ? "null" : s->dirty ? "true" : "false", (unsigned long long)s->size,
-			       created, s->in_use ? "true" : "false", s->deliv == DELIV_YES ? "true" : "false",
-			       s->deliv == DELIV_MERGED ? "true" : "false");
-			if (s->error) {
-				fputs(", \"error\": ", stdout);
-				output_json_string(stdout, s->error);
-			}
-			fputc('}', stdout);
-		}
-		puts("]");
-		return 0;
-	}
-	if (n == 0) {
-		fputs("ajail: no workspaces; make one with 'ajail --clone CMD' in a git repository\n", stderr);
-		return 0;
-	}
-	printf("%-8s  %-24s  %-20s  %-8s  %5s  %-5s  %8s  %-16s  %-6s  %s\n", "ID", "REPO", "BRANCH", "BASE", "AHEAD",
-	       "STATE", "SIZE", "CREATED", "IN-USE", "DELIVERED");
-	for (size_t k = 0; k < n; k++) {
-		const struct ws_info *i = &e[k].info;
-		const struct ws_state *s = &e[k].state;
-		char created[64], ahead[16];
-		fmt_time(created, sizeof created, i->created, false);
-		cleanup_free char *size = util_human_size(s->size);
-		const char *repo = i->repo ? i->repo : i->commondir;
-		const char *slash = strrchr(repo, '/');
-		if (s->ahead < 0)
-			snprintf(ahead, sizeof ahead, "?");
-		else
-			snprintf(ahead, sizeof ahead, "%d", s->ahead);
-		printf("%-8s  %-24s  %-20s  %-8.8s  %5s  %-5s  %8s  %-16s  %-6s  %s\n", i->id,
-		       slash && slash[1] ? slash + 1 : repo, i->branch, i->base, ahead, dirty_word(s->dirty), size, created,
-		       s->in_use ? "yes" : "no", deliv_word(s->deliv));
-	}
-	for (size_t k = 0; k < n; k++)
-		if (e[k].state.error)
-			fprintf(stderr, "ajail: %s: %s\n", e[k].info.id, e[k].state.error);
-	return 0;
-}
-
-static void cmd_show(const struct ws_entry *e)
-{
-	const struct ws_info *i = &e->info;
-	const struct ws_state *s = &e->state;
-	printf("%-10s %s\n", "dir", i->dir);
-	for (const char *p = i->rec; p && *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t ll = nl ? (size_t)(nl - p) : strlen(p);
-		const char *eq = memchr(p, '=', ll);
-		if (eq) {
-			int kl = (int)(eq - p);
-			cleanup_free char *v = xstrndup(eq + 1, ll - (size_t)kl - 1);
-			bool is_time = (kl == 7 && !strncmp(p, "created", 7)) || (kl == 5 && !strncmp(p, "start", 5)) ||
-				       (kl == 3 && !strncmp(p, "end", 3));
-			if (is_time) {
-				char t[64];
-				fmt_time(t, sizeof t, strtoll(v, NULL, 10), false);
-				printf("%-10.*s %s\n", kl, p, t);
-			} else {
-				printf("%-10.*s %s\n", kl, p, v);
-			}
-		}
-		p = nl ? nl + 1 : p + ll;
-	}
-	printf("%-10s %s\n", "tip", *i->tip ? i->tip : "?");
-	if (s->ahead < 0)
-		printf("%-10s ?\n", "ahead");
-	else
-		printf("%-10s %d\n", "ahead", s->ahead);
-	printf("%-10s %s%s%s%s\n", "state", dirty_word(s->dirty), s->why_dirty ? " (" : "", s->why_dirty ? s->why_dirty : "",
-	       s->why_dirty ? ")" : "");
-	printf("%-10s %s\n", "in use", s->in_use ? "yes" : "no");
-	printf("%-10s %s\n", "delivered", deliv_word(s->deliv));
-	if (s->error)
-		printf("%-10s %s\n", "error", s->error);
-}
-
-/* Rename into clone/.trash-<name>.<pid> first, so that a half-removed workspace never looks like one. */
-static int ws_remove(const char *clone_dir, const char *name, struct aj_err *err)
-{
-	cleanup_close int cfd = open_dir(clone_dir);
-	if (cfd < 0)
-		return aj_fail(err, errno, "open %s", clone_dir);
-	cleanup_free char *trash = xasprintf(".trash-%s.%d", name, (int)getpid());
-	if (renameat(cfd, name, cfd, trash) < 0)
-		return aj_fail(err, errno, "remove %s", name);
-	if (store_remove_tree(cfd, trash) < 0)
-		return aj_fail(err, errno, "remove %s", name);
-	return 0;
-}
-
-/* Why rm (without --force) and gc must keep a workspace; NULL when it may go. */
-static const char *keep_reason(const struct ws_state *s)
-{
-	if (s->in_use)
-		return "a jail is using it";
-	if (s->dirty != 0)
-		return s->dirty < 0 ? "its state is unknown" : "it has uncommitted changes";
-	if (s->ahead < 0 || s->deliv == DELIV_UNKNOWN)
-		return "its commits cannot be read";
-	if (s->deliv == DELIV_NO)
-		return "it has commits neither delivered nor merged (run 'ajail clone sync' first)";
-	return NULL;
-}
-
-static bool base_in_use(const struct ws_entry *e, size_t n, const char *oid, const char *clone_dir)
-{
-	for (size_t k = 0; k < n; k++)
-		if (strcmp(e[k].info.base, oid) == 0) {
-			struct stat st;
-			if (stat(e[k].info.dir, &st) == 0)
-				return true;
-		}
-	(void)clone_dir;
-	return false;
-}
-
-/* Bases no workspace uses, and leftovers of killed creators. */
-static void gc_bases(const char *clone_dir)
-{
-	cleanup_free char *bdir = path_join(clone_dir, ".base");
-	cleanup_close int bfd = open_dir(bdir);
-	if (bfd < 0)
-		return;
-	cleanup_dir DIR *d = fdopendir(dup(bfd));
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		char oid[GIT_OID_HEXSZ + 1];
-		if (strlen(de->d_name) < GIT_OID_HEXSZ)
-			continue;
-		memcpy(oid, de->d_name, GIT_OID_HEXSZ);
-		oid[GIT_OID_HEXSZ] = '\0';
-		if (!valid_hex_oid(oid) || str_has_prefix(de->d_name + GIT_OID_HEXSZ, ".lock"))
-			continue;
-		cleanup_free char *lock = xasprintf("%s.lock", oid);
-		cleanup_close int lfd = store_lock_at(bfd, lock, LOCK_EX | LOCK_NB);
-		if (lfd < 0)
-			continue; /* being made or being used to make a workspace */
-		if (de->d_name[GIT_OID_HEXSZ] == '\0') {
-			/* Scanned under the lock: a workspace made after it would hold the lock shared. */
-			struct ws_entry *e;
-			size_t n;
-			struct aj_err ig = { 0 };
-			if (ws_scan(clone_dir, &e, &n, &ig) < 0)
-				continue;
-			bool used = base_in_use(e, n, oid, clone_dir);
-			ws_entries_free(e, n);
-			if (used)
-				continue;
-			cleanup_free char *trash = xasprintf("%s.tmp.gc%d", oid, (int)getpid());
-			if (renameat(bfd, de->d_name, bfd, trash) == 0) {
-				store_remove_tree(bfd, trash);
-				fprintf(stderr, "ajail: removed the base checkout of %.12s\n", oid);
-			}
-		} else if (str_has_prefix(de->d_name + GIT_OID_HEXSZ, ".tmp.")) {
-			store_remove_tree(bfd, de->d_name);
-		}
-	}
-}
-
-/* Half-made workspaces (no record, lock free, older than a minute) and interrupted removals. */
-static void gc_leftovers(const char *clone_dir)
-{
-	cleanup_close int cfd = open_dir(clone_dir);
-	if (cfd < 0)
-		return;
-	cleanup_dir DIR *d = fdopendir(dup(cfd));
-	struct dirent *de;
-	time_t now = time(NULL);
-	while (d && (de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || !strcmp(de->d_name, ".base"))
-			continue;
-		struct stat st;
-		if (fstatat(cfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode) || now - st.st_mtime < 60)
-			continue;
-		cleanup_free char *rec = xasprintf("%s/record", de->d_name);
-		if (str_has_prefix(de->d_name, ".trash-") || fstatat(cfd, rec, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			cleanup_free char *dir = path_join(clone_dir, de->d_name);
-			if (!lock_held(dir))
-				store_remove_tree(cfd, de->d_name);
-		}
-	}
-}
-
-int workspace_cmd_main(char **args, const char *store_dir)
-{
-	struct aj_err err = { 0 };
-	bool json = false, force = false, help = false;
-	cleanup_strv char **pos = NULL;
-	const char *verb = args && args[0] ? args[0] : NULL;
-	for (size_t k = verb ? 1 : 0; args && args[k]; k++) {
-		const char *a = args[k];
-		if (!strcmp(a, "--json"))
-			json = true;
-		else if (!strcmp(a, "--force") || !strcmp(a, "-f"))
-			force = true;
-		else if (!strcmp(a, "-h") || !strcmp(a, "--help"))
-			help = true;
-		else if (a[0] == '-' && a[1]) {
-			aj_usage(&err, "clone %s: unknown option '%s'; see ajail clone --help", verb, a);
-			output_error(&err);
-			return 2;
-		} else
-			strv_push(&pos, xstrdup(a));
-	}
-	if (!verb || help || !strcmp(verb, "-h") || !strcmp(verb, "--help") || !strcmp(verb, "help")) {
-		fputs(clone_usage, verb ? stdout : stderr);
-		return verb ? 0 : 2;
-	}
-	bool is_list = !strcmp(verb, "list"), is_show = !strcmp(verb, "show"), is_rm = !strcmp(verb, "rm"),
-	     is_gc = !strcmp(verb, "gc"), is_sync = !strcmp(verb, "sync");
-	if (!(is_list || is_show || is_rm || is_gc || is_sync)) {
-		aj_usage(&err, "clone: unknown command '%s'; see ajail clone --help", verb);
-		output_error(&err);
-		return 2;
-	}
-	size_t npos = strv_len(pos);
-	if (((is_list || is_gc) && npos) || (is_show && npos != 1) || (is_rm && npos == 0) || (json && !is_list)) {
-		aj_usage(&err, "clone %s: wrong arguments; see ajail clone --help", verb);
-		output_error(&err);
-		return 2;
-	}
-	if (lazy_git2_load(&err) < 0) {
-		output_error(&err);
-		return 1;
-	}
-	const char *prefix = NULL;
-	if (deliver_prefix(&prefix, &err) < 0) {
-		output_error(&err);
-		return 2;
-	}
-	cleanup_free char *clone_dir = path_join(store_dir, "clone");
-	struct ws_entry *e = NULL;
-	size_t n = 0;
-	if (ws_scan(clone_dir, &e, &n, &err) < 0) {
-		output_error(&err);
-		return 1;
-	}
-	/* Resolve the IDs first: a typo fails before anything is done. */
-	struct ws_entry **sel = xcalloc(npos + 1, sizeof *sel);
-	for (size_t k = 0; k < npos; k++) {
-		sel[k] = ws_find(e, n, pos[k]);
-		if (!sel[k]) {
-			aj_usage(&err, "clone %s: no workspace '%s'; see ajail clone list", verb, pos[k]);
-			output_error(&err);
-			free(sel);
-			ws_entries_free(e, n);
-			return 2;
-		}
-	}
-	int status = 0;
-	if (is_list || is_gc) {
-		for (size_t k = 0; k < n; k++)
-			ws_state_load(&e[k].info, &e[k].state, prefix);
-	} else if (!is_sync) {
-		for (size_t k = 0; k < npos; k++)
-			if (!sel[k]->loaded) {
-				ws_state_load(&sel[k]->info, &sel[k]->state, prefix);
-				sel[k]->loaded = true;
-			}
-	}
-	if (is_list) {
-		cmd_list(e, n, json);
-	} else if (is_show) {
-		cmd_show(sel[0]);
-	} else if (is_rm) {
-		for (size_t k = 0; k < npos; k++) {
-			struct ws_entry *w = sel[k];
-			const char *why = keep_reason(&w->state);
-			if (why && !force) {
-				fprintf(stderr, "ajail: clone rm: keeping %s: %s%s%s%s; --force removes it anyway\n", w->info.name,
-					why, w->state.why_dirty && w->state.dirty == 1 ? " (" : "",
-					w->state.why_dirty && w->state.dirty == 1 ? w->state.why_dirty : "",
-					w->state.why_dirty && w->state.dirty == 1 ? ")" : "");
-				status = 1;
-				continue;
-			}
-			struct aj_err e2 = { 0 };
-			if (ws_remove(clone_dir, w->info.name, &e2) < 0) {
-				output_error(&e2);
-				status = 1;
-			} else {
-				fprintf(stderr, "ajail: removed %s\n", w->info.name);
-			}
-		}
-		gc_bases(clone_dir);
-	} else if (is_gc) {
-		for (size_t k = 0; k < n; k++) {
-			if (keep_reason(&e[k].state))
-				continue;
-			struct aj_err e2 = { 0 };
-			if (ws_remove(clone_dir, e[k].info.name, &e2) < 0) {
-				output_error(&e2);
-				status = 1;
-			} else {
-				fprintf(stderr, "ajail: removed %s\n", e[k].info.name);
-			}
-		}
-		gc_leftovers(clone_dir);
-		gc_bases(clone_dir);
-	} else if (is_sync) {
-		size_t count = npos ? npos : n;
-		for (size_t k = 0; k < count; k++) {
-			struct ws_entry *w = npos ? sel[k] : &e[k];
-			int commits = 0;
-			cleanup_free char *ref = NULL;
-			struct aj_err e2 = { 0 };
-			if (workspace_deliver(w->info.dir, &commits, &ref, &e2) < 0) {
-				output_error(&e2);
-				status = 1;
-			} else if (commits == 0) {
-				fprintf(stderr, "ajail: %s: nothing to deliver\n", w->info.name);
-			} else {
-				fprintf(stderr, "ajail: %s: delivered %d commit%s as %s\n", w->info.name, commits,
-					commits == 1 ? "" : "s", ref);
-			}
-		}
-	}
-	free(sel);
-	ws_entries_free(e, n);
-	return status;
 }

@@ -15,14 +15,21 @@
  *       record            key=value: id, repo (work tree), commondir, branch, base, created, argv,
  *                         rootfs, start, end, exit (the last three per session)
  *       lock              flocked by the supervisor while a jail uses the workspace
+ *       deleted           what --clone-dirty found deleted in the user's work tree (the jail
+ *                         removes these paths at its start; the overlay cannot hold whiteouts we make)
+ *       stage.<pid>/      while ajail reads the workspace (deliver.c): hard links to the files of
+ *                         git/objects that passed its checks, and the index; removed after each read
  *
  * In the jail the working tree is an overlay (lower = the base tree, upper = upper/) mounted at the
  * repository's own path, with git/ bound at <toplevel>/.git and the user's common git directory bound
  * read-only at /ajail/origin. Nothing in the jail can change the user's repository, hooks or config.
  *
- * Delivery (workspace_deliver) runs outside the jail, with libgit2: it reads the clone's objects and
- * its branch's ref file, never its config or hooks, and writes the new objects and
- * refs/heads/<prefix><id> (prefix $AJAIL_CLONE_PREFIX, default "ajail/") into the user's repository.
+ * Everything under git/ and upper/ is written by the command in the jail, which is hostile: ajail
+ * reads it only through deliver.h (no symlink followed, regular files and directories only, bounded,
+ * in a child process with limits). record, lock and deleted are ajail's own and never mounted.
+ *
+ * Split: workspace.c makes workspaces (the repository, the base checkout, the record); deliver.c
+ * reads them from outside and delivers their branch; clone_cmd.c is `ajail clone`.
  *
  * libgit2 is loaded with dlopen on first use (see lazy_archive.h for why). Makes syscalls. */
 #ifndef AJAIL_WORKSPACE_H
@@ -64,9 +71,13 @@ struct workspace {
 };
 
 /* Make a new workspace for r on a new branch (NULL: "ajail/<id>") at r->head, making the shared base
- * checkout first when it does not exist yet. dirty: carry the user's uncommitted changes (tracked
- * files modified or deleted, untracked files not ignored) into upper/. Takes the workspace's lock.
- * On failure nothing is left behind. */
+ * checkout first when it does not exist yet. A commit can have been made by a jail (a plain run
+ * writes the user's repository), so a base tree with an entry git fsck refuses ("", ".", "..", ".git",
+ * a name with '/') is refused, and files are created beneath the tree without following symlinks.
+ * dirty: carry the user's uncommitted changes (tracked files modified or deleted, untracked files
+ * not ignored) into upper/: regular files and symlinks (as links), each opened beneath the work
+ * tree without following a symlink on the way, since a jail may race to swap its directories.
+ * Takes the workspace's lock. On failure nothing is left behind. */
 int workspace_create(const char *store_dir, const struct ws_repo *r, const char *branch, bool dirty,
 		     struct workspace *w, struct aj_err *err);
 /* Remove a workspace that was just created (the jail could not start). */
@@ -77,15 +88,19 @@ void workspace_release(struct workspace *w); /* frees, releases the lock */
 int workspace_record_start(struct workspace *w, char *const argv[], const char *rootfs, struct aj_err *err);
 int workspace_record_end(struct workspace *w, int exit_status, struct aj_err *err);
 
-/* Deliver the workspace dir (its branch) into its user's repository. Sets *commits to the number of
- * commits the branch is ahead of its base (0: nothing to deliver, no ref written). Refuses to move a
- * ref the user has checked out. */
-int workspace_deliver(const char *ws_dir, int *commits, char **ref, struct aj_err *err);
-
-/* `ajail clone list|show|rm|gc|sync ...`: returns the exit status.
- * `clone list --json` prints an array of objects with exactly these keys: "id", "dir", "repo",
- * "branch", "base", "ahead" (number), "dirty" (bool), "size" (bytes), "created" (ISO 8601 UTC),
- * "in_use" (bool), "delivered" (bool: the user's ref equals the tip), "merged" (bool). */
-int workspace_cmd_main(char **args, const char *store_dir);
+/* A workspace's record, as ajail wrote it (key=value lines; see the layout above). */
+struct workspace_info {
+	char *name;      /* the directory's name: <repo>-<YYYYMMDD>-<id> */
+	char *dir;       /* $AJAIL_HOME/clone/<name> */
+	char *id, *repo, *commondir, *branch, *base; /* repo may be NULL (old records) */
+	char *rec;       /* the whole record */
+	int64_t created; /* seconds since the epoch */
+};
+/* Read dir/record (ajail's own file: read bounded, without following a symlink). Fails when a key
+ * that every record has is missing or base is not an object id. i is always safe to release. */
+int workspace_info_load(const char *dir, const char *name, struct workspace_info *i, struct aj_err *err);
+void workspace_info_release(struct workspace_info *i);
+/* The value of key in a record, or NULL. Pure; caller frees. */
+char *workspace_record_get(const char *rec, const char *key);
 
 #endif
