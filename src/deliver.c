@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "git_boundary.h"
+#include "harden.h"
 #include "hostpath.h"
 #include "lazy_git2.h"
 #include "store.h"
@@ -332,6 +333,130 @@ static uint64_t loose_file_max(const struct limits *l)
 	return l->max_object + (l->max_object >> 4) + 4096;
 }
 
+/* Is buf (a loose object's file) a well-formed git object with this id? Checked here, with zlib
+ * alone, before libgit2 reads any: libgit2 1.5 overruns a buffer on some truncated objects (found by
+ * tests/fuzz/fuzz_deliver). One zlib stream, nothing after it; "<type> <size>\0" with a type git has
+ * and a size within the cap, exactly size bytes of content; and the content hashes to the file's
+ * name, so that what libgit2 reads later is exactly what was checked. */
+static int check_loose(const uint8_t *buf, size_t len, const char *hex, const char *what, const struct limits *l,
+		       struct aj_err *err)
+{
+	z_stream zs;
+	memset(&zs, 0, sizeof zs);
+	if (LZ(inflateInit_)(&zs, ZLIB_VERSION, (int)sizeof zs) != Z_OK)
+		return aj_fail(err, ENOMEM, "check %s", what);
+	char head[64];
+	zs.next_in = (Bytef *)buf;
+	zs.avail_in = (uInt)len;
+	zs.next_out = (Bytef *)head;
+	zs.avail_out = sizeof head - 1;
+	int zr = LZ(inflate)(&zs, Z_SYNC_FLUSH);
+	size_t hn = sizeof head - 1 - zs.avail_out;
+	head[hn] = '\0';
+	const char *nul = memchr(head, '\0', hn);
+	const char *sp = memchr(head, ' ', hn);
+	static const char *const types[] = { "blob", "tree", "commit", "tag" };
+	static const git_object_t kinds[] = { GIT_OBJECT_BLOB, GIT_OBJECT_TREE, GIT_OBJECT_COMMIT, GIT_OBJECT_TAG };
+	git_object_t kind = GIT_OBJECT_INVALID;
+	for (size_t k = 0; sp && k < 4; k++)
+		if ((size_t)(sp - head) == strlen(types[k]) && !memcmp(head, types[k], (size_t)(sp - head)))
+			kind = kinds[k];
+	char *end = NULL;
+	unsigned long long size = sp && nul && nul > sp + 1 && sp[1] != '0' ? strtoull(sp + 1, &end, 10) : 0;
+	if ((zr != Z_OK && zr != Z_STREAM_END) || !nul || kind == GIT_OBJECT_INVALID || end != nul ||
+	    (size == 0 && !(sp && nul == sp + 2 && sp[1] == '0'))) {
+		LZ(inflateEnd)(&zs);
+		return aj_fail(err, 0, "%s is not a git object (its header does not say a type and a size)", what);
+	}
+	if (size > l->max_object) {
+		LZ(inflateEnd)(&zs);
+		return aj_fail(err, 0, "%s declares a %s of %llu bytes, over the limit of %" PRIu64 " (AJAIL_CLONE_MAX_OBJECT)",
+			       what, types[kind == GIT_OBJECT_BLOB ? 0 : kind == GIT_OBJECT_TREE ? 1 : kind == GIT_OBJECT_COMMIT ? 2 : 3],
+			       size, l->max_object);
+	}
+	/* The content: what the header's inflate already gave past the NUL, then the rest. One byte of
+	 * room more than declared, so that an object longer than it says is seen. */
+	size_t have = hn - (size_t)(nul + 1 - head);
+	cleanup_free uint8_t *content = xmalloc((size_t)size + 1);
+	memcpy(content, nul + 1, have < size + 1 ? have : (size_t)size + 1);
+	size_t got = have;
+	if (zr == Z_OK && got <= size) {
+		zs.next_out = content + got;
+		zs.avail_out = (uInt)(size + 1 - got);
+		zr = LZ(inflate)(&zs, Z_FINISH);
+		got = size + 1 - zs.avail_out;
+	}
+	bool tail = zs.avail_in != 0;
+	LZ(inflateEnd)(&zs);
+	if (zr != Z_STREAM_END || got != size || tail)
+		return aj_fail(err, 0, "%s is not a git object (%s)", what,
+			       zr != Z_STREAM_END && got <= size ? "its data ends early or is corrupt"
+			       : got != size			 ? "its content is longer than its header says"
+								 : "bytes follow its data");
+	git_oid oid, want;
+	if (LG(git_oid_fromstr)(&want, hex) < 0 || LG(git_odb_hash)(&oid, content, (size_t)size, kind) < 0 ||
+	    !LG(git_oid_equal)(&oid, &want))
+		return aj_fail(err, 0, "%s is not the object its name says (its content hashes to another id)", what);
+	return 0;
+}
+
+/* A loose object, copied into the staging directory after check_loose: the bytes checked are the
+ * bytes staged, whatever a jail still running does to the file meanwhile. 1 when it vanished. */
+static int stage_loose(int sdir, int ddir, const char *xx, const char *name, const char *what, const struct limits *l,
+		       struct aj_err *err)
+{
+	cleanup_close int fd = open_untrusted(sdir, name, O_PATH);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		if (errno == ENOENT)
+			return 1;
+		if (errno == ELOOP)
+			return aj_fail(err, 0, "%s: a symlink is on its path; ajail follows none in a clone's git directory",
+				       what);
+		return aj_fail(err, errno, "open %s", what);
+	}
+	if (!S_ISREG(st.st_mode))
+		return aj_fail(err, 0, "%s is %s, not a regular file", what, kind_of(st.st_mode));
+	uint64_t max = loose_file_max(l);
+	if ((uint64_t)st.st_size > max)
+		return aj_fail(err, 0, "%s is %" PRIu64 " bytes, over the limit of %" PRIu64 " (AJAIL_CLONE_MAX_OBJECT)", what,
+			       (uint64_t)st.st_size, max);
+	cleanup_close int in = reopen_fd(fd);
+	if (in < 0)
+		return aj_fail(err, errno, "open %s", what);
+	/* Read to the end, but never past max + 1: a file that grew since fstat is refused. */
+	size_t cap = (size_t)st.st_size + 1, len = 0;
+	cleanup_free uint8_t *buf = xmalloc(cap);
+	for (;;) {
+		if (len == cap) {
+			if (cap > max)
+				return aj_fail(err, 0, "%s grew over the limit of %" PRIu64 " bytes (AJAIL_CLONE_MAX_OBJECT)",
+					       what, max);
+			cap = cap * 2 > max + 1 ? (size_t)max + 1 : cap * 2;
+			buf = xrealloc(buf, cap);
+		}
+		ssize_t r = read(in, buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return aj_fail(err, errno, "read %s", what);
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	/* xx is two hex digits and name 38 more (stage_loose_dir takes no other). */
+	char hex[GIT_OID_HEXSZ + 1];
+	memcpy(hex, xx, 2);
+	memcpy(hex + 2, name, GIT_OID_HEXSZ - 2);
+	hex[GIT_OID_HEXSZ] = '\0';
+	if (check_loose(buf, len, hex, what, l, err) < 0)
+		return -1;
+	cleanup_close int out = openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0400);
+	if (out < 0 || write_all(out, buf, len) < 0)
+		return aj_fail(err, errno, "copy %s into the staging directory", what);
+	return 0;
+}
+
 /* objects/xx: the files named as loose objects (38 hex digits); git's temporary files are left out. */
 static int stage_loose_dir(struct stage *s, int ofd, int sofd, const char *xx, struct aj_err *err)
 {
@@ -354,7 +479,7 @@ static int stage_loose_dir(struct stage *s, int ofd, int sofd, const char *xx, s
 		if (!all_hex(e->d_name, GIT_OID_HEXSZ - 2))
 			continue;
 		cleanup_free char *fwhat = xasprintf("%s/%s", what, e->d_name);
-		if (stage_file(dfd, sdfd, e->d_name, fwhat, loose_file_max(s->lim), err) < 0)
+		if (stage_loose(dfd, sdfd, xx, e->d_name, fwhat, s->lim, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -502,6 +627,7 @@ struct reader {
 	const char *prefix;
 	int wsfd;       /* the workspace directory: ajail's own */
 	char stage[32]; /* stage.<pid>, below wsfd */
+	bool staged;    /* stage_workspace ran (before the reader confined itself) */
 };
 
 /* What the reader sends back: fixed-size, so that ajail reads it bounded and checks nothing but
@@ -520,16 +646,29 @@ struct reply {
 /* The workspace as libgit2 sees it: its staged objects, each header checked, plus the user's objects
  * (added by ajail, never taken from the clone's alternates file, which the jail may point anywhere),
  * wrapped as a repository with no config. index: also stage git/index, as stage/index. */
-static int open_ws_repo(struct reader *rd, int gitfd, bool index, git_repository **out, struct aj_err *err)
+/* The clone's objects (and its index, for the state) into the staging directory: ajail's own code,
+ * no libgit2, so the reader does it before it confines itself (a hard link out of git/ needs a right
+ * that landlock then takes away). */
+static int stage_workspace(struct reader *rd, bool index, struct aj_err *err)
 {
-	if (mkdirat(rd->wsfd, rd->stage, 0700) < 0)
+	if (mkdirat(rd->wsfd, rd->stage, 0700) < 0 && errno != EEXIST)
 		return aj_fail(err, errno, "create the staging directory %s", rd->stage);
 	cleanup_close int stagefd = openat(rd->wsfd, rd->stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (stagefd < 0)
 		return aj_fail(err, errno, "open the staging directory %s", rd->stage);
-	if (stage_objects(gitfd, stagefd, rd->lim, err) < 0)
+	cleanup_close int gitfd = open_dir_untrusted(rd->wsfd, "git", "git", err);
+	if (gitfd < 0 || stage_objects(gitfd, stagefd, rd->lim, err) < 0)
 		return -1;
 	if (index && stage_file(gitfd, stagefd, "index", "git/index", rd->lim->max_object, err) < 0)
+		return -1;
+	rd->staged = true;
+	return 0;
+}
+
+static int open_ws_repo(struct reader *rd, int gitfd, bool index, git_repository **out, struct aj_err *err)
+{
+	(void)gitfd;
+	if (!rd->staged && stage_workspace(rd, index, err) < 0)
 		return -1;
 	cleanup_free char *objs = xasprintf("%s/%s/objects", rd->i->dir, rd->stage);
 	cleanup_free char *uobjs = path_join(rd->i->commondir, "objects");
@@ -1109,6 +1248,43 @@ static _Noreturn void reader_main(struct reader *rd, int fd, pid_t parent)
 	struct reply r;
 	memset(&r, 0, sizeof r);
 	struct aj_err err = { 0 };
+	/* libgit2 parses what the jail wrote, and a parser bug is more than a crash: from here on the
+	 * reader may write only its staging directory and, to deliver, the user's objects, refs and
+	 * reflogs (never their config or hooks), and reach no network or other process. */
+	int dirs[4] = { -1, -1, -1, -1 };
+	if (stage_workspace(rd, rd->op == READ_STATE, &err) < 0) {
+		r.rc = -1;
+		r.kind = err.kind;
+		r.errnum = err.errnum;
+		copy_str(r.msg, sizeof r.msg, err.msg);
+		_exit(write_all(fd, &r, sizeof r) < 0 ? 1 : 0);
+	}
+	dirs[0] = openat(rd->wsfd, rd->stage, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (rd->op == READ_DELIVER) {
+		static const char *const sub[] = { "objects", "refs", "logs" };
+		cleanup_close int cfd = hostpath_open(rd->i->commondir, O_PATH | O_DIRECTORY);
+		for (size_t k = 0; cfd >= 0 && k < 3; k++) {
+			/* git makes logs/ on the first reflog: made now, or the ref update could not log. */
+			if (k == 2) {
+				cleanup_close int dfd = hostpath_open(rd->i->commondir, O_RDONLY | O_DIRECTORY);
+				if (dfd >= 0)
+					mkdirat(dfd, "logs", 0755);
+			}
+			dirs[k + 1] = openat(cfd, sub[k], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+	}
+	if (dirs[0] < 0 || harden_confine(dirs, 4, &err) < 0) {
+		if (!err.msg[0])
+			aj_fail(&err, errno, "create the staging directory %s", rd->stage);
+		r.rc = -1;
+		r.kind = err.kind;
+		r.errnum = err.errnum;
+		copy_str(r.msg, sizeof r.msg, err.msg);
+		_exit(write_all(fd, &r, sizeof r) < 0 ? 1 : 0);
+	}
+	for (size_t k = 0; k < 4; k++)
+		if (dirs[k] >= 0)
+			close(dirs[k]);
 	r.rc = rd->op == READ_DELIVER ? reader_deliver(rd, &r, &err) : reader_state(rd, &r, &err);
 	if (r.rc < 0) {
 		r.kind = err.kind;
@@ -1238,6 +1414,30 @@ static int reader_run(const struct workspace_info *i, const struct limits *l, co
 	return 0;
 }
 
+/* The reader's work in this process: no child, no limits, no deadline. For the fuzzer, which bounds
+ * the process itself (libFuzzer's -rss_limit_mb and -timeout) and needs the coverage a child would
+ * keep to itself. */
+static int reader_inprocess(const struct workspace_info *i, const struct limits *l, const char *prefix,
+			    enum reader_op op, struct reply *r, struct aj_err *err)
+{
+	struct reader rd = { .op = op, .i = i, .lim = l, .prefix = prefix };
+	cleanup_close int wsfd = open(i->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (wsfd < 0)
+		return aj_fail(err, errno, "open %s", i->dir);
+	rd.wsfd = wsfd;
+	snprintf(rd.stage, sizeof rd.stage, "stage.%d", (int)getpid());
+	memset(r, 0, sizeof *r);
+	struct aj_err rerr = { 0 };
+	r->rc = op == READ_DELIVER ? reader_deliver(&rd, r, &rerr) : reader_state(&rd, r, &rerr);
+	if (r->rc < 0) {
+		r->kind = rerr.kind;
+		r->errnum = rerr.errnum;
+		copy_str(r->msg, sizeof r->msg, rerr.msg);
+	}
+	store_remove_tree(wsfd, rd.stage);
+	return 0;
+}
+
 /* ---- the API ---- */
 
 void deliver_state_release(struct deliver_state *s)
@@ -1247,7 +1447,7 @@ void deliver_state_release(struct deliver_state *s)
 	memset(s, 0, sizeof *s);
 }
 
-void deliver_state_load(const struct workspace_info *i, const char *prefix, struct deliver_state *s)
+static void state_load(const struct workspace_info *i, const char *prefix, struct deliver_state *s, bool bounded)
 {
 	memset(s, 0, sizeof *s);
 	s->ahead = -1;
@@ -1256,7 +1456,8 @@ void deliver_state_load(const struct workspace_info *i, const char *prefix, stru
 	struct aj_err err = { 0 };
 	struct limits l;
 	struct reply r;
-	if (limits_load(&l, &err) < 0 || reader_run(i, &l, prefix, READ_STATE, &r, &err) < 0) {
+	if (limits_load(&l, &err) < 0 ||
+	    (bounded ? reader_run : reader_inprocess)(i, &l, prefix, READ_STATE, &r, &err) < 0) {
 		s->error = xstrdup(err.msg);
 		return;
 	}
@@ -1277,7 +1478,17 @@ void deliver_state_load(const struct workspace_info *i, const char *prefix, stru
 		s->error = xstrdup(r.msg);
 }
 
-int deliver_workspace(const char *ws_dir, int *commits, char **ref, struct aj_err *err)
+void deliver_state_load(const struct workspace_info *i, const char *prefix, struct deliver_state *s)
+{
+	state_load(i, prefix, s, true);
+}
+
+void deliver_state_load_unbounded(const struct workspace_info *i, const char *prefix, struct deliver_state *s)
+{
+	state_load(i, prefix, s, false);
+}
+
+static int deliver(const char *ws_dir, int *commits, char **ref, bool bounded, struct aj_err *err)
 {
 	*commits = 0;
 	if (ref)
@@ -1291,7 +1502,7 @@ int deliver_workspace(const char *ws_dir, int *commits, char **ref, struct aj_er
 	struct reply r = { 0 };
 	int ret = workspace_info_load(ws_dir, slash ? slash + 1 : ws_dir, &i, err);
 	if (ret == 0)
-		ret = reader_run(&i, &l, prefix, READ_DELIVER, &r, err);
+		ret = (bounded ? reader_run : reader_inprocess)(&i, &l, prefix, READ_DELIVER, &r, err);
 	if (ret == 0 && r.rc < 0) {
 		err->kind = r.kind == AJ_ERR_USAGE ? AJ_ERR_USAGE : AJ_ERR_FAIL;
 		err->errnum = r.errnum;
@@ -1307,4 +1518,14 @@ int deliver_workspace(const char *ws_dir, int *commits, char **ref, struct aj_er
 	}
 	workspace_info_release(&i);
 	return ret;
+}
+
+int deliver_workspace(const char *ws_dir, int *commits, char **ref, struct aj_err *err)
+{
+	return deliver(ws_dir, commits, ref, true, err);
+}
+
+int deliver_workspace_unbounded(const char *ws_dir, int *commits, char **ref, struct aj_err *err)
+{
+	return deliver(ws_dir, commits, ref, false, err);
 }

@@ -75,4 +75,9 @@ void deliver_state_release(struct deliver_state *s);
  * to move a ref the user has checked out in any work tree. Forks. */
 int deliver_workspace(const char *ws_dir, int *commits, char **ref, struct aj_err *err);
 
+/* The same two, in this process: no child, no limits, no deadline. Only for tests/fuzz/fuzz_deliver,
+ * which needs the coverage of the reading itself and bounds the whole process instead. */
+void deliver_state_load_unbounded(const struct workspace_info *i, const char *prefix, struct deliver_state *s);
+int deliver_workspace_unbounded(const char *ws_dir, int *commits, char **ref, struct aj_err *err);
+
 #endif

@@ -193,6 +193,38 @@ int harden_landlock(const struct plan_layers *l, struct aj_err *err)
 	return 0;
 }
 
+int harden_confine(const int *dirs, size_t n, struct aj_err *err)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return aj_fail(err, errno, "no_new_privs");
+	int abi = harden_landlock_abi();
+	if (abi >= 2) {
+		struct ll_ruleset_attr attr = { .handled_access_fs = ll_write_rights(abi) };
+		size_t size = offsetof(struct ll_ruleset_attr, handled_access_net);
+		if (abi >= 4) {
+			attr.handled_access_net = LL_NET_BIND_TCP | LL_NET_CONNECT_TCP;
+			size = offsetof(struct ll_ruleset_attr, scoped);
+		}
+		if (abi >= 6) {
+			attr.scoped = LL_SCOPE_ABSTRACT_UNIX_SOCKET | LL_SCOPE_SIGNAL;
+			size = sizeof attr;
+		}
+		cleanup_close int rs = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
+		if (rs < 0)
+			return aj_fail(err, errno, "landlock: create the ruleset (ABI %d)", abi);
+		for (size_t i = 0; i < n; i++)
+			if (dirs[i] >= 0 && ll_allow(rs, dirs[i], abi, false) < 0)
+				return aj_fail(err, errno, "landlock: allow writes");
+		if (syscall(SYS_landlock_restrict_self, rs, 0) < 0)
+			return aj_fail(err, errno, "landlock: restrict the reader");
+	}
+	struct sock_fprog prog = { .filter = (struct sock_filter *)seccomp_deny,
+				   .len = sizeof seccomp_deny / sizeof seccomp_deny[0] };
+	if (access("/proc/sys/kernel/seccomp/actions_avail", R_OK) == 0 && harden_seccomp(&prog, err) < 0)
+		return -1;
+	return 0;
+}
+
 /* ---- rlimits ---- */
 
 int harden_rlimits(const struct plan_layers *l, struct aj_err *err)

@@ -6,6 +6,7 @@
 #define AJAIL_HARDEN_H
 
 #include <linux/filter.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -24,6 +25,13 @@ int harden_rlimits(const struct plan_layers *l, struct aj_err *err);
 int harden_command(uint64_t keep, struct aj_err *err);
 int harden_landlock(const struct plan_layers *l, struct aj_err *err);
 int harden_seccomp(const struct sock_fprog *prog, struct aj_err *err);
+
+/* For ajail's own helper processes that read what a jail wrote with libgit2 (deliver.c's reader):
+ * should a malformed object take over the process, it still writes nothing but beneath the given
+ * directory fds, reaches no TCP port, no abstract unix socket and no process outside its own
+ * (landlock, where the kernel has it), and makes none of the deny list's system calls (seccomp);
+ * no_new_privs. Only takes away; the fds may be closed afterwards. */
+int harden_confine(const int *dirs, size_t n, struct aj_err *err);
 
 /* For the jail's init: it only reaps and forwards signals, so it keeps no capability at all and is
  * not dumpable (the command, same uid, must not ptrace it or read its memory). */

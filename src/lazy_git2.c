@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 struct lazy_git2 lazy_git2;
+struct lazy_z lazy_z;
 
 int lazy_git2_load(struct aj_err *err)
 {
@@ -20,6 +21,19 @@ int lazy_git2_load(struct aj_err *err)
 	}
 	LAZY_GIT2_FUNCS(LAZY_GIT2_LOOKUP)
 #undef LAZY_GIT2_LOOKUP
+	/* libgit2 needs libz: it is in the process now, and this only finds it. */
+	void *z = dlopen("libz.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!z) {
+		dlclose(h);
+		return aj_fail(err, 0, "cannot load zlib (%s)", dlerror());
+	}
+#define LAZY_Z_LOOKUP(f)                                                                                \
+	if (!(lazy_z.f = (__typeof__(f) *)dlsym(z, #f))) {                                              \
+		dlclose(h);                                                                             \
+		return aj_fail(err, 0, "zlib has no %s", #f);                                           \
+	}
+	LAZY_Z_FUNCS(LAZY_Z_LOOKUP)
+#undef LAZY_Z_LOOKUP
 	/* Once per process: libgit2 keeps its global state (thread-local errors, caches) until exit. */
 	if (lazy_git2.git_libgit2_init() < 0) {
 		dlclose(h);

@@ -9,6 +9,7 @@
 #define AJAIL_LAZY_GIT2_H
 
 #include <git2.h>
+#include <zlib.h>
 
 #include "error.h"
 
@@ -54,6 +55,7 @@
 	X(git_odb_new) \
 	X(git_odb_read_header) \
 	X(git_odb_refresh) \
+	X(git_odb_write) \
 	X(git_oid_cpy) \
 	X(git_oid_equal) \
 	X(git_oid_fromstr) \
@@ -77,6 +79,7 @@
 	X(git_repository_free) \
 	X(git_repository_head) \
 	X(git_repository_head_unborn) \
+	X(git_repository_init) \
 	X(git_repository_is_bare) \
 	X(git_repository_is_worktree) \
 	X(git_repository_odb) \
@@ -122,5 +125,23 @@ int lazy_git2_load(struct aj_err *err);
 
 /* A call through the table: LG(git_repository_open_ext)(...). */
 #define LG(f) (lazy_git2.f)
+
+/* zlib's inflate, for deliver.c to check a clone's loose objects itself before libgit2 reads one
+ * (libgit2 1.5 overruns a buffer on some truncated ones). libgit2 has loaded libz already: this only
+ * looks the functions up, with lazy_git2_load. */
+#define LAZY_Z_FUNCS(X) \
+	X(inflateInit_) \
+	X(inflate) \
+	X(inflateEnd)
+
+struct lazy_z {
+#define LAZY_Z_FIELD(f) __typeof__(f) *f;
+	LAZY_Z_FUNCS(LAZY_Z_FIELD)
+#undef LAZY_Z_FIELD
+};
+
+extern struct lazy_z lazy_z;
+
+#define LZ(f) (lazy_z.f)
 
 #endif
