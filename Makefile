@@ -66,6 +66,8 @@ build/tests/test_%: tests/unit/test_%.c $(PURE_OBJS) | build
 
 # cgroup.c only reads and writes files under a root it is given: tested against a fake cgroupfs.
 build/tests/test_cgroup: build/cgroup.o
+# walk.c only reads the tree it is given: tested on one made in a temp dir.
+build/tests/test_archive: build/walk.o
 
 build/probe: tests/helpers/probe.c | build
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -D_GNU_SOURCE -static -o $@ $< -lpthread

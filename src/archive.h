@@ -3,9 +3,12 @@
  * Import is the security boundary of the store: whatever the archive says, nothing is ever written
  * outside the target directory. Every entry is written with *at() calls relative to a directory fd
  * that was resolved with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS), so neither "..", an absolute
- * name, nor a symlink planted by an earlier entry can lead out. Makes syscalls; not thread-safe
- * (it starts one helper thread of its own for decompression, and libarchive's disk reader changes the
- * working directory while it walks). */
+ * name, nor a symlink planted by an earlier entry can lead out (extract.c). A directory source and a
+ * rootfs being exported are read with the fd walker of walk.h, never by path, so a jail changing the
+ * tree meanwhile cannot make either read what lies outside it. The modules behind this header:
+ * archive.c (import; the decoding pipeline), extract.c (the writer), walk.c (the walker), export.c.
+ * Makes syscalls; not thread-safe (an archive import starts one helper thread of its own for
+ * decompression, an export libzstd's workers). */
 #ifndef AJAIL_ARCHIVE_H
 #define AJAIL_ARCHIVE_H
 
@@ -37,8 +40,12 @@ struct archive_stats {
 
 /* Extract SOURCE into the empty directory dirfd, never writing outside it. SOURCE is a file in any
  * format/compression libarchive reads (detected by content, not name), "-" for standard input, or a
- * directory (copied with the same rules, via archive_read_disk, symlinks not followed). label is for
- * messages (the rootfs name). progress: draw a progress bar on stderr when it is a terminal.
+ * directory (SOURCE itself may be a symlink to one), copied with the same rules by the fd walker
+ * (walk.h): nothing beneath SOURCE is followed, each file's data comes from the inode that was looked
+ * at, other filesystems mounted inside are not entered, the target directory itself is never copied
+ * into itself, hard links and holes are kept, and a tree deeper than WALK_MAX_DEPTH (512) directories
+ * is refused (a one-line error naming the path and the limit). label is for messages (the rootfs
+ * name). progress: draw a progress bar on stderr when it is a terminal.
  * Returns 0, or -1 with err naming the offending entry for a rejected archive. The caller removes
  * dirfd's contents on failure (it is a temp dir), so you need not clean up.
  *
@@ -62,8 +69,9 @@ int archive_import(const char *source, int dirfd, const char *label, bool progre
  * libzstd with multi-threaded compression (ZSTD_c_nbWorkers = number of CPUs), ".tar.gz"/".tgz", ".tar.xz"/".txz" and
  * ".tar.bz2"/".tbz2" through libarchive's filters; "-" writes a plain tar to stdout. Any other name is a usage error.
  * Every entry is owned by 0:0 (root), as the jail sees it; names are "./etc/passwd"-style, hard links and sparse files
- * are kept, other filesystems mounted inside are not descended into. Write to path+".part" and rename at the end so a
- * failed export leaves nothing. */
+ * are kept, other filesystems mounted inside are not descended into; the tree is read with the fd walker (walk.h), with
+ * its rules: devices, fifos and sockets skipped (skipped_devices), setuid/setgid dropped (setid_dropped), nothing
+ * deeper than 512 directories. Write to path+".part" and rename at the end so a failed export leaves nothing. */
 int archive_export(int dirfd, const char *path, const char *label, bool progress, struct archive_stats *st,
 		   struct aj_err *err);
 

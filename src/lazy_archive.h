@@ -2,8 +2,9 @@
  *
  * Linking libarchive would load it (and libxml2, ICU and libstdc++ behind it) at every exec of ajail,
  * which more than doubled the start-up of a jail for a library the run path never calls. So the
- * functions archive.c uses are looked up with dlopen/dlsym on first use instead; each keeps its exact
- * type through __typeof__ of libarchive's own declaration. */
+ * functions archive.c (import of archives) and export.c use are looked up with dlopen/dlsym on first
+ * use instead; each keeps its exact type through __typeof__ of libarchive's own declaration. A
+ * directory import (walk.c, extract.c) needs none of it. */
 #ifndef AJAIL_LAZY_ARCHIVE_H
 #define AJAIL_LAZY_ARCHIVE_H
 
@@ -16,19 +17,16 @@
 	X(archive_entry_atime) \
 	X(archive_entry_atime_is_set) \
 	X(archive_entry_atime_nsec) \
+	X(archive_entry_clear) \
 	X(archive_entry_copy_gname) \
+	X(archive_entry_copy_hardlink) \
 	X(archive_entry_copy_pathname) \
+	X(archive_entry_copy_symlink) \
 	X(archive_entry_copy_uname) \
-	X(archive_entry_dev) \
 	X(archive_entry_filetype) \
 	X(archive_entry_free) \
 	X(archive_entry_gid) \
 	X(archive_entry_hardlink) \
-	X(archive_entry_ino) \
-	X(archive_entry_linkify) \
-	X(archive_entry_linkresolver_free) \
-	X(archive_entry_linkresolver_new) \
-	X(archive_entry_linkresolver_set_strategy) \
 	X(archive_entry_mtime) \
 	X(archive_entry_mtime_is_set) \
 	X(archive_entry_mtime_nsec) \
@@ -36,11 +34,17 @@
 	X(archive_entry_pathname) \
 	X(archive_entry_pathname_utf8) \
 	X(archive_entry_perm) \
+	X(archive_entry_set_atime) \
+	X(archive_entry_set_ctime) \
+	X(archive_entry_set_filetype) \
 	X(archive_entry_set_gid) \
+	X(archive_entry_set_mtime) \
 	X(archive_entry_set_perm) \
+	X(archive_entry_set_size) \
 	X(archive_entry_set_uid) \
 	X(archive_entry_size) \
 	X(archive_entry_size_is_set) \
+	X(archive_entry_sparse_add_entry) \
 	X(archive_entry_symlink) \
 	X(archive_entry_symlink_utf8) \
 	X(archive_entry_uid) \
@@ -48,15 +52,9 @@
 	X(archive_read_close) \
 	X(archive_read_data) \
 	X(archive_read_data_block) \
-	X(archive_read_disk_descend) \
-	X(archive_read_disk_new) \
-	X(archive_read_disk_open) \
-	X(archive_read_disk_set_behavior) \
-	X(archive_read_disk_set_symlink_hybrid) \
 	X(archive_read_free) \
 	X(archive_read_new) \
 	X(archive_read_next_header) \
-	X(archive_read_next_header2) \
 	X(archive_read_open) \
 	X(archive_read_open1) \
 	X(archive_read_set_callback_data) \
@@ -99,5 +97,17 @@ int lazy_archive_load(struct aj_err *err);
 
 /* A call through the table: LA(archive_read_new)(). */
 #define LA(f) (lazy_archive.f)
+
+/* The one boundary where libarchive's errors become ours: err = "<fmt...>: <libarchive's message>".
+ * Returns -1. */
+int lazy_archive_fail(struct aj_err *err, struct archive *a, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* libarchive's message for a, never NULL. */
+const char *lazy_archive_msg(struct archive *a);
+
+/* Cleanup attributes for libarchive's objects (NULL is fine). */
+void lazy_archive_read_freep(struct archive **a);
+void lazy_archive_write_freep(struct archive **a);
+#define cleanup_archive_read __attribute__((cleanup(lazy_archive_read_freep)))
+#define cleanup_archive_write __attribute__((cleanup(lazy_archive_write_freep)))
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include "config.h"
 #include "hostpath.h"
 #include "util.h"
+#include "walk.h"
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -176,49 +178,173 @@ int store_lock_at(int dirfd, const char *name, int how)
 
 /* ---- recursive removal ---- */
 
-static int remove_children(int dfd)
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452 /* Linux 6.6; the same number on every architecture */
+#endif
+
+/* chmod of the inode an O_PATH fd holds (fchmod refuses O_PATH fds): fchmodat2 with AT_EMPTY_PATH
+ * where the kernel has it, else through /proc/self/fd, which leads to that inode and nowhere else. */
+static int chmod_fd(int fd, mode_t mode)
 {
-	DIR *d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
+	if (syscall(SYS_fchmodat2, fd, "", mode, AT_EMPTY_PATH) == 0)
+		return 0;
+	if (errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP)
 		return -1;
-	}
-	int ret = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		if (store_remove_tree(dirfd(d), e->d_name) < 0)
-			ret = -1;
-	}
-	closedir(d);
-	return ret;
+	char p[64];
+	snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+	return chmod(p, mode);
 }
 
-int store_remove_tree(int dirfd, const char *name)
+/* Open the directory name in dfd to empty it, made u+rwx, never following a symlink a jail may
+ * have swapped in: a directory we cannot read (0000, 0300) is opened O_PATH, chmod'ed through that
+ * fd, and opened again through it, so the chmod and the listing hit the inode that was looked at.
+ * A directory on another filesystem than dev (a mount) is refused (EXDEV): its contents are not
+ * ours to delete. -1 with errno (ENOTDIR or ELOOP: not a directory, or no longer one). */
+static int open_to_empty(int dfd, const char *name, dev_t dev)
 {
-	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	if (errno != EISDIR && errno != EPERM)
-		return -1;
-	/* A directory. It may be read-only (0555 in many rootfses): make it writable to empty it. */
-	int dfd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		if (errno != EACCES || fchmodat(dirfd, name, 0700, 0) < 0)
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != EACCES)
 			return -1;
-		dfd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (dfd < 0)
+		cleanup_close int pfd = openat(dfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (pfd < 0 || chmod_fd(pfd, 0700) < 0)
+			return -1;
+		char p[64];
+		snprintf(p, sizeof p, "/proc/self/fd/%d", pfd);
+		fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
 			return -1;
 	}
 	struct stat st;
-	if (fstat(dfd, &st) == 0 && (st.st_mode & 0700) != 0700)
-		fchmod(dfd, 0700);
-	int r = remove_children(dfd);
-	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+	int e = fstat(fd, &st) < 0 ? errno : dev && st.st_dev != dev ? EXDEV : 0;
+	if (!e && (st.st_mode & 0700) != 0700 && fchmod(fd, 0700) < 0)
+		e = errno;
+	if (e) {
+		close(fd);
+		errno = e;
 		return -1;
-	return r;
+	}
+	return fd;
+}
+
+/* Deeper than WALK_MAX_DEPTH, a directory is not entered but moved up into the top of the tree
+ * being removed (where it is one level deep) and dealt with from there: one fd per level, however
+ * deep a jail nested its directories. Moving a directory to another parent needs write permission
+ * on it, hence the chmod, through an O_PATH fd as above. */
+static int move_up(int dfd, const char *name, int topfd, unsigned long *seq)
+{
+	cleanup_close int pfd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (pfd >= 0 && fstat(pfd, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0700) != 0700)
+		chmod_fd(pfd, 0700);
+	for (;;) {
+		char to[64];
+		snprintf(to, sizeof to, ".ajail-deep.%lu", (*seq)++);
+		if (renameat2(dfd, name, topfd, to, RENAME_NOREPLACE) == 0)
+			return 0;
+		if (errno != EEXIST)
+			return -1;
+	}
+}
+
+struct rm_frame {
+	DIR *dir;   /* being emptied; owns its fd */
+	char *name; /* its name in the directory of the frame below (the first frame's: in at) */
+};
+
+/* Unlink name in dfd, or, when it is a directory, open it to be emptied (made writable: it may be
+ * 0555, as many rootfs directories are): 1 with *fd set, 0 when it is gone, -1 with errno. A name
+ * that stops being a directory in between is unlinked again. */
+static int unlink_or_open(int dfd, const char *name, dev_t dev, int *fd)
+{
+	for (int tries = 0;; tries++) {
+		if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
+			return 0;
+		int unlink_errno = errno;
+		if (unlink_errno != EISDIR && unlink_errno != EPERM)
+			return -1;
+		*fd = open_to_empty(dfd, name, dev);
+		if (*fd >= 0)
+			return 1;
+		if (errno == ENOENT)
+			return 0;
+		if (errno != ENOTDIR && errno != ELOOP)
+			return -1;
+		if (tries == 2) {
+			errno = unlink_errno; /* not a directory after all: why the unlink failed */
+			return -1;
+		}
+	}
+}
+
+int store_remove_tree(int at, const char *name)
+{
+	int fd;
+	int r = unlink_or_open(at, name, 0, &fd);
+	if (r <= 0)
+		return r;
+	struct stat top;
+	DIR *d = fstat(fd, &top) == 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	/* Iterative, depth first, one frame per level: no recursion a deep tree could overflow. */
+	struct rm_frame *stack = xcalloc(WALK_MAX_DEPTH, sizeof *stack);
+	stack[0] = (struct rm_frame){d, xstrdup(name)};
+	size_t depth = 1;
+	int failed = 0; /* the first errno that stopped something from going */
+	unsigned long seq = 0;
+	bool rescan = false; /* something was moved up into the top since its listing began */
+	while (depth > 0) {
+		struct rm_frame *f = &stack[depth - 1];
+		int pfd = dirfd(f->dir);
+		errno = 0;
+		struct dirent *e = readdir(f->dir);
+		if (!e) {
+			if (errno && !failed)
+				failed = errno;
+			if (depth == 1 && rescan && !errno) {
+				rescan = false;
+				rewinddir(f->dir);
+				continue;
+			}
+			closedir(f->dir);
+			int parent = depth > 1 ? dirfd(stack[depth - 2].dir) : at;
+			if (unlinkat(parent, f->name, AT_REMOVEDIR) < 0 && errno != ENOENT && !failed)
+				failed = errno;
+			free(f->name);
+			depth--;
+			continue;
+		}
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (depth == WALK_MAX_DEPTH) {
+			if (unlinkat(pfd, e->d_name, 0) == 0 || errno == ENOENT)
+				continue;
+			if ((errno == EISDIR || errno == EPERM) && move_up(pfd, e->d_name, dirfd(stack[0].dir), &seq) == 0)
+				rescan = true;
+			else if (errno != ENOENT && !failed)
+				failed = errno;
+			continue;
+		}
+		int sub;
+		r = unlink_or_open(pfd, e->d_name, top.st_dev, &sub);
+		DIR *sd = r > 0 ? fdopendir(sub) : NULL;
+		if (!sd) {
+			if (r != 0 && !failed)
+				failed = errno;
+			if (r > 0)
+				close(sub);
+			continue;
+		}
+		stack[depth++] = (struct rm_frame){sd, xstrdup(e->d_name)};
+	}
+	free(stack);
+	errno = failed;
+	return failed ? -1 : 0;
 }
 
 /* ---- opening and sweeping ---- */
@@ -577,16 +703,28 @@ static char *jails_using(struct store *s, const char *name, int *lockfd)
 
 /* ---- listing and removing ---- */
 
-/* du and find in one walk: bytes on disk and number of entries. */
+/* du and find in one walk: bytes on disk and number of entries. Iterative, one fd per level, at
+ * most WALK_MAX_DEPTH levels (what lies deeper is not counted: a listing's figures are not worth
+ * failing for), and never into another filesystem. Takes dfd over. */
 static void measure(int dfd, uint64_t *size, uint64_t *files)
 {
-	DIR *d = fdopendir(dfd);
+	struct stat top;
+	DIR *d = fstat(dfd, &top) == 0 ? fdopendir(dfd) : NULL;
 	if (!d) {
 		close(dfd);
 		return;
 	}
-	struct dirent *e;
-	while ((e = readdir(d))) {
+	DIR **stack = xcalloc(WALK_MAX_DEPTH, sizeof *stack);
+	stack[0] = d;
+	size_t depth = 1;
+	while (depth > 0) {
+		d = stack[depth - 1];
+		struct dirent *e = readdir(d);
+		if (!e) {
+			closedir(d);
+			depth--;
+			continue;
+		}
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
 		struct stat st;
@@ -594,13 +732,17 @@ static void measure(int dfd, uint64_t *size, uint64_t *files)
 			continue;
 		(*files)++;
 		*size += (uint64_t)st.st_blocks * 512;
-		if (S_ISDIR(st.st_mode)) {
-			int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub >= 0)
-				measure(sub, size, files);
-		}
+		if (!S_ISDIR(st.st_mode) || st.st_dev != top.st_dev || depth == WALK_MAX_DEPTH)
+			continue;
+		/* O_DIRECTORY | O_NOFOLLOW: whatever the name is by now, nothing but a directory opens. */
+		int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		DIR *sd = sub >= 0 ? fdopendir(sub) : NULL;
+		if (sd)
+			stack[depth++] = sd;
+		else if (sub >= 0)
+			close(sub);
 	}
-	closedir(d);
+	free(stack);
 }
 
 void store_entries_free(struct store_entry *e, size_t n)
