@@ -373,8 +373,10 @@ static int add_store_root(struct plan *p, const struct opts *o, const struct fac
 			const char *dir = o->fs_edit_dirs[i];
 			cleanup_free char *origin = xasprintf("--fs-edit=%s", dir);
 			struct probe_res r;
-			if (resolve_in_rootfs(f, origin, rootfs, dir, &r, err) < 0)
+			if (resolve_in_rootfs(f, origin, rootfs, dir, &r, err) < 0) {
+				free(r.path); /* what the failing component's probe returned */
 				return -1;
+			}
 			cleanup_free char *src = r.path;
 			if (r.type != FT_DIR)
 				return aj_usage(err, "%s: no directory %s in rootfs %s (a symlink is not followed)", origin, dir,
@@ -558,7 +560,7 @@ static void add_git_dir(struct plan *p, const struct facts *f, const char *gitdi
 	for (size_t i = 0; writable && i < sizeof git_writable / sizeof git_writable[0]; i++) {
 		cleanup_free char *src = path_join(gitdir, git_writable[i]);
 		cleanup_free char *d = path_join(dst, git_writable[i]);
-		add_host_step(p, f, MK_BIND_RW, src, d, 0, origin);
+		add_host_step(p, f, MK_BIND_RW, src, d, MF_FOLDED, origin);
 	}
 }
 
@@ -598,11 +600,11 @@ static void add_worktree_git(struct plan *p, const struct facts *f, bool writabl
 	const char *c = f->git_commondir, *wt = f->git_worktree_dir;
 	add_git_dir(p, f, c, c, writable, "git");
 	if (writable) {
-		add_host_step(p, f, MK_BIND_RW, wt, wt, 0, "git");
+		add_host_step(p, f, MK_BIND_RW, wt, wt, MF_FOLDED, "git");
 		static const char *const locked[] = { "commondir", "gitdir", "config.worktree" };
 		for (size_t i = 0; i < sizeof locked / sizeof locked[0]; i++) {
 			cleanup_free char *path = path_join(wt, locked[i]);
-			if (!add_host_step(p, f, MK_BIND_RO, path, path, MF_FILE, "git"))
+			if (!add_host_step(p, f, MK_BIND_RO, path, path, MF_FILE | MF_FOLDED, "git"))
 				add_step(p, MK_HIDE_FILE, NULL, path, MF_FILE | MF_SYSTEM, "git");
 		}
 	}
@@ -617,18 +619,46 @@ static void add_worktree_git(struct plan *p, const struct facts *f, bool writabl
  * itself reads outside any jail; reading it would show other agents' work. It is in reach whenever
  * a mount of a host directory contains it: cwd = ~ with the default ~/.ajail is the common case.
  * Each such view of it is covered by an empty read-only directory, after every other mount. */
-static void mask_store(struct plan *p, const struct facts *f)
+static bool step_is_covered(const struct plan *p, size_t i);
+
+static int mask_store(struct plan *p, const struct facts *f, struct aj_err *err)
 {
 	cleanup_free char *store = NULL;
 	enum fact_type t;
-	if (!f->store_dir || probe(f, f->store_dir, true, &store, &t) < 0 || t != FT_DIR)
-		return; /* no store yet: nothing to hide */
+	if (!f->store_dir || f->store_dir[0] != '/' || probe(f, f->store_dir, true, &store, &t) < 0)
+		return 0;
+	if (t == FT_MISSING) {
+		/* No store yet: a jail that could write where it will be could make it (a directory of its
+		 * own, or a symlink to one) and own the store of every later run. Where a read-write mount
+		 * of a host directory holds its place, an empty read-only directory takes that place for
+		 * the jail's lifetime (its mount point, made on the host, is removed afterwards). */
+		free(store);
+		store = path_normalize(f->store_dir, NULL);
+		for (size_t i = 0, n = p->n_steps; i < n; i++) {
+			const struct mount_step *s = &p->steps[i];
+			if (!plan_kind_is_persistent(s->kind) || (s->flags & MF_FILE) || !path_is_under(store, s->src) ||
+			    strcmp(store, s->src) == 0 || step_is_covered(p, i))
+				continue;
+			cleanup_free char *dst = path_join(s->dst, path_relative(store, s->src));
+			add_step(p, MK_MASK_DIR, NULL, dst, MF_SYSTEM, "store");
+			note(p, "the store %s does not exist yet and its place is writable through %s: covered at %s, so "
+				"the jail cannot make it", store, p->steps[i].origin, dst);
+		}
+		return 0;
+	}
+	if (t != FT_DIR)
+		return 0;
 	for (size_t i = 0, n = p->n_steps; i < n; i++) {
 		/* p->steps moves when a step is added: index it afresh each time, keep no pointer. */
 		const struct mount_step *s = &p->steps[i];
 		if (!kind_shows_host_dir(s->kind) || (s->flags & MF_FILE) || !path_is_under(store, s->src))
 			continue;
-		cleanup_free char *dst = path_join(s->dst, path_relative(store, s->src));
+		/* The store itself mounted ("" left): at dst, not at dst + "/" (a non-normalised dst). */
+		const char *rel = path_relative(store, s->src);
+		cleanup_free char *dst = *rel ? path_join(s->dst, rel) : xstrdup(s->dst);
+		if (strcmp(dst, "/") == 0) /* --fs=$AJAIL_HOME: a mask over the root would leave nothing */
+			return aj_usage(err, "%s: the rootfs %s is the store itself; no jail may see the store", s->origin,
+					s->src);
 		cleanup_free char *origin = xstrdup(s->origin);
 		bool seen = false;
 		for (size_t j = n; j < p->n_steps && !seen; j++)
@@ -639,6 +669,7 @@ static void mask_store(struct plan *p, const struct facts *f)
 		note(p, "the store %s shows through %s: hidden at %s, so the jail can neither change rootfses nor "
 			"see or touch clone workspaces", store, origin, dst);
 	}
+	return 0;
 }
 
 /* Running ajail in (or above) one's home is easy to do and hands the jail ~/.ssh, cloud credentials
@@ -864,7 +895,11 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 		note(p, "--lockdown: an empty home, the working directory read-only, no network");
 	}
 
-	if (f->clone) {
+	if (f->clone && strcmp(f->clone->toplevel, "/") == 0) {
+		/* A repository whose work tree is / (a /.git): its clone would be mounted over the root. */
+		aj_usage(err, "--clone: the repository's work tree is /; a clone cannot be mounted over the jail's root");
+		goto fail;
+	} else if (f->clone) {
 		add_clone_mounts(p, f->clone, f);
 	} else if (strcmp(f->cwd, "/") == 0) {
 		note(p, "the working directory is /: it is not mounted (that would expose the whole host)");
@@ -902,7 +937,8 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 		}
 		add_step(p, MK_BIND_DEV, path, path, t == FT_DIR ? 0 : MF_FILE, origin);
 	}
-	mask_store(p, f);
+	if (mask_store(p, f, err) < 0)
+		goto fail;
 	compute_persist_layers(p);
 
 	p->clone_flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
@@ -1067,22 +1103,26 @@ void plan_print(const struct plan *p, FILE *out)
 	fputs("caps kept:   ", out);
 	print_caps(out, p->caps_keep);
 	fputc('\n', out);
-	fprintf(out, "cwd:         %s\n", p->cwd);
+	cleanup_free char *cwd = util_escape_controls(p->cwd);
+	fprintf(out, "cwd:         %s\n", cwd);
 	plan_print_layers(p, out);
 	fputs("mounts:\n", out);
 	for (size_t i = 0; i < p->n_steps; i++) {
 		const struct mount_step *s = &p->steps[i];
-		fprintf(out, "  %2zu %-9s %s", i, plan_kind_name(s->kind), s->dst);
+		cleanup_free char *dst = util_escape_controls(s->dst);
+		fprintf(out, "  %2zu %-9s %s", i, plan_kind_name(s->kind), dst);
 		switch (s->kind) {
 		case MK_ROOT_OVERLAY:
 		case MK_OVERLAY: {
 			cleanup_free char *opt = plan_overlay_options(s->src, "<tmp>/upper", "<tmp>/work");
-			fprintf(out, " (%s)", opt);
+			cleanup_free char *eopt = util_escape_controls(opt);
+			fprintf(out, " (%s)", eopt);
 			break;
 		}
 		case MK_OVERLAY_KEEP: {
 			cleanup_free char *opt = plan_overlay_options(s->src, s->upper, s->work);
-			fprintf(out, " (%s)", opt);
+			cleanup_free char *eopt = util_escape_controls(opt);
+			fprintf(out, " (%s)", eopt);
 			break;
 		}
 		case MK_SYMLINK:
@@ -1096,9 +1136,11 @@ void plan_print(const struct plan *p, FILE *out)
 		case MK_ROOT_BIND:
 		case MK_BIND_RW:
 		case MK_BIND_RO:
-		case MK_BIND_DEV:
-			fprintf(out, " <- %s", s->src);
+		case MK_BIND_DEV: {
+			cleanup_free char *src = util_escape_controls(s->src);
+			fprintf(out, " <- %s", src);
 			break;
+		}
 		case MK_HIDE_FILE:
 		case MK_PROC:
 		case MK_DEVPTS:
@@ -1167,7 +1209,8 @@ void plan_print_status(const struct plan *p, FILE *out)
 	else
 		fprintf(out, "ajail: rootfs   %s (%s)\n", p->rootfs.name,
 			p->root_persistent ? "read-write: changes persist" : "overlay: changes discarded");
-	fprintf(out, "ajail: cwd      %s\n", p->cwd);
+	cleanup_free char *cwd = util_escape_controls(p->cwd);
+	fprintf(out, "ajail: cwd      %s\n", cwd);
 	if (p->clone_id)
 		fprintf(out, "ajail: clone    workspace %s, branch %s (origin: /ajail/origin, read-only)\n", p->clone_id,
 			p->clone_branch);
@@ -1199,11 +1242,27 @@ void plan_print_status(const struct plan *p, FILE *out)
 	}
 	for (size_t i = 1; i < p->n_steps; i++) {
 		const struct mount_step *s = &p->steps[i];
-		if ((s->flags & MF_SYSTEM) || s->kind == MK_SYMLINK || s->kind == MK_REMOVE || strcmp(s->origin, "host") == 0)
+		if ((s->flags & (MF_SYSTEM | MF_FOLDED)) || s->kind == MK_SYMLINK || s->kind == MK_REMOVE ||
+		    strcmp(s->origin, "host") == 0)
 			continue;
 		if (step_is_covered(p, i))
 			continue;
-		fprintf(out, "ajail: mount    %s (%s)%s%s\n", s->dst, step_label(s), strcmp(s->origin, "cwd") ? "  " : "",
-			strcmp(s->origin, "cwd") ? s->origin : "");
+		/* Paths come from the user's tree, which a jail may have named: no escape sequence passes. */
+		cleanup_free char *dst = util_escape_controls(s->dst);
+		cleanup_free char *origin = util_escape_controls(s->origin);
+		fprintf(out, "ajail: mount    %s (%s", dst, step_label(s));
+		/* A read-only git directory with holes where git writes: one line, naming the holes. */
+		const char *sep = ", but ";
+		for (size_t j = i + 1; j < p->n_steps && (p->steps[j].flags & MF_FOLDED); j++) {
+			const struct mount_step *h = &p->steps[j];
+			if (h->kind != MK_BIND_RW || !path_is_under(h->dst, s->dst))
+				continue;
+			cleanup_free char *rel = util_escape_controls(path_relative(h->dst, s->dst));
+			fprintf(out, "%s%s/", sep, rel);
+			sep = " ";
+		}
+		if (strcmp(sep, ", but ") != 0)
+			fputs(" read-write", out);
+		fprintf(out, ")%s%s\n", strcmp(s->origin, "cwd") ? "  " : "", strcmp(s->origin, "cwd") ? origin : "");
 	}
 }

@@ -46,6 +46,8 @@ enum mount_flags {
 	MF_REPLACE_LINK = 1 << 2, /* dst may be a symlink in an ephemeral root: replace it (resolv.conf) */
 	MF_SYSTEM = 1 << 3,       /* part of the standard jail (/proc, /dev, ...): not in the status block */
 	MF_OPTIONAL = 1 << 4,     /* skip when dst does not exist (what a kernel offers in /proc and /sys varies) */
+	MF_FOLDED = 1 << 5,       /* a part of the step before it (a writable hole in a read-only git dir): the
+				   * status block shows them on that step's line */
 };
 
 struct mount_step {

@@ -1197,6 +1197,35 @@ static void test_plan_print_status(void **state)
 	assert_non_null(strstr(out3, "ajail: mount    " CWD "/build (read-write)  --rw=build\n"));
 }
 
+/* The status block goes to the user's terminal: a path a jail named (a directory it made, then the
+ * user cd'd into) reaches it as text; a read-only git directory with its writable holes is one line. */
+static void test_plan_print_status_escapes_and_folds(void **state)
+{
+	struct ctx *c = *state;
+	struct fake_entry odd[] = { DIR_("/w/\033]0;pwned\007\033[2J") };
+	c->log.over = odd;
+	c->log.n_over = 1;
+	c->f.cwd = "/w/\033]0;pwned\007\033[2J";
+	ok(c, build(c, NULL));
+	cleanup_free char *out = print_to_string(&c->p, true);
+	assert_null(strchr(out, '\033'));
+	assert_null(strchr(out, '\007'));
+	assert_non_null(strstr(out, "ajail: cwd      /w/\\x1b]0;pwned\\x07\\x1b[2J\n"));
+	cleanup_free char *dry = print_to_string(&c->p, false);
+	assert_null(strchr(dry, '\033'));
+	c->log.n_over = 0;
+	c->f.cwd = CWD;
+
+	c->f.git_commondir = "/repo/.git";
+	c->f.git_worktree_dir = "/repo/.git/worktrees/x";
+	ok(c, build(c, NULL));
+	cleanup_free char *wt = print_to_string(&c->p, true);
+	assert_non_null(strstr(wt, "ajail: mount    /repo/.git (read-only, but objects/ refs/ logs/ worktrees/x/ read-write)  git\n"));
+	assert_null(strstr(wt, "/repo/.git/objects"));
+	c->f.git_commondir = NULL;
+	c->f.git_worktree_dir = NULL;
+}
+
 static void test_plan_print_status_host(void **state)
 {
 	struct ctx *c = *state;
@@ -1564,9 +1593,21 @@ static void test_store_masked(void **state)
 	check_step(&c->p, find(&c->p, "/h/.ajail", "store"), MK_MASK_DIR, NULL, "/h/.ajail", 0, "store");
 	assert_null(c->p.warnings); /* an explicit mount of the home is the user's own choice */
 
-	/* no store on disk yet: nothing to hide */
+	/* no store on disk yet: where a read-write mount holds its place, the jail may not make it (it
+	 * would own the store of every later run); its mount point is made on the host for the run */
 	c->f.cwd = "/home/u";
 	c->f.store_dir = "/home/u/.nothing";
+	ok(c, build(c, NULL));
+	assert_int_equal(count_kind_origin(&c->p, MK_MASK_DIR, "store"), 1);
+	int mk = find(&c->p, "/home/u/.nothing", "store");
+	check_step(&c->p, mk, MK_MASK_DIR, NULL, "/home/u/.nothing", MF_SYSTEM, "store");
+	assert_int_equal(c->p.steps[mk].persist_layer, find(&c->p, "/home/u", "cwd"));
+	/* ...not where the jail cannot write anyway, nor through a throw-away overlay */
+	ok(c, build(c, "--lockdown", NULL));
+	assert_int_equal(count_kind_origin(&c->p, MK_MASK_DIR, "store"), 0);
+	ok(c, build(c, "--ro", NULL));
+	assert_int_equal(count_kind_origin(&c->p, MK_MASK_DIR, "store"), 0);
+	c->f.store_dir = "/elsewhere/.nothing";
 	ok(c, build(c, NULL));
 	assert_int_equal(count_kind_origin(&c->p, MK_MASK_DIR, "store"), 0);
 
@@ -1968,6 +2009,7 @@ int main(void)
 		S(test_overlay_options),
 		S(test_plan_print),
 		S(test_plan_print_status),
+		S(test_plan_print_status_escapes_and_folds),
 		H(test_plan_print_status_host),
 		S(test_layers_default),
 		S(test_layers_landlock_paths),
