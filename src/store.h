@@ -87,7 +87,9 @@ char *store_pending_path(const char *store_dir, const char *rootfs_path);
 int store_lock_at(int dirfd, const char *name, int how);
 
 /* Remove a tree below dirfd without following symlinks, making read-only directories writable on
- * the way. ENOENT is not an error (someone else may be sweeping the same leftovers). */
+ * the way (through the directory's own fd, never by name). ENOENT is not an error (someone else may
+ * be sweeping the same leftovers). Any depth, with bounded memory and fds (deeper directories are
+ * moved up into the tree first). A filesystem mounted inside is not entered: EXDEV. */
 int store_remove_tree(int dirfd, const char *name);
 
 #endif
