@@ -231,6 +231,8 @@ for s in "/run/user/$(id -u)/bus" /run/dbus/system_bus_socket /run/docker.sock /
 	pr BLOCKED -- unix "$s"
 	pr BLOCKED --fs=host -- unix "$s"
 done
+# The listener logs the control's connection a moment after it closes: wait for it before counting.
+wait_count unix 1 || gap "the host's unix listener saw nothing from the control connection"
 [ "$(count unix)" = 1 ] || gap "only the control should reach the host's unix socket: $(count unix)"
 
 # --- files of the host -----------------------------------------------------------------------------
