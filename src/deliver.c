@@ -58,20 +58,6 @@ static bool all_hex(const char *s, size_t n)
 	return strspn(s, "0123456789abcdef") == n && s[n] == '\0';
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
 
 static uint64_t now_ms(void)
 {

@@ -30,23 +30,6 @@
 #define READ_CHUNK  ((size_t)256 << 10) /* file data read per call */
 #define MAX_EXTENTS 65536		/* a sparse map longer than this: the file is written out whole */
 
-static int write_all(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-	while (n > 0) {
-		ssize_t r = write(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			if (r == 0)
-				errno = ENOSPC;
-			return -1;
-		}
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
 
 enum out_kind { OUT_TAR, OUT_ZSTD, OUT_GZIP, OUT_XZ, OUT_BZIP2 };
 

@@ -147,24 +147,34 @@ static int ll_allow_path(int ruleset, int dirfd, const char *path, int abi, bool
 	return ll_allow(ruleset, fd, abi, file_writes_only);
 }
 
-int harden_landlock(const struct plan_layers *l, struct aj_err *err)
+/* A ruleset that handles every kind of write (then allowed beneath chosen places only), TCP bind and
+ * connect when no_tcp (ABI 4), and scopes abstract unix sockets and signals to the domain (ABI 6):
+ * those are per network namespace, and with the host's network a jail would reach the host's (X11,
+ * D-Bus, ssh agents). Returns the ruleset's fd, or -1 with err set. */
+static int ll_ruleset(int abi, bool no_tcp, struct aj_err *err)
 {
-	int abi = l->landlock_abi;
 	struct ll_ruleset_attr attr = { .handled_access_fs = ll_write_rights(abi) };
 	size_t size = offsetof(struct ll_ruleset_attr, handled_access_net);
 	if (abi >= 4) {
-		attr.handled_access_net = l->landlock_net ? LL_NET_BIND_TCP | LL_NET_CONNECT_TCP : 0;
+		attr.handled_access_net = no_tcp ? LL_NET_BIND_TCP | LL_NET_CONNECT_TCP : 0;
 		size = offsetof(struct ll_ruleset_attr, scoped);
 	}
 	if (abi >= 6) {
-		/* Abstract unix sockets are per network namespace, and with the host's network a jail
-		 * would reach the host's (X11, D-Bus, ssh agents): scoping confines it to its own. */
 		attr.scoped = LL_SCOPE_ABSTRACT_UNIX_SOCKET | LL_SCOPE_SIGNAL;
 		size = sizeof attr;
 	}
-	cleanup_close int rs = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
+	int rs = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
 	if (rs < 0)
-		return aj_fail(err, errno, "landlock: create the ruleset (ABI %d)", abi);
+		aj_fail(err, errno, "landlock: create the ruleset (ABI %d)", abi);
+	return rs;
+}
+
+int harden_landlock(const struct plan_layers *l, struct aj_err *err)
+{
+	int abi = l->landlock_abi;
+	cleanup_close int rs = ll_ruleset(abi, l->landlock_net, err);
+	if (rs < 0)
+		return -1;
 	for (size_t i = 0; l->ll_write && l->ll_write[i]; i++)
 		if (ll_allow_path(rs, AT_FDCWD, l->ll_write[i], abi, false) < 0)
 			return aj_fail(err, errno, "landlock: allow writes beneath %s", l->ll_write[i]);
@@ -199,19 +209,9 @@ int harden_confine(const int *dirs, size_t n, struct aj_err *err)
 		return aj_fail(err, errno, "no_new_privs");
 	int abi = harden_landlock_abi();
 	if (abi >= 2) {
-		struct ll_ruleset_attr attr = { .handled_access_fs = ll_write_rights(abi) };
-		size_t size = offsetof(struct ll_ruleset_attr, handled_access_net);
-		if (abi >= 4) {
-			attr.handled_access_net = LL_NET_BIND_TCP | LL_NET_CONNECT_TCP;
-			size = offsetof(struct ll_ruleset_attr, scoped);
-		}
-		if (abi >= 6) {
-			attr.scoped = LL_SCOPE_ABSTRACT_UNIX_SOCKET | LL_SCOPE_SIGNAL;
-			size = sizeof attr;
-		}
-		cleanup_close int rs = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
+		cleanup_close int rs = ll_ruleset(abi, true, err);
 		if (rs < 0)
-			return aj_fail(err, errno, "landlock: create the ruleset (ABI %d)", abi);
+			return -1;
 		for (size_t i = 0; i < n; i++)
 			if (dirs[i] >= 0 && ll_allow(rs, dirs[i], abi, false) < 0)
 				return aj_fail(err, errno, "landlock: allow writes");

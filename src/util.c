@@ -133,6 +133,24 @@ char *util_human_size(uint64_t bytes)
 	return u == 0 ? xasprintf("%llu B", (unsigned long long)bytes) : xasprintf(v < 10 ? "%.1f %s" : "%.0f %s", v, units[u]);
 }
 
+int write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	while (n > 0) {
+		ssize_t r = write(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = ENOSPC;
+			return -1;
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
 int read_int_file(const char *path, int dflt)
 {
 	FILE *f = fopen(path, "re");

@@ -38,6 +38,10 @@ bool str_has_prefix(const char *s, const char *prefix);
 /* "3.2 MB", "812 kB", "12 B" (decimal units, as du --si). Caller frees. */
 char *util_human_size(uint64_t bytes);
 
+/* write() until all n bytes are written (EINTR retried); -1 with errno on failure, ENOSPC for a
+ * write that wrote nothing. */
+int write_all(int fd, const void *buf, size_t n);
+
 /* The integer at the start of a small file (a /proc/sys knob), or dflt when it cannot be read. */
 int read_int_file(const char *path, int dflt);
 /* The whole of a file no larger than max bytes, NUL-terminated (caller frees); the last component is

@@ -43,21 +43,6 @@ static char *canonical(const char *path)
 	return strip_slash(xstrdup(path));
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
 
 /* Write a whole file below dirfd (creating or truncating it). */
 static int write_file_at(int dirfd, const char *name, const char *content, mode_t mode)
