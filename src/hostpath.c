@@ -59,6 +59,8 @@ int hostpath_probe(const char *path, bool follow, struct probe_res *res, void *c
 		close(fd);
 		if (r < 0)
 			return -1;
+		if (S_ISLNK(st.st_mode))
+			return 0; /* the last component became a symlink after realpath: gone, for the plan */
 		res->path = xstrdup(real);
 	} else {
 		if (lstat(path, &st) < 0)

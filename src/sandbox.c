@@ -380,6 +380,11 @@ static int open_source(const char *src, uint64_t dev, uint64_t ino, bool want_di
 		return aj_fail(err, errno, "open %s", src);
 	}
 	struct stat st;
+	/* With O_PATH | O_NOFOLLOW a symlink at the end comes back as itself: never mounted. */
+	if (fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
+		close(fd);
+		return aj_fail(err, 0, "%s is a symlink (now, or since ajail looked at it): not followed", src);
+	}
 	if (fstat(fd, &st) < 0 || !hostpath_same(fd, dev, ino)) {
 		close(fd);
 		return aj_fail(err, 0, "%s was replaced while ajail set up the jail (it is not what the plan saw); nothing "
