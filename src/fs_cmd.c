@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "archive.h"
+#include "hostpath.h"
 #include "output.h"
 #include "recipe.h"
 #include "store.h"
@@ -130,6 +131,10 @@ static int cmd_import(struct store *s, const struct fs_args *a, struct aj_err *e
 		char real[PATH_MAX];
 		if (!realpath(source, real))
 			return aj_usage(err, "fs import: %s: %s", source, strerror(errno));
+		/* A directory a jail planted as a symlink to your home would become a rootfs every later
+		 * jail on it reads. */
+		if (hostpath_check_in_cwd("fs import", source, real, err) < 0)
+			return -1;
 		meta = xstrdup(real);
 	}
 	return import_into(s, name, source, meta, a->quiet, err);
@@ -323,6 +328,11 @@ static int cmd_build(struct store *s, const struct fs_args *a, struct aj_err *er
 								 : xasprintf("%s/rootfs-recipes/%s", datadir, recipe_arg);
 	const char *base = strrchr(recipe_path, '/') + 1;
 	const char *name = a->pos[1] ? a->pos[1] : base;
+	/* A recipe is a program (its builder runs on the host): never one a jail redirected. */
+	char checked[PATH_MAX];
+	if (strchr(recipe_arg, '/') && realpath(recipe_arg, checked) &&
+	    hostpath_check_in_cwd("fs build", recipe_arg, checked, err) < 0)
+		return -1;
 	cleanup_free char *text = read_file(recipe_path);
 	if (!text)
 		return aj_usage(err, "fs build: no recipe %s (%s); see 'ajail fs build --list'", recipe_arg, strerror(errno));
@@ -343,6 +353,7 @@ static int cmd_build(struct store *s, const struct fs_args *a, struct aj_err *er
 		store_txn_abort(&t);
 		return aj_fail(err, errno, "%s", recipe_path);
 	}
+
 	if (!a->quiet)
 		fprintf(stderr, "ajail: building '%s': %s %s %s\n", name, builder, real_recipe, tarball);
 	fflush(stderr);

@@ -27,6 +27,20 @@ int hostpath_open(const char *path, int flags)
 	}
 }
 
+int hostpath_check_in_cwd(const char *what, const char *path, const char *real, struct aj_err *err)
+{
+	char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof cwd) || strcmp(cwd, "/") == 0)
+		return 0;
+	cleanup_free char *joined = path_join(cwd, path);
+	cleanup_free char *lexical = path_normalize(joined, NULL);
+	if (path_is_under(lexical, cwd) && !path_is_under(real, cwd))
+		return aj_usage(err, "%s: %s leads through a symlink to %s, outside the working directory; a jail can plant "
+				     "symlinks there, so ajail does not follow it (name %s itself if you mean it)",
+				what, path, real, real);
+	return 0;
+}
+
 bool hostpath_same(int fd, uint64_t dev, uint64_t ino)
 {
 	struct stat st;

@@ -22,6 +22,12 @@ int hostpath_probe(const char *path, bool follow, struct probe_res *res, void *c
  * with ELOOP instead of following it. flags gets O_CLOEXEC. */
 int hostpath_open(const char *path, int flags);
 
+/* For a path the user named on the command line (--fs=DIR, fs import SOURCE, fs build RECIPE): a
+ * jail can write the working directory, so a path beneath it (relative, or absolute beneath it) that
+ * leads out of it through a symlink is refused, in one line naming where it leads (naming that place
+ * itself is how to use it anyway). real is its realpath. -1 with err set (a usage error). */
+int hostpath_check_in_cwd(const char *what, const char *path, const char *real, struct aj_err *err);
+
 /* Is the fd what the plan saw (dev, ino)? dev = ino = 0: nothing was recorded, any will do. */
 bool hostpath_same(int fd, uint64_t dev, uint64_t ino);
 

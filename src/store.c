@@ -97,7 +97,7 @@ int store_resolve(const char *store_dir, const char *fs, struct rootfs *out, str
 		return 0;
 	}
 	if (strchr(fs, '/')) {
-		char real[PATH_MAX], cwd[PATH_MAX];
+		char real[PATH_MAX];
 		if (!realpath(fs, real))
 			return aj_usage(err, "--fs=%s: %s; give a rootfs directory or a name from 'ajail fs list'", fs,
 					strerror(errno));
@@ -105,16 +105,9 @@ int store_resolve(const char *store_dir, const char *fs, struct rootfs *out, str
 			return aj_usage(err, "--fs=%s: not a directory", fs);
 		if (strcmp(real, "/") == 0)
 			return aj_usage(err, "--fs=%s: the host's / cannot be a rootfs; use --fs=host", fs);
-		/* In the working directory a jail may have planted the symlink: one leading out of it is
-		 * not followed (the same rule as for --rw and the other directory options). */
-		if (getcwd(cwd, sizeof cwd) && strcmp(cwd, "/") != 0) {
-			cleanup_free char *joined = path_join(cwd, fs);
-			cleanup_free char *lexical = path_normalize(joined, NULL);
-			if (path_is_under(lexical, cwd) && !path_is_under(real, cwd))
-				return aj_usage(err, "--fs=%s leads through a symlink to %s, outside the working directory; a jail can "
-						     "plant symlinks there, so ajail does not follow it (name %s itself if you mean it)",
-						fs, real, real);
-		}
+		/* In the working directory a jail may have planted the symlink (the rule of --rw). */
+		if (hostpath_check_in_cwd("--fs", fs, real, err) < 0)
+			return -1;
 		out->kind = ROOTFS_DIR;
 		out->name = xstrdup(fs);
 		out->path = xstrdup(real);

@@ -51,6 +51,21 @@ jail --fs=./myroot -q true
 assert_rc 2 "--fs through a planted symlink"
 assert_contains "$err" "outside the working directory"
 
+# fs import and fs build read what a path in the working directory names: a planted symlink to a
+# directory of yours would become a rootfs that every later jail on it reads.
+jail --fs=bb -q sh -c "ln -s $secret importme && ln -s $secret/key recipe"
+jail fs import stolen ./importme
+assert_rc 2 "fs import of a directory through a planted symlink"
+assert_contains "$err" "symlink to $secret, outside the working directory"
+assert_missing "$AJAIL_HOME/fs/stolen"
+jail fs build ./recipe stolen
+assert_rc 2 "fs build of a recipe through a planted symlink"
+assert_contains "$err" "outside the working directory"
+jail fs import stolen "$secret"
+assert_rc 0 "the same directory, named by the user"
+jail fs rm -q stolen
+ok "fs import and fs build never follow a symlink planted in the working directory"
+
 # --- the rootfs: a jail with --fs-edit plants symlinks for --home-edit and --fs-edit=/DIR -------------
 jail --fs=bb -q --fs-edit sh -c "ln -s $secret /root/.agent && ln -s $secret /etc/tool"
 assert_rc 0 "a --fs-edit jail plants symlinks in the rootfs"
