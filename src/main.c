@@ -150,8 +150,7 @@ static int cmd_run(struct opts *o)
 		return 2;
 	}
 	if (o->clone && f.cwd && !o->dry_run) {
-		if (workspace_find_repo(f.cwd, &repo, &err) < 0 ||
-		    workspace_create(store, &repo, o->clone_branch, o->clone_dirty, &ws, &err) < 0) {
+		if (workspace_make(f.cwd, store, o->clone_branch, o->clone_dirty, &repo, &ws, &err) < 0) {
 			store_rootfs_release(&rootfs);
 			workspace_repo_release(&repo);
 			output_error(&err);

@@ -7,18 +7,25 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "git_boundary.h"
+#include "harden.h"
 #include "hostpath.h"
 #include "lazy_git2.h"
 #include "store.h"
@@ -1101,5 +1108,237 @@ int workspace_info_load(const char *dir, const char *name, struct workspace_info
 	i->created = created ? strtoll(created, NULL, 10) : 0;
 	if (!i->id || !i->commondir || !i->branch || !i->base || !git_hex_oid_valid(i->base))
 		return aj_fail(err, 0, "%s/record: incomplete record", dir);
+	return 0;
+}
+
+/* ---- making a workspace in a confined child ----
+ *
+ * Making a workspace reads the user's repository with libgit2, and a plain jail in its main worktree
+ * can write that repository's .git: a fifo in place of an object would hang ajail, and a malformed
+ * object is parsed by a libgit2 that has had memory bugs (tests/fuzz found one). So the work runs
+ * in a child that ajail kills at a deadline, and that may write nothing but the store's clone/
+ * directory (landlock), reach no network, and make none of the deny list's system calls. Its
+ * results come back over a socket, with the workspace's locked lock file. */
+
+/* Seconds the child has: ten times AJAIL_CLONE_TIMEOUT (the reader's, default 60), for a base
+ * checkout of 80 000 files takes 20 s here and a large repository may take minutes. */
+static unsigned make_timeout(void)
+{
+	const char *v = getenv("AJAIL_CLONE_TIMEOUT");
+	char *end;
+	unsigned long t = v && *v ? strtoul(v, &end, 10) : 0;
+	return v && *v && !*end && t > 0 && t <= 86400 ? (unsigned)t * 10 : 600;
+}
+
+struct blob {
+	char *buf;
+	size_t len, cap;
+};
+
+static void blob_put(struct blob *b, const void *p, size_t n)
+{
+	if (b->len + n > b->cap) {
+		b->cap = (b->len + n) * 2 + 256;
+		b->buf = xrealloc(b->buf, b->cap);
+	}
+	memcpy(b->buf + b->len, p, n);
+	b->len += n;
+}
+
+static void blob_str(struct blob *b, const char *s)
+{
+	uint32_t n = s ? (uint32_t)strlen(s) + 1 : 0; /* 0: NULL */
+	blob_put(b, &n, sizeof n);
+	if (n)
+		blob_put(b, s, n);
+}
+
+static char *take_str(const char **p, const char *end, bool *bad)
+{
+	uint32_t n;
+	if (*bad || end - *p < (ptrdiff_t)sizeof n) {
+		*bad = true;
+		return NULL;
+	}
+	memcpy(&n, *p, sizeof n);
+	*p += sizeof n;
+	if (n == 0)
+		return NULL;
+	if (end - *p < (ptrdiff_t)n || (*p)[n - 1] != '\0') {
+		*bad = true;
+		return NULL;
+	}
+	char *s = xstrdup(*p);
+	*p += n;
+	return s;
+}
+
+static _Noreturn void make_child(int sock, const char *dir, const char *store_dir, const char *branch, bool dirty)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	struct rlimit core = { 0, 0 };
+	setrlimit(RLIMIT_CORE, &core);
+	struct aj_err err = { 0 };
+	struct ws_repo r;
+	struct workspace w = { .lockfd = -1 };
+	memset(&r, 0, sizeof r);
+	int rc = -1;
+	cleanup_close int clonefd = open_clone_dir(store_dir, true, &err);
+	if (clonefd >= 0 && harden_confine(&clonefd, 1, &err) == 0 && workspace_find_repo(dir, &r, &err) == 0)
+		rc = workspace_create(store_dir, &r, branch, dirty, &w, &err);
+	struct blob b = { 0 };
+	int32_t v = rc;
+	blob_put(&b, &v, sizeof v);
+	blob_put(&b, &err, sizeof err);
+	const char *strs[] = { r.toplevel, r.gitdir, r.commondir, r.head, r.head_ref, r.name, w.id,    w.dir,
+			       w.branch,   w.base,   w.lower,     w.upper, w.work,     w.gitdir };
+	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+		blob_str(&b, strs[i]);
+	uint8_t flags[3] = { r.linked, r.has_lfs, r.has_submodules };
+	blob_put(&b, flags, sizeof flags);
+	/* The lock file's fd goes with the first bytes: its flock lives on in ajail. */
+	struct iovec iov = { .iov_base = b.buf, .iov_len = b.len };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof u);
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (w.lockfd >= 0) {
+		msg.msg_control = u.buf;
+		msg.msg_controllen = sizeof u.buf;
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &w.lockfd, sizeof(int));
+	}
+	ssize_t sent = sendmsg(sock, &msg, MSG_NOSIGNAL);
+	if (sent >= 0 && (size_t)sent < b.len)
+		sent = write_all(sock, b.buf + sent, b.len - (size_t)sent) < 0 ? -1 : (ssize_t)b.len;
+	_exit(sent < 0 ? 1 : 0);
+}
+
+int workspace_make(const char *dir, const char *store_dir, const char *branch, bool dirty, struct ws_repo *r,
+		   struct workspace *w, struct aj_err *err)
+{
+	memset(r, 0, sizeof *r);
+	memset(w, 0, sizeof *w);
+	w->lockfd = -1;
+	if (lazy_git2_load(err) < 0)
+		return -1;
+	/* The child makes clone/ (and the store) before it confines itself to it; a failure there, such
+	 * as no repository, must leave nothing behind that was not there before. */
+	cleanup_free char *clone_dir = path_join(store_dir, "clone");
+	cleanup_free char *base_dir = path_join(clone_dir, ".base");
+	const char *made[] = { base_dir, clone_dir, store_dir };
+	bool existed[3];
+	for (size_t i = 0; i < 3; i++)
+		existed[i] = access(made[i], F_OK) == 0;
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return aj_fail(err, errno, "socketpair");
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(sv[0]);
+		close(sv[1]);
+		return aj_fail(err, e, "fork");
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		make_child(sv[1], dir, store_dir, branch, dirty);
+	}
+	close(sv[1]);
+	struct blob b = { 0 };
+	int lockfd = -1;
+	bool timed_out = false;
+	unsigned timeout = make_timeout();
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct timespec t;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		long left = (long)timeout * 1000L - ((t.tv_sec - t0.tv_sec) * 1000L + (t.tv_nsec - t0.tv_nsec) / 1000000);
+		struct pollfd pf = { .fd = sv[0], .events = POLLIN };
+		int pr = left > 0 ? poll(&pf, 1, (int)left) : 0;
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr <= 0) {
+			timed_out = pr == 0;
+			break;
+		}
+		char chunk[16384];
+		struct iovec iov = { .iov_base = chunk, .iov_len = sizeof chunk };
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} u;
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+		ssize_t n = recvmsg(sv[0], &msg, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
+			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS && lockfd < 0)
+				memcpy(&lockfd, CMSG_DATA(cm), sizeof lockfd);
+		if (b.len + (size_t)n > (1u << 20))
+			break; /* more than any answer: not one */
+		blob_put(&b, chunk, (size_t)n);
+	}
+	close(sv[0]);
+	if (timed_out)
+		kill(pid, SIGKILL);
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	cleanup_free char *buf = b.buf;
+	const char *p = buf, *end = buf + b.len;
+	int32_t rc = -1;
+	bool bad = b.len < sizeof rc + sizeof *err;
+	if (!bad) {
+		memcpy(&rc, p, sizeof rc);
+		memcpy(err, p + sizeof rc, sizeof *err);
+		err->msg[sizeof err->msg - 1] = '\0';
+		p += sizeof rc + sizeof *err;
+	}
+	char **rs[] = { &r->toplevel, &r->gitdir, &r->commondir, &r->head, &r->head_ref, &r->name, &w->id,    &w->dir,
+			&w->branch,   &w->base,   &w->lower,     &w->upper, &w->work,     &w->gitdir };
+	for (size_t i = 0; i < sizeof rs / sizeof rs[0]; i++)
+		*rs[i] = take_str(&p, end, &bad);
+	if (!bad && end - p == 3) {
+		r->linked = p[0];
+		r->has_lfs = p[1];
+		r->has_submodules = p[2];
+	} else {
+		bad = true;
+	}
+	if (timed_out || bad || WIFSIGNALED(st) || (rc == 0 && (lockfd < 0 || !w->dir || !w->id))) {
+		char why[64] = "";
+		if (WIFSIGNALED(st) && !timed_out)
+			snprintf(why, sizeof why, " (it died of signal %d)", WTERMSIG(st));
+		if (lockfd >= 0)
+			close(lockfd);
+		w->lockfd = -1;
+		/* Half a workspace may be left: the next clone gc sweeps what has no record. */
+		workspace_release(w);
+		workspace_repo_release(r);
+		if (timed_out)
+			return aj_fail(err, 0, "making the workspace took longer than %u s (10 x AJAIL_CLONE_TIMEOUT); a fifo or "
+					       "a huge object in the repository of %s?",
+				       timeout, dir);
+		return aj_fail(err, 0, "making the workspace failed%s; is %s/.git sound (git fsck)?", why, dir);
+	}
+	if (rc < 0) {
+		workspace_release(w);
+		workspace_repo_release(r);
+		for (size_t i = 0; i < 3; i++)
+			if (!existed[i])
+				rmdir(made[i]); /* only if empty: what the child made and left as it was */
+		return -1;
+	}
+	w->lockfd = lockfd;
 	return 0;
 }

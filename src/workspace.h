@@ -80,6 +80,13 @@ struct workspace {
  * Takes the workspace's lock. On failure nothing is left behind. */
 int workspace_create(const char *store_dir, const struct ws_repo *r, const char *branch, bool dirty,
 		     struct workspace *w, struct aj_err *err);
+/* workspace_find_repo(dir) and workspace_create, in a child process that may write nothing but the
+ * store's clone/ directory (landlock), reaches no network and makes none of the seccomp deny list's
+ * calls, killed after 10 x AJAIL_CLONE_TIMEOUT seconds (10 minutes): the user's repository may hold what a jail wrote (a fifo for an
+ * object, a malformed one). r and w are filled as those two would; w's lock is held by this process. */
+int workspace_make(const char *dir, const char *store_dir, const char *branch, bool dirty, struct ws_repo *r,
+		   struct workspace *w, struct aj_err *err);
+
 /* Remove a workspace that was just created (the jail could not start). */
 void workspace_discard(struct workspace *w);
 void workspace_release(struct workspace *w); /* frees, releases the lock */

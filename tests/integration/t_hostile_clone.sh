@@ -270,3 +270,21 @@ leak=$(grep -rl TOPSECRET "$CLONES"/proj3-*/upper 2>/dev/null || true)
 carried=$(grep -rlx modified "$CLONES"/proj3-*/upper 2>/dev/null | wc -l)
 [ "$carried" -gt 0 ] || fail "--clone-dirty under a racer never carried a modified file: $(sort "$T/dirty.err" | uniq -c | head -5)"
 ok "--clone-dirty under a racer swapping a directory for a symlink: $runs runs, $carried files carried, the secret never"
+
+# --- a plain jail's fifo in the user's own repository: making a workspace is bounded too -------------
+fr="$T/fiforepo"
+mkdir -p "$fr"
+git -C "$fr" init -q . && echo hi > "$fr/a" && git -C "$fr" add a && git -C "$fr" commit -qm init
+cd "$fr"
+obj=$(git rev-parse HEAD:a)
+# What a plain jail in this working directory can do to its .git:
+jail --fs=host -q sh -c "rm -f .git/objects/${obj:0:2}/${obj:2} && mkfifo .git/objects/${obj:0:2}/${obj:2}"
+assert_rc 0 "a plain jail puts a fifo in place of an object of the user's repository"
+start=$SECONDS
+AJAIL_CLONE_TIMEOUT=1 timeout 60 "$AJAIL" --fs=host -q --clone true >"$T/o" 2>"$T/e" </dev/null
+rc=$?
+[ "$rc" = 1 ] || fail "--clone over a fifo object: expected exit 1, got $rc: $(cat "$T/e")"
+[ $((SECONDS - start)) -lt 40 ] || fail "--clone over a fifo object took $((SECONDS - start)) s"
+assert_contains "$(cat "$T/e")" "took longer than 10 s" "the message says what happened"
+[ "$(grep -c . "$T/e")" = 1 ] || fail "one line: $(cat "$T/e")"
+ok "making a workspace over a fifo in the user's repository fails in bounded time, in one line"
