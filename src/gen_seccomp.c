@@ -35,26 +35,27 @@ static int add_rules(scmp_filter_ctx ctx, const struct deny *d, int nr)
 		int r = seccomp_rule_add(ctx, act, nr, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI));
 		return r < 0 ? r : seccomp_rule_add(ctx, act, nr, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX));
 	}
-	case SC_SOCKET_FAMILY:
-		for (unsigned fam = 0; fam < SOCKET_FAMILY_MAX; fam++) {
+	case SC_SOCKET_FAMILY: {
+		/* Every value above the highest family allowed, as 64 bits: that takes every family the
+		 * kernel has or will have, and any value whose high half is not zero (the kernel would read
+		 * only the low half). Below it, each family not allowed, by equality. A few rules, not one
+		 * per family: the filter runs at every socket() and loads at every jail's start. */
+		unsigned top = 0;
+		for (size_t i = 0; i < sizeof allowed_families / sizeof allowed_families[0]; i++)
+			top = allowed_families[i] > top ? allowed_families[i] : top;
+		int r = seccomp_rule_add(ctx, act, nr, 1, SCMP_A0(SCMP_CMP_GT, top));
+		for (unsigned fam = 0; r == 0 && fam < top; fam++) {
 			bool allowed = false;
 			for (size_t i = 0; i < sizeof allowed_families / sizeof allowed_families[0]; i++)
 				allowed |= allowed_families[i] == fam;
-			if (allowed)
-				continue;
-			int r = seccomp_rule_add(ctx, act, nr, 1, SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, fam));
-			if (r < 0)
-				return r;
+			if (!allowed)
+				r = seccomp_rule_add(ctx, act, nr, 1, SCMP_A0(SCMP_CMP_EQ, fam));
 		}
-		return 0;
+		return r;
+	}
 	case SC_NETLINK_PROTO:
-		for (unsigned proto = 1; proto < NETLINK_PROTO_MAX; proto++) {
-			int r = seccomp_rule_add(ctx, act, nr, 2, SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, 16),
-						 SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffu, proto));
-			if (r < 0)
-				return r;
-		}
-		return 0;
+		/* AF_NETLINK with any protocol but 0, NETLINK_ROUTE (again as 64 bits: nothing but 0 passes). */
+		return seccomp_rule_add(ctx, act, nr, 2, SCMP_A0(SCMP_CMP_EQ, 16), SCMP_A2(SCMP_CMP_NE, 0));
 	case SC_PERSONALITY:
 		/* Deny every 32-bit value but all-zero and all-one: any other has some bit i set and bit
 		 * i+1 (cyclically) clear, and one masked comparison per i catches exactly those. */

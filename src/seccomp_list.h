@@ -80,12 +80,8 @@ static const struct deny deny_list[] = {
 	  "netlink beyond route (ip, getifaddrs): sock_diag, netfilter, xfrm, audit and uevents show or change the host" },
 };
 
-/* The socket families a jail may use: what programs need for files, the network and getifaddrs. The
- * kernel reads the family as an int: each other value below socket_family_max is denied by its low
- * 32 bits (values from there on are refused by the kernel itself, which has fewer families). */
+/* The socket families a jail may use: what programs need for files, the network and getifaddrs. */
 static const unsigned allowed_families[] = { 1 /* AF_UNIX */, 2 /* AF_INET */, 10 /* AF_INET6 */, 16 /* AF_NETLINK */ };
-#define SOCKET_FAMILY_MAX 128
-#define NETLINK_PROTO_MAX 32 /* MAX_LINKS */
 
 /* The namespace flags of clone and unshare. CLONE_NEWTIME shares its bit with clone's exit signal,
  * so it is only checked for unshare. */
