@@ -125,7 +125,7 @@ static void progress(struct exporter *x)
  * (it wants the whole stream, holes included); for a plain one they are the file's contents. */
 static int put_zeros(struct exporter *x, int64_t n, const char *name)
 {
-	static const uint8_t zeros[1 << 20];
+	static const uint8_t zeros[65536];
 	while (n > 0) {
 		size_t k = n > (int64_t)sizeof zeros ? sizeof zeros : (size_t)n;
 		if (LA(archive_write_data)(x->w, zeros, k) < 0)

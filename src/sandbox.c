@@ -586,7 +586,9 @@ static int open_target(int root, const struct mount_step *s, int *out, bool *ski
 	const char *rel = s->dst + 1;
 	bool is_file = (s->flags & MF_FILE) != 0;
 	*skip = false;
-	int fd = open_beneath(root, rel, O_PATH | O_NOFOLLOW);
+	/* Only a step that may replace a symlink needs to see one as itself; every other opens its
+	 * target at once (a symlink on the way is followed only while it stays beneath the root). */
+	int fd = open_beneath(root, rel, (s->flags & MF_REPLACE_LINK) ? O_PATH | O_NOFOLLOW : O_PATH);
 	if (fd >= 0 && (s->flags & MF_REPLACE_LINK)) {
 		struct stat st;
 		if (fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
@@ -605,7 +607,7 @@ static int open_target(int root, const struct mount_step *s, int *out, bool *ski
 			errno = ENOENT;
 		}
 	}
-	if (fd >= 0) {
+	if (fd >= 0 && (s->flags & MF_REPLACE_LINK)) {
 		close(fd);
 		fd = open_beneath(root, rel, O_PATH);
 	}
@@ -651,14 +653,18 @@ static int apply_step(int root, const struct mount_step *s, int index, struct aj
 {
 	if (s->kind == MK_SYMLINK) {
 		const char *name;
-		cleanup_free char *dir = xstrdup(s->dst + 1);
-		char *slash = strrchr(dir, '/');
-		if (slash) {
-			*slash = '\0';
-			if (mkpath_beneath(root, dir, false, NULL, NULL, err) < 0)
-				return -1;
-		}
 		cleanup_close int parent = open_parent(root, s->dst, &name, err);
+		if (parent < 0 && err->errnum == ENOENT) {
+			/* The parent is missing (most often it is there: /dev): made, then opened again. */
+			cleanup_free char *dir = xstrdup(s->dst + 1);
+			char *slash = strrchr(dir, '/');
+			if (slash) {
+				*slash = '\0';
+				if (mkpath_beneath(root, dir, false, NULL, NULL, err) < 0)
+					return -1;
+			}
+			parent = open_parent(root, s->dst, &name, err);
+		}
 		if (parent < 0)
 			return -1;
 		if (symlinkat(s->src, parent, name) < 0 && errno != EEXIST)
