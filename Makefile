@@ -37,7 +37,8 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(wildcard tests/unit/test
 # The escape probe runs inside jails on any rootfs (busybox included): static, no libraries.
 HELPERS := build/probe build/racer
 
-.PHONY: all check unit integration completions-check install uninstall clean deps demo bench check-deps format
+.PHONY: all check unit unit-san fuzz fuzz-build fuzz-smoke integration completions-check install uninstall clean deps demo bench \
+        check-deps format
 
 all: check-deps ajail
 
@@ -78,6 +79,71 @@ build/racer: tests/helpers/racer.c | build
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 
+# The same unit tests, built again with ASan+UBSan in build/san/ (own objects, so nothing mixes with
+# the program's): a use-after-free, an overrun or undefined behaviour aborts the test instead of
+# passing by luck. Leaks count too (LeakSanitizer).
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN_ENV := ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:strict_string_checks=1:check_initialization_order=1 \
+           UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+SAN_PURE_OBJS := $(PURE_SRCS:src/%.c=build/san/%.o)
+SAN_UNIT_TESTS := $(UNIT_TESTS:build/tests/%=build/san/tests/%)
+
+build/san/%.o: src/%.c $(wildcard src/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $(PC_CFLAGS) -c -o $@ $<
+
+build/san/tests/test_%: tests/unit/test_%.c $(SAN_PURE_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -Isrc $(CMOCKA_CFLAGS) -o $@ $< $(filter %.o,$^) $(CMOCKA_LIBS)
+
+build/san/tests/test_cgroup: build/san/cgroup.o
+build/san/tests/test_archive: build/san/walk.o
+
+# Kept between runs (make would delete them as intermediates of the pattern rules).
+.PRECIOUS: build/san/%.o
+
+unit-san: $(SAN_UNIT_TESTS)
+	@set -e; for t in $(SAN_UNIT_TESTS); do echo "== $$t"; $(SAN_ENV) $$t; done
+
+# ---- Fuzzing (tests/fuzz/README.md) ------------------------------------------------------------
+# Every tests/fuzz/fuzz_NAME.c is a libFuzzer target: build/fuzz/fuzz_NAME, linked against all of src/
+# but main.c, compiled again with clang's coverage and ASan+UBSan and put in an archive, so that each
+# target pulls in only the objects it needs. A new target is a new fuzz_*.c plus its seed corpus in
+# tests/fuzz/corpus/fuzz_NAME/; tests/fuzz/run.sh keeps what a run finds in build/fuzz/.
+FUZZ_CC ?= clang
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# The warnings stay warnings here: `make all` enforces them with gcc, and clang has opinions of its
+# own (it counts vsnprintf(fmt) in a printf-like wrapper as -Wformat-nonliteral).
+FUZZ_CFLAGS := $(subst -Werror=,-W,$(CFLAGS)) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -Wno-format-nonliteral
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_TARGETS:%=build/fuzz/%)
+FUZZ_OBJS := $(filter-out build/fuzz/obj/main.o,$(OBJS:build/%=build/fuzz/obj/%))
+FUZZ_TIME ?= 300
+FUZZ_SMOKE_TIME ?= 20
+
+build/fuzz/obj/%.o: src/%.c $(wildcard src/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(PC_CFLAGS) -c -o $@ $<
+build/fuzz/obj/harden.o: build/seccomp_bpf.h
+build/fuzz/obj/harden.o: FUZZ_CFLAGS += -Ibuild
+.PRECIOUS: build/fuzz/obj/%.o
+
+build/fuzz/libajail.a: $(FUZZ_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h build/fuzz/libajail.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -iquote src -o $@ $< build/fuzz/libajail.a $(PC_LIBS) -ldl -lpthread
+
+fuzz-build: $(FUZZ_BINS)
+
+# FUZZ_TIME seconds per target (FUZZ_TARGETS=fuzz_import for one), growing build/fuzz/corpus/.
+fuzz: $(FUZZ_BINS)
+	@set -e; for t in $(FUZZ_TARGETS); do bash tests/fuzz/run.sh $$t $(FUZZ_TIME); done
+
+# What `make check` runs: each target over its seed corpus, then FUZZ_SMOKE_TIME seconds of fuzzing.
+fuzz-smoke: $(FUZZ_BINS)
+	@set -e; for t in $(FUZZ_TARGETS); do bash tests/fuzz/run.sh $$t $(FUZZ_SMOKE_TIME); done
+
 integration: ajail $(HELPERS)
 	bash tests/integration/run.sh
 
@@ -88,6 +154,8 @@ completions-check:
 check: deps
 	$(MAKE) all
 	$(MAKE) unit
+	$(MAKE) unit-san
+	$(MAKE) fuzz-smoke
 	$(MAKE) completions-check
 	$(MAKE) integration
 
@@ -100,9 +168,11 @@ bench: deps
 	bash bench/run.sh
 
 # Debian 12 packages: libraries, cmocka, busybox-static (the tests' tiny rootfs), the tools the
-# tests and benchmarks drive (bubblewrap and util-linux's unshare are what users would use instead).
+# tests and benchmarks drive (bubblewrap and util-linux's unshare are what users would use instead),
+# clang and its runtime (libFuzzer, the sanitizers) for tests/fuzz/.
 DEB_PKGS := build-essential pkg-config libarchive-dev libgit2-dev libzstd-dev libseccomp-dev \
-            libcmocka-dev busybox-static bubblewrap util-linux bsdutils procps git iproute2 passwd tar zstd gzip xz-utils bzip2 python3 mmdebstrap uidmap
+            libcmocka-dev busybox-static bubblewrap util-linux bsdutils procps git iproute2 passwd tar zstd gzip xz-utils bzip2 python3 mmdebstrap uidmap \
+            clang libclang-rt-14-dev
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
