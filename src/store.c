@@ -833,7 +833,7 @@ int store_remove(struct store *s, const char *name, bool force, struct aj_err *e
 	char victim[128];
 	snprintf(victim, sizeof victim, "%s.%d.%lld", name, (int)getpid(), (long long)time(NULL));
 	cleanup_free char *vlock = xasprintf("%s.lock", victim);
-	cleanup_close int mine = store_lock_at(trash, vlock, LOCK_EX);
+	cleanup_close __attribute__((unused)) int mine = store_lock_at(trash, vlock, LOCK_EX); /* held until the end */
 	{
 		cleanup_close int biglock = store_lock_at(s->fsfd, ".lock", LOCK_EX);
 		if (biglock < 0)
