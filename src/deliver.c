@@ -443,19 +443,38 @@ static int stage_loose(int sdir, int ddir, const char *xx, const char *name, con
 	return 0;
 }
 
+/* A directory of the clone (name beneath src, what names it in messages) opened for reading, and its
+ * twin made in the staging directory: *twin gets an O_PATH fd of the twin, *d a stream over the
+ * original. Both are the caller's to close. */
+static int open_pair(int src, int stage, const char *name, const char *what, int *twin, DIR **d, struct aj_err *err)
+{
+	*twin = -1;
+	*d = NULL;
+	int fd = open_dir_untrusted(src, name, what, err);
+	if (fd < 0)
+		return -1;
+	if (mkdirat(stage, name, 0700) < 0) {
+		int e = errno;
+		close(fd);
+		return aj_fail(err, e, "create the staging directory for %s", what);
+	}
+	*twin = openat(stage, name, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	*d = *twin >= 0 ? dir_of_fd(fd) : NULL;
+	close(fd);
+	if (!*d)
+		return aj_fail(err, errno, "read %s", what);
+	return 0;
+}
+
 /* objects/xx: the files named as loose objects (38 hex digits); git's temporary files are left out. */
 static int stage_loose_dir(struct stage *s, int ofd, int sofd, const char *xx, struct aj_err *err)
 {
 	cleanup_free char *what = xasprintf("git/objects/%s", xx);
-	cleanup_close int dfd = open_dir_untrusted(ofd, xx, what, err);
-	if (dfd < 0)
+	cleanup_close int sdfd = -1;
+	cleanup_dir DIR *d = NULL;
+	if (open_pair(ofd, sofd, xx, what, &sdfd, &d, err) < 0)
 		return -1;
-	if (mkdirat(sofd, xx, 0700) < 0)
-		return aj_fail(err, errno, "create the staging directory %s", xx);
-	cleanup_close int sdfd = openat(sofd, xx, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	cleanup_dir DIR *d = dir_of_fd(dfd);
-	if (sdfd < 0 || !d)
-		return aj_fail(err, errno, "read %s", what);
+	int dfd = dirfd(d);
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		if (is_dot(e->d_name))
@@ -474,15 +493,11 @@ static int stage_loose_dir(struct stage *s, int ofd, int sofd, const char *xx, s
 /* objects/pack: each pack-<id>.pack with its pack-<id>.idx, both or neither (git ignores a lone one). */
 static int stage_packs(struct stage *s, int ofd, int sofd, struct aj_err *err)
 {
-	cleanup_close int pfd = open_dir_untrusted(ofd, "pack", "git/objects/pack", err);
-	if (pfd < 0)
+	cleanup_close int spfd = -1;
+	cleanup_dir DIR *d = NULL;
+	if (open_pair(ofd, sofd, "pack", "git/objects/pack", &spfd, &d, err) < 0)
 		return -1;
-	if (mkdirat(sofd, "pack", 0700) < 0)
-		return aj_fail(err, errno, "create the staging directory pack");
-	cleanup_close int spfd = openat(sofd, "pack", O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	cleanup_dir DIR *d = dir_of_fd(pfd);
-	if (spfd < 0 || !d)
-		return aj_fail(err, errno, "read git/objects/pack");
+	int pfd = dirfd(d);
 	cleanup_strv char **idx = NULL;
 	cleanup_strv char **packs = NULL;
 	struct dirent *e;
@@ -520,15 +535,11 @@ static int stage_packs(struct stage *s, int ofd, int sofd, struct aj_err *err)
 static int stage_objects(int gitfd, int stagefd, const struct limits *l, struct aj_err *err)
 {
 	struct stage s = { .lim = l };
-	cleanup_close int ofd = open_dir_untrusted(gitfd, "objects", "git/objects", err);
-	if (ofd < 0)
+	cleanup_close int sofd = -1;
+	cleanup_dir DIR *d = NULL;
+	if (open_pair(gitfd, stagefd, "objects", "git/objects", &sofd, &d, err) < 0)
 		return -1;
-	if (mkdirat(stagefd, "objects", 0700) < 0)
-		return aj_fail(err, errno, "create the staging directory objects");
-	cleanup_close int sofd = openat(stagefd, "objects", O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	cleanup_dir DIR *d = dir_of_fd(ofd);
-	if (sofd < 0 || !d)
-		return aj_fail(err, errno, "read git/objects");
+	int ofd = dirfd(d);
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		if (is_dot(e->d_name))
