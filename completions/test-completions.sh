@@ -137,7 +137,8 @@ exactly 'ajail --ro=' 'other dir' subdir
 exactly 'ajail --hide=s' subdir
 has 'ajail --rw=/e' /etc
 exactly 'ajail --mount=fi' file.txt,
-exactly 'ajail --mount=file.txt,/e' file.txt,/etc/
+# An absolute DST inside the fixture, so a stray file at the host's root cannot change the answer.
+exactly "ajail --mount=file.txt,$tmp/cwd/su" "file.txt,$tmp/cwd/subdir/"
 exactly 'ajail --mount=ot' 'other\ dir/'
 exactly 'ajail --mount=file.txt,/x,r' file.txt,/x,ro file.txt,/x,rol file.txt,/x,rw
 exactly 'ajail --fs=alpine --fs-edit=/e' /etc/
