@@ -39,7 +39,16 @@ static const char usage_text[] =
 	"  --clone-push         let the clone push to origin (its hooks, config and info stay read-only)\n"
 	"\n"
 	"Isolation:\n"
-	"  --no-net             no network: a new network namespace with only lo\n"
+	"  --no-net, --net=none no network: a new network namespace with only lo\n"
+	"  --net=host           the host's network (the default)\n"
+	"  --allow-net=PATTERN[,PATTERN...]\n"
+	"                       a network namespace whose only way out is ajail's proxy, which lets\n"
+	"                       through: example.com, *.example.com, HOST:PORT (default ports 80, 443),\n"
+	"                       an address or CIDR, localhost:PORT (the host's), @PRESET (claude, codex,\n"
+	"                       npm, pypi, github, debian; yours in ~/.config/ajail/net-presets)\n"
+	"  --publish=[HOSTPORT:]PORT\n"
+	"                       the jail's PORT at the host's 127.0.0.1:HOSTPORT (with --allow-net or --no-net)\n"
+	"  --net-log=FILE       with --allow-net: one JSON line per connection (-v prints each as it happens)\n"
 	"  --cap-add=CAP        keep capability CAP (e.g. NET_RAW); all others are dropped\n"
 	"  --new-session        always detach from the terminal's session (default: only when the kernel\n"
 	"                       still allows TIOCSTI, /proc/sys/dev/tty/legacy_tiocsti)\n"
@@ -206,10 +215,51 @@ void opts_release(struct opts *o)
 	free(o->mounts);
 	strv_free(o->devs);
 	strv_free(o->lockdown_dropped);
+	strv_free(o->allow_net);
+	free(o->publish);
+	free(o->net_log);
 	free(o->clone_branch);
 	strv_free(o->argv);
 	strv_free(o->verb_args);
 	opts_init(o);
+}
+
+static int parse_port(const char *s, size_t len, uint16_t *out)
+{
+	unsigned long v = 0;
+	if (len == 0 || len > 5)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v == 0 || v > 65535)
+		return -1;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+/* --publish=[HOSTPORT:]PORT; a second --publish of the same host port is an error, not a silent
+ * replacement: two services cannot share it. */
+static int parse_publish(struct opts *o, const char *val, const char *origin, struct aj_err *err)
+{
+	struct opt_publish pub;
+	const char *colon = strchr(val, ':');
+	if (colon ? parse_port(val, (size_t)(colon - val), &pub.host_port) < 0 ||
+			    parse_port(colon + 1, strlen(colon + 1), &pub.port) < 0
+		  : parse_port(val, strlen(val), &pub.port) < 0)
+		return aj_usage(err, "%s: expected [HOSTPORT:]PORT with ports from 1 to 65535, e.g. --publish=3000 or "
+				     "--publish=8080:3000",
+				origin);
+	if (!colon)
+		pub.host_port = pub.port;
+	for (size_t i = 0; i < o->n_publish; i++)
+		if (o->publish[i].host_port == pub.host_port)
+			return aj_usage(err, "%s: host port %u is already published", origin, pub.host_port);
+	o->publish = xrealloc(o->publish, (o->n_publish + 1) * sizeof *o->publish);
+	o->publish[o->n_publish++] = pub;
+	return 0;
 }
 
 static void add_mount(struct opts *o, const char *src, const char *dst, enum mount_mode mode, const char *origin)
@@ -269,7 +319,7 @@ static int parse_mount_spec(struct opts *o, const char *spec, const char *origin
 enum arg_kind { ARG_NONE, ARG_OPTIONAL, ARG_REQUIRED };
 
 enum opt_id {
-	O_FS, O_FS_EDIT, O_HOME_EDIT, O_RO, O_ROL, O_RW, O_HIDE, O_MOUNT, O_DEV, O_CAP_ADD, O_NO_NET,
+	O_FS, O_FS_EDIT, O_HOME_EDIT, O_RO, O_ROL, O_RW, O_HIDE, O_MOUNT, O_DEV, O_CAP_ADD, O_NO_NET, O_NET, O_ALLOW_NET, O_PUBLISH, O_NET_LOG,
 	O_CLONE, O_CLONE_DIRTY, O_CLONE_PUSH, O_NEW_SESSION, O_QUIET, O_VERBOSE, O_DRY_RUN, O_HELP, O_VERSION,
 	O_NO_CAP_DROP, O_NO_SECCOMP, O_ALLOW_PTRACE, O_NO_LANDLOCK, O_NO_RLIMITS, O_NO_MASK, O_LOCKDOWN, O_MEMORY,
 	O_CPUS, O_PIDS,
@@ -292,6 +342,10 @@ static const struct optdef {
 	{ "dev", 0, ARG_REQUIRED, O_DEV },
 	{ "cap-add", 0, ARG_REQUIRED, O_CAP_ADD },
 	{ "no-net", 0, ARG_NONE, O_NO_NET },
+	{ "net", 0, ARG_REQUIRED, O_NET },
+	{ "allow-net", 0, ARG_REQUIRED, O_ALLOW_NET },
+	{ "publish", 0, ARG_REQUIRED, O_PUBLISH },
+	{ "net-log", 0, ARG_REQUIRED, O_NET_LOG },
 	{ "clone", 0, ARG_OPTIONAL, O_CLONE },
 	{ "clone-dirty", 0, ARG_NONE, O_CLONE_DIRTY },
 	{ "clone-push", 0, ARG_NONE, O_CLONE_PUSH },
@@ -402,6 +456,30 @@ static int apply(struct opts *o, const struct optdef *d, const char *val, const 
 	}
 	case O_NO_NET:
 		o->no_net = true;
+		o->net = NET_NONE;
+		break;
+	case O_NET:
+		if (strcmp(val, "host") == 0) {
+			o->net = NET_HOST;
+			o->net_host_given = true;
+		} else if (strcmp(val, "none") == 0) {
+			o->net = NET_NONE;
+		} else {
+			return aj_usage(err, "%s: expected --net=host or --net=none (for an allow-list: --allow-net=PATTERN)",
+					origin);
+		}
+		o->no_net = o->net == NET_NONE;
+		break;
+	case O_ALLOW_NET:
+		strv_push(&o->allow_net, xstrdup(val));
+		o->net = NET_ALLOW;
+		o->no_net = false;
+		break;
+	case O_PUBLISH:
+		return parse_publish(o, val, origin, err);
+	case O_NET_LOG:
+		free(o->net_log);
+		o->net_log = xstrdup(val);
 		break;
 	case O_CLONE:
 		o->clone = true;
@@ -570,6 +648,8 @@ const char *cli_lockdown_conflict(const struct opts *o)
 	return o->fs_edit || o->fs_edit_dirs     ? "--fs-edit"
 	       : o->home_edit || o->home_edit_dirs ? "--home-edit"
 	       : o->devs                          ? "--dev"
+	       : o->net == NET_ALLOW               ? "--allow-net"
+	       : o->net_host_given                ? "--net=host"
 	       : o->clone_push                    ? "--clone-push"
 	       : o->clone_dirty                   ? "--clone-dirty"
 	       : o->clone                         ? "--clone"

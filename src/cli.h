@@ -29,6 +29,17 @@ enum tristate { TRI_AUTO = -1, TRI_NO = 0, TRI_YES = 1 };
 
 enum cli_verb { VERB_RUN, VERB_FS, VERB_CLONE, VERB_DOCTOR };
 
+/* The jail's network: the host's (as the original ajail), none (a namespace with only lo), or one of
+ * its own whose only way out is ajail's filtering proxy (--allow-net). The last of --net=,
+ * --no-net and --allow-net decides, so the command line overrides AJAIL_ARGS. */
+enum net_mode { NET_HOST, NET_NONE, NET_ALLOW };
+
+/* --publish=[HOSTPORT:]PORT: the jail's PORT at the host's 127.0.0.1:HOSTPORT. */
+struct opt_publish {
+	uint16_t host_port;
+	uint16_t port;
+};
+
 struct opts {
 	enum cli_verb verb;
 	char *fs;              /* --fs: a store name, "host", or an absolute path; NULL: default */
@@ -40,7 +51,13 @@ struct opts {
 	size_t n_mounts;
 	char **devs;           /* --dev=DEV, device names under /dev */
 	uint64_t cap_add;      /* --cap-add bitmask, bit N = capability N */
-	bool no_net;
+	bool no_net;           /* net == NET_NONE, kept for what predates --net */
+	enum net_mode net;
+	bool net_host_given;   /* --net=host was written (a --lockdown conflict) */
+	char **allow_net;      /* each --allow-net value, as written (patterns are checked by plan_build) */
+	struct opt_publish *publish;
+	size_t n_publish;
+	char *net_log;         /* --net-log=FILE, as written */
 	bool clone;
 	char *clone_branch;
 	bool clone_dirty;      /* --clone-dirty: carry uncommitted changes into the clone */

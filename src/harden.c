@@ -63,6 +63,7 @@ int harden_seccomp(const struct sock_fprog *prog, struct aj_err *err)
 
 #define LL_CREATE_RULESET_VERSION (1U << 0)
 #define LL_RULE_PATH_BENEATH 1
+#define LL_RULE_NET_PORT 2 /* ABI 4 */
 
 #define LL_FS_WRITE_FILE (1ULL << 1)
 #define LL_FS_REMOVE_DIR (1ULL << 4)
@@ -91,6 +92,11 @@ struct ll_path_beneath_attr {
 	uint64_t allowed_access;
 	int32_t parent_fd;
 } __attribute__((packed));
+
+struct ll_net_port_attr {
+	uint64_t allowed_access;
+	uint64_t port;
+};
 
 #ifndef SYS_landlock_create_ruleset
 #define SYS_landlock_create_ruleset 444
@@ -151,12 +157,12 @@ static int ll_allow_path(int ruleset, int dirfd, const char *path, int abi, bool
  * connect when no_tcp (ABI 4), and scopes abstract unix sockets and signals to the domain (ABI 6):
  * those are per network namespace, and with the host's network a jail would reach the host's (X11,
  * D-Bus, ssh agents). Returns the ruleset's fd, or -1 with err set. */
-static int ll_ruleset(int abi, bool no_tcp, struct aj_err *err)
+static int ll_ruleset(int abi, uint64_t tcp, struct aj_err *err)
 {
 	struct ll_ruleset_attr attr = { .handled_access_fs = ll_write_rights(abi) };
 	size_t size = offsetof(struct ll_ruleset_attr, handled_access_net);
 	if (abi >= 4) {
-		attr.handled_access_net = no_tcp ? LL_NET_BIND_TCP | LL_NET_CONNECT_TCP : 0;
+		attr.handled_access_net = tcp;
 		size = offsetof(struct ll_ruleset_attr, scoped);
 	}
 	if (abi >= 6) {
@@ -172,9 +178,22 @@ static int ll_ruleset(int abi, bool no_tcp, struct aj_err *err)
 int harden_landlock(const struct plan_layers *l, struct aj_err *err)
 {
 	int abi = l->landlock_abi;
-	cleanup_close int rs = ll_ruleset(abi, l->landlock_net, err);
+	uint64_t tcp = !l->landlock_net ? 0 : LL_NET_CONNECT_TCP | (l->ll_tcp_bind_handled ? LL_NET_BIND_TCP : 0);
+	cleanup_close int rs = ll_ruleset(abi, tcp, err);
 	if (rs < 0)
 		return -1;
+	/* The jail's own services (its network namespace holds nothing else): the proxy, forwards and
+	 * published ports, see plan_layers. */
+	for (size_t i = 0; tcp && i < l->n_ll_tcp_connect + l->n_ll_tcp_bind; i++) {
+		bool bind = i >= l->n_ll_tcp_connect;
+		struct ll_net_port_attr np = {
+			.allowed_access = bind ? LL_NET_BIND_TCP : LL_NET_CONNECT_TCP,
+			.port = bind ? l->ll_tcp_bind[i - l->n_ll_tcp_connect] : l->ll_tcp_connect[i],
+		};
+		if (syscall(SYS_landlock_add_rule, rs, LL_RULE_NET_PORT, &np, 0) < 0)
+			return aj_fail(err, errno, "landlock: allow TCP %s to port %llu", bind ? "bind" : "connect",
+				       (unsigned long long)np.port);
+	}
 	for (size_t i = 0; l->ll_write && l->ll_write[i]; i++)
 		if (ll_allow_path(rs, AT_FDCWD, l->ll_write[i], abi, false) < 0)
 			return aj_fail(err, errno, "landlock: allow writes beneath %s", l->ll_write[i]);
@@ -203,13 +222,13 @@ int harden_landlock(const struct plan_layers *l, struct aj_err *err)
 	return 0;
 }
 
-int harden_confine(const int *dirs, size_t n, struct aj_err *err)
+static int confine(const int *dirs, size_t n, bool tcp, struct aj_err *err)
 {
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return aj_fail(err, errno, "no_new_privs");
 	int abi = harden_landlock_abi();
 	if (abi >= 2) {
-		cleanup_close int rs = ll_ruleset(abi, true, err);
+		cleanup_close int rs = ll_ruleset(abi, tcp ? 0 : LL_NET_BIND_TCP | LL_NET_CONNECT_TCP, err);
 		if (rs < 0)
 			return -1;
 		for (size_t i = 0; i < n; i++)
@@ -223,6 +242,16 @@ int harden_confine(const int *dirs, size_t n, struct aj_err *err)
 	if (access("/proc/sys/kernel/seccomp/actions_avail", R_OK) == 0 && harden_seccomp(&prog, err) < 0)
 		return -1;
 	return 0;
+}
+
+int harden_confine(const int *dirs, size_t n, struct aj_err *err)
+{
+	return confine(dirs, n, false, err);
+}
+
+int harden_confine_net(struct aj_err *err)
+{
+	return confine(NULL, 0, true, err);
 }
 
 /* ---- rlimits ---- */

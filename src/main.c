@@ -1,6 +1,7 @@
 /* main.c — the verb table. Gathers the facts a plan needs, prints an error once, sets the exit
  * status: the command's own, 2 for usage, 1 for failure, 126/127 when the command cannot run. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +114,25 @@ static int cmd_run(struct opts *o)
 			f.cgroup_v1 = true;
 		}
 	}
+	/* The user's own network presets, when --allow-net may need them. */
+	cleanup_free char *presets_path = NULL, *presets = NULL;
+	if (o->allow_net) {
+		const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+		if (xdg && xdg[0] == '/')
+			presets_path = path_join(xdg, "ajail/net-presets");
+		else if (home && home[0] == '/')
+			presets_path = path_join(home, ".config/ajail/net-presets");
+		if (presets_path) {
+			presets = read_file_at(AT_FDCWD, presets_path, 1 << 20);
+			if (!presets && errno != ENOENT && errno != ENOTDIR) {
+				fprintf(stderr, "ajail: %s: %s\n", presets_path, strerror(errno));
+				store_rootfs_release(&rootfs);
+				return 1;
+			}
+		}
+		f.net_presets = presets;
+		f.net_presets_path = presets_path;
+	}
 	if (getcwd(cwdbuf, sizeof cwdbuf) && cwdbuf[0] == '/') {
 		/* An unreadable cwd would only fail later, inside, with a worse message. */
 		if (access(cwdbuf, R_OK | X_OK) == 0) {
@@ -204,6 +224,11 @@ static int cmd_run(struct opts *o)
 	int r = sandbox_run(&plan, &use, &status, &err);
 	store_unregister_jail(store, reg);
 	plan_release(&plan);
+	cleanup_free char *net_summary = use.net_summary;
+	if (r == 0 && net_summary && !o->quiet)
+		output_note("network: %s", net_summary);
+	if (f.clone && net_summary && workspace_record_network(&ws, net_summary, &err) < 0)
+		output_error(&err);
 	if (f.clone)
 		finish_clone(&ws, &repo, deleted_file, r < 0 ? -1 : status, o->quiet);
 	workspace_repo_release(&repo);

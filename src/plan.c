@@ -38,6 +38,8 @@ void plan_release(struct plan *p)
 	strv_free(p->layers.ll_write);
 	strv_free(p->layers.ll_root_skip);
 	free(p->layers.cgroup_parent);
+	netpolicy_release(&p->net.policy);
+	free(p->net.log_path);
 	plan_init(p);
 }
 
@@ -755,6 +757,25 @@ static int build_layers(struct plan *p, const struct opts *o, const struct facts
 	 * jail where `mv a/x b/` fails is broken, so it runs without landlock there. */
 	l->landlock = !o->no_landlock && f->landlock_abi >= 2;
 	l->landlock_net = l->landlock && p->no_net && f->landlock_abi >= 4;
+	if (l->landlock_net) {
+		/* Landlock names ports, not addresses: in a namespace of the jail's own every port is the
+		 * jail's, so these rules say which of its own services it may use. --no-net: TCP only to and
+		 * from its published ports. --allow-net: connect only to the proxy, the localhost:PORT
+		 * forwards and the published ports; bind stays free (a test server on any port works). */
+		const struct plan_net *n = &p->net;
+		l->ll_tcp_bind_handled = n->mode == NET_NONE;
+		for (size_t i = 0; i < n->n_publish; i++) {
+			l->ll_tcp_connect[l->n_ll_tcp_connect++] = n->publish[i].port;
+			if (l->ll_tcp_bind_handled)
+				l->ll_tcp_bind[l->n_ll_tcp_bind++] = n->publish[i].port;
+		}
+		if (n->mode == NET_ALLOW) {
+			l->ll_tcp_connect[l->n_ll_tcp_connect++] = n->http_port;
+			l->ll_tcp_connect[l->n_ll_tcp_connect++] = n->socks_port;
+			for (size_t i = 0; i < n->n_forward; i++)
+				l->ll_tcp_connect[l->n_ll_tcp_connect++] = n->forward[i];
+		}
+	}
 	if (!o->no_landlock && f->landlock_abi <= 0)
 		note(p, "landlock: this kernel has none (Linux 5.13+ with CONFIG_SECURITY_LANDLOCK and lsm=landlock); "
 			"writes are limited by the mounts alone");
@@ -841,12 +862,105 @@ static int build_layers(struct plan *p, const struct opts *o, const struct facts
 	return 0;
 }
 
+static bool port_taken(const struct plan_net *n, uint16_t port)
+{
+	for (size_t i = 0; i < n->n_forward; i++)
+		if (n->forward[i] == port)
+			return true;
+	for (size_t i = 0; i < n->n_publish; i++)
+		if (n->publish[i].port == port)
+			return true;
+	return port == n->http_port || port == n->socks_port;
+}
+
+/* A variable for clients that honour proxy settings, unless AJAIL_ENV_ set it already (the user's
+ * word wins: a client that then goes around the proxy still meets the empty namespace). */
+static void set_env_default(struct plan *p, const char *key, const char *value)
+{
+	size_t klen = strlen(key);
+	for (size_t i = 0; p->env && p->env[i]; i++)
+		if (strncmp(p->env[i], key, klen) == 0 && p->env[i][klen] == '=')
+			return;
+	strv_push(&p->env, xasprintf("%s=%s", key, value));
+}
+
+static void add_proxy_env(struct plan *p)
+{
+	cleanup_free char *http = xasprintf("http://127.0.0.1:%u", p->net.http_port);
+	cleanup_free char *socks = xasprintf("socks5h://127.0.0.1:%u", p->net.socks_port);
+	static const char *const http_keys[] = { "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
+						  /* npm's own names (it also reads the above) */
+						  "npm_config_proxy", "npm_config_https_proxy" };
+	for (size_t i = 0; i < sizeof http_keys / sizeof http_keys[0]; i++)
+		set_env_default(p, http_keys[i], http);
+	set_env_default(p, "ALL_PROXY", socks);
+	set_env_default(p, "all_proxy", socks);
+	/* The jail's own loopback is its own: servers it starts are reached directly. */
+	set_env_default(p, "NO_PROXY", "localhost,127.0.0.1,::1");
+	set_env_default(p, "no_proxy", "localhost,127.0.0.1,::1");
+	/* Node's built-in fetch and http (22.21+, 24.5+) read the variables above only when asked. */
+	set_env_default(p, "NODE_USE_ENV_PROXY", "1");
+}
+
+/* --net, --no-net, --allow-net, --publish, --net-log. */
+static int build_net(struct plan *p, const struct opts *o, const struct facts *f, struct aj_err *err)
+{
+	struct plan_net *n = &p->net;
+	n->mode = o->lockdown ? NET_NONE : o->net;
+	if (o->no_net && !o->lockdown && o->net != NET_NONE)
+		n->mode = NET_NONE;
+	if (o->n_publish && n->mode == NET_HOST)
+		return aj_usage(err, "--publish: the jail is on the host's network, where its ports are the host's already; "
+				     "publishing needs --allow-net=PATTERN or --no-net");
+	if (o->n_publish > PLAN_NET_PORTS_MAX)
+		return aj_usage(err, "--publish: at most %d ports", PLAN_NET_PORTS_MAX);
+	if (o->net_log && n->mode != NET_ALLOW)
+		return aj_usage(err, "--net-log: only --allow-net has a proxy whose connections can be logged");
+	for (size_t i = 0; i < o->n_publish; i++)
+		n->publish[n->n_publish++] = o->publish[i];
+	if (n->mode == NET_ALLOW) {
+		struct np_presets presets = { 0 };
+		if (np_presets_parse(&presets, netpolicy_shipped_presets(), "shipped", err) < 0 ||
+		    (f->net_presets &&
+		     np_presets_parse(&presets, f->net_presets, f->net_presets_path ? f->net_presets_path : "net-presets", err) < 0)) {
+			np_presets_release(&presets);
+			return -1;
+		}
+		for (size_t i = 0; o->allow_net && o->allow_net[i]; i++)
+			if (netpolicy_add(&n->policy, o->allow_net[i], &presets, err) < 0) {
+				np_presets_release(&presets);
+				return -1;
+			}
+		np_presets_release(&presets);
+		for (size_t i = 0; i < n->policy.n; i++) {
+			const struct np_rule *r = &n->policy.rules[i];
+			if (r->kind != NP_LOCALHOST || port_taken(n, r->port))
+				continue;
+			if (n->n_forward == PLAN_NET_PORTS_MAX)
+				return aj_usage(err, "--allow-net: at most %d localhost:PORT rules", PLAN_NET_PORTS_MAX);
+			n->forward[n->n_forward++] = r->port;
+		}
+		/* The proxy's own ports: the usual ones, unless a forward or a published port has them. */
+		for (uint16_t port = 3128; !n->http_port; port++)
+			if (!port_taken(n, port))
+				n->http_port = port;
+		for (uint16_t port = 1080; !n->socks_port; port++)
+			if (!port_taken(n, port))
+				n->socks_port = port;
+		if (o->net_log)
+			n->log_path = o->net_log[0] == '/' ? xstrdup(o->net_log) : path_join(f->cwd, o->net_log);
+	}
+	return 0;
+}
+
 int plan_build(const struct opts *o, const struct facts *f, struct plan *p, struct aj_err *err)
 {
 	plan_init(p);
 	if (o->lockdown && check_lockdown(o, err) < 0)
 		goto fail;
-	bool no_net = o->no_net || o->lockdown;
+	if (build_net(p, o, f, err) < 0)
+		goto fail;
+	bool no_net = p->net.mode != NET_HOST;
 	if (!f->cwd) {
 		aj_fail(err, 0, "cannot read the working directory (%s); cd into a readable directory first",
 			strerror(f->cwd_errno ? f->cwd_errno : ENOENT));
@@ -943,15 +1057,22 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 
 	p->clone_flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
 	p->no_net = no_net;
-	if (no_net) {
+	if (p->net.mode == NET_NONE) {
 		p->clone_flags |= CLONE_NEWNET;
 		note(p, "--no-net: a new network namespace with only lo");
+	} else if (p->net.mode == NET_ALLOW) {
+		p->clone_flags |= CLONE_NEWNET;
+		note(p, "--allow-net: a new network namespace with only lo, whose only way out is ajail's proxy (HTTP at "
+			"127.0.0.1:%u, SOCKS5 at 127.0.0.1:%u); names are checked before any lookup",
+		     p->net.http_port, p->net.socks_port);
 	}
 	p->outer_uid = f->uid;
 	p->outer_gid = f->gid;
 	p->hostname = xstrdup("localhost");
 	p->cwd = xstrdup(f->cwd);
 	p->env = config_jail_env(f->environ, f->cwd_in_git);
+	if (p->net.mode == NET_ALLOW)
+		add_proxy_env(p);
 	if (f->cwd_in_git)
 		note(p, "the working directory is in a git work tree: core.checkStat=minimal, so git inside (where "
 			"files look owned by uid 0) neither rehashes nor rewrites the index");
@@ -986,6 +1107,47 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 fail:
 	plan_release(p);
 	return -1;
+}
+
+/* "allow-list (proxy at 127.0.0.1:3128, SOCKS5 :1080): api.anthropic.com (@claude), ...; published
+ * 127.0.0.1:8080 -> 3000", for --dry-run and the status block. Caller frees. */
+static char *describe_net(const struct plan *p, bool brief)
+{
+	const struct plan_net *n = &p->net;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *b = open_memstream(&text, &len);
+	if (!b)
+		abort();
+	switch (n->mode) {
+	case NET_HOST:
+		fputs("host", b);
+		break;
+	case NET_NONE:
+		fputs(brief ? "none" : "none (lo only)", b);
+		break;
+	case NET_ALLOW: {
+		cleanup_free char *rules = netpolicy_describe(&n->policy);
+		cleanup_free char *safe = util_escape_controls(rules);
+		if (brief)
+			fprintf(b, "allow %s", safe);
+		else
+			fprintf(b, "allow-list, through ajail's proxy (HTTP 127.0.0.1:%u, SOCKS5 127.0.0.1:%u): %s", n->http_port,
+				n->socks_port, safe);
+		for (size_t i = 0; i < n->n_forward; i++)
+			fprintf(b, "%s127.0.0.1:%u -> the host's", i ? ", " : "; forwarded ", n->forward[i]);
+		if (n->log_path) {
+			cleanup_free char *lp = util_escape_controls(n->log_path);
+			fprintf(b, "; log %s", lp);
+		}
+		break;
+	}
+	}
+	for (size_t i = 0; i < n->n_publish; i++)
+		fprintf(b, "%shost's 127.0.0.1:%u -> %u", i ? ", " : "; published ", n->publish[i].host_port, n->publish[i].port);
+	if (fclose(b) != 0 || !text)
+		abort();
+	return text;
 }
 
 static void print_caps(FILE *out, uint64_t caps)
@@ -1054,8 +1216,11 @@ void plan_print_layers(const struct plan *p, FILE *out)
 		fputs(" and each top-level entry of / but", out);
 		for (size_t i = 0; l->ll_root_skip && l->ll_root_skip[i]; i++)
 			fprintf(out, " %s", l->ll_root_skip[i]);
-		if (l->landlock_net)
-			fputs("; TCP bind and connect denied", out);
+		if (l->landlock_net) {
+			fputs(l->ll_tcp_bind_handled ? "; TCP bind and connect denied" : "; TCP connect denied", out);
+			for (size_t i = 0; i < l->n_ll_tcp_connect; i++)
+				fprintf(out, "%s%u", i ? "," : " but to ports ", l->ll_tcp_connect[i]);
+		}
 		if (l->landlock_abi >= 6)
 			fputs("; abstract unix sockets and signals scoped to the jail", out);
 		fputc('\n', out);
@@ -1098,7 +1263,8 @@ void plan_print(const struct plan *p, FILE *out)
 	fprintf(out, "namespaces:  user mount pid ipc uts cgroup%s\n", p->no_net ? " net" : "");
 	fprintf(out, "id maps:     uid 0 -> %u, gid 0 -> %u, setgroups deny\n", (unsigned)p->outer_uid, (unsigned)p->outer_gid);
 	fprintf(out, "hostname:    %s\n", p->hostname);
-	fprintf(out, "network:     %s\n", p->no_net ? "none (lo only)" : "host");
+	cleanup_free char *net = describe_net(p, false);
+	fprintf(out, "network:     %s\n", net);
 	fprintf(out, "session:     %s\n", p->pty_fds ? "new, on the jail's own pty" : p->new_session ? "new" : "shared with the terminal");
 	fputs("caps kept:   ", out);
 	print_caps(out, p->caps_keep);
@@ -1214,7 +1380,8 @@ void plan_print_status(const struct plan *p, FILE *out)
 	if (p->clone_id)
 		fprintf(out, "ajail: clone    workspace %s, branch %s (origin: /ajail/origin, read-only)\n", p->clone_id,
 			p->clone_branch);
-	fprintf(out, "ajail: network  %s\n", p->no_net ? "none" : "host");
+	cleanup_free char *net = describe_net(p, true);
+	fprintf(out, "ajail: network  %s\n", net);
 	if (p->layers.lockdown)
 		fputs("ajail: lockdown on\n", out);
 	/* Only what is unusual: a layer turned off is worth a line every time. */

@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "error.h"
+#include "netpolicy.h"
 
 /* Mount steps, applied in order inside the jail's mount namespace. Closed set: sandbox.c switches
  * over it with one audited case each. */
@@ -121,7 +122,13 @@ struct plan_layers {
 	bool allow_ptrace;    /* ... minus ptrace and process_vm_* */
 	bool landlock;        /* wanted, and the kernel has it */
 	int landlock_abi;     /* the kernel's landlock ABI; 0: none */
-	bool landlock_net;    /* TCP bind and connect denied (--no-net, --lockdown) */
+	bool landlock_net;    /* TCP handled (ABI 4): connect denied but to ll_tcp_connect; bind too when
+			       * ll_tcp_bind_handled (--no-net, --lockdown), but to ll_tcp_bind */
+	bool ll_tcp_bind_handled;
+	uint16_t ll_tcp_connect[64];
+	size_t n_ll_tcp_connect;
+	uint16_t ll_tcp_bind[64];
+	size_t n_ll_tcp_bind;
 	/* Writes are allowed beneath these jail paths only. The root is writable (an overlay or the
 	 * rootfs itself), but a rule on "/" would cover /proc, /sys and /dev too: each top-level entry of
 	 * the root is granted instead, except these names. */
@@ -172,6 +179,29 @@ struct facts {
 	 * errno on an error other than "missing". */
 	int (*probe)(const char *path, bool follow, struct probe_res *res, void *ctx);
 	void *probe_ctx;
+	/* The user's network presets file (~/.config/ajail/net-presets): its text, or NULL when there is
+	 * none; and its path, for messages. */
+	const char *net_presets;
+	const char *net_presets_path;
+};
+
+/* The most ports --publish and localhost:PORT rules may name together (each is a listening socket
+ * and a landlock rule). */
+#define PLAN_NET_PORTS_MAX 32
+
+/* The jail's network (cli.h's enum net_mode). With NET_ALLOW, the jail's own namespace has
+ * listening sockets made by ajail before the command starts: the proxy's (HTTP on http_port, SOCKS5
+ * on socks_port, on 127.0.0.1) and one per localhost:PORT rule (the jail's 127.0.0.1:PORT is the
+ * host's); ajail's supervisor accepts on them and connects from the host's namespace. */
+struct plan_net {
+	enum net_mode mode;
+	struct netpolicy policy;          /* NET_ALLOW */
+	uint16_t http_port, socks_port;   /* NET_ALLOW: in the jail, on 127.0.0.1 */
+	uint16_t forward[PLAN_NET_PORTS_MAX]; /* NET_ALLOW: localhost:PORT rules */
+	size_t n_forward;
+	struct opt_publish publish[PLAN_NET_PORTS_MAX];
+	size_t n_publish;
+	char *log_path;                   /* --net-log, absolute; NULL: none */
 };
 
 struct plan {
@@ -189,7 +219,8 @@ struct plan {
 	char *hostname;
 	bool new_session;
 	unsigned pty_fds;        /* fds 0..2 the command gets the jail's own pty on; 0: no pty */
-	bool no_net;
+	bool no_net;             /* a network namespace of its own (net.mode is NET_NONE or NET_ALLOW) */
+	struct plan_net net;
 	uint64_t caps_keep;      /* capabilities kept (--cap-add) */
 	struct plan_layers layers;
 	char *clone_id;          /* --clone: the workspace id and branch, for the status block */

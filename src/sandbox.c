@@ -16,6 +16,7 @@
  *    requires; after that the old root is detached and the jail pivots into the new one.
  *  - Before exec: capabilities dropped (harden.c), inherited file descriptors closed, so no fd from
  *    the caller leads outside. */
+#include "proxy.h"
 #include "sandbox.h"
 
 #include <errno.h>
@@ -1065,7 +1066,7 @@ static void __attribute__((noreturn)) init_main(const struct plan *p, const sigs
 }
 
 static void __attribute__((noreturn)) child_main(const struct plan *p, const sigset_t *orig_mask, int errfd,
-						  int alive_fd, const struct tty_relay *relay, int sock,
+						  int alive_fd, const struct tty_relay *relay, int sock, int netsock,
 						  const struct sock_fprog *filter, const char *join_cgroup)
 {
 	struct aj_err err = { 0 };
@@ -1091,6 +1092,10 @@ static void __attribute__((noreturn)) child_main(const struct plan *p, const sig
 		report_and_exit(errfd, &err);
 	}
 	if (p->no_net && loopback_up(&err) < 0)
+		report_and_exit(errfd, &err);
+	/* The proxy's listening sockets are made here, in the jail's namespace, before the command
+	 * runs: so the proxy's ports are taken before the jail could bind them itself. */
+	if (netsock >= 0 && proxy_jail_side(&p->net, netsock, &err) < 0)
 		report_and_exit(errfd, &err);
 	if (p->new_session && setsid() < 0) {
 		aj_fail(&err, errno, "start a new session");
@@ -1138,9 +1143,11 @@ static pid_t clone_jail(int flags, int cgroup_fd)
 	return (pid_t)syscall(SYS_clone3, &args, sizeof args);
 }
 
-int sandbox_run(const struct plan *p, const struct sandbox_use *use, int *status, struct aj_err *err)
+int sandbox_run(const struct plan *p, struct sandbox_use *use, int *status, struct aj_err *err)
 {
 	struct created_list created = { 0 };
+	struct proxy px = PROXY_INIT;
+	int netsock[2] = { -1, -1 };
 	struct tty_relay relay;
 	int ret = -1;
 	int errpipe[2] = { -1, -1 }, alive[2] = { -1, -1 }, sock[2] = { -1, -1 };
@@ -1161,6 +1168,17 @@ int sandbox_run(const struct plan *p, const struct sandbox_use *use, int *status
 	}
 	if (prepare_host(p, &created, err) < 0)
 		goto out;
+	if (p->net.mode == NET_ALLOW || p->net.n_publish) {
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, netsock) < 0) {
+			aj_fail(err, errno, "socketpair");
+			goto out;
+		}
+		/* Forked before the signals are blocked, so it starts with a plain signal mask. */
+		if (proxy_start(p, netsock[0], p->pty_fds && isatty(STDERR_FILENO), &px, err) < 0)
+			goto out;
+		close(netsock[0]);
+		netsock[0] = -1;
+	}
 	if (pipe2(errpipe, O_CLOEXEC) < 0 || pipe2(alive, O_CLOEXEC) < 0 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sock) < 0) {
 		aj_fail(err, errno, "pipe");
@@ -1187,8 +1205,12 @@ int sandbox_run(const struct plan *p, const struct sandbox_use *use, int *status
 		close(errpipe[0]);
 		close(alive[1]);
 		close(sock[0]);
-		child_main(p, &orig, errpipe[1], alive[0], &relay, sock[1], filter.filter ? &filter : NULL,
+		child_main(p, &orig, errpipe[1], alive[0], &relay, sock[1], netsock[1], filter.filter ? &filter : NULL,
 			   cg.v1 ? cg.path : NULL);
+	}
+	if (netsock[1] >= 0) {
+		close(netsock[1]);
+		netsock[1] = -1;
 	}
 	close(errpipe[1]);
 	errpipe[1] = -1;
@@ -1262,6 +1284,10 @@ int sandbox_run(const struct plan *p, const struct sandbox_use *use, int *status
 restore:
 	tty_relay_finish(&relay);
 out:
+	use->net_summary = proxy_finish(&px);
+	for (int i = 0; i < 2; i++)
+		if (netsock[i] >= 0)
+			close(netsock[i]);
 	cleanup_host(&created, use);
 	if (cg.path) {
 		unsigned ooms = 0;

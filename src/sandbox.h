@@ -23,8 +23,9 @@
 struct sandbox_use {
 	int fd;
 	const char *pending;
+	char *net_summary; /* out: with --allow-net, the proxy's summary line (caller frees), else NULL */
 };
-int sandbox_run(const struct plan *p, const struct sandbox_use *use, int *status, struct aj_err *err);
+int sandbox_run(const struct plan *p, struct sandbox_use *use, int *status, struct aj_err *err);
 
 /* What `ajail doctor` reports: can this kernel, for this user, make a jail? Each check runs in a
  * throw-away child (user + mount namespace) that exits at once; nothing outside it changes. */

@@ -1077,6 +1077,12 @@ int workspace_record_end(struct workspace *w, int exit_status, struct aj_err *er
 	return record_update(w->dir, kv, 2, err);
 }
 
+int workspace_record_network(struct workspace *w, const char *summary, struct aj_err *err)
+{
+	const char *kv[][2] = { { "network", summary } };
+	return record_update(w->dir, kv, 1, err);
+}
+
 void workspace_info_release(struct workspace_info *i)
 {
 	free(i->name);

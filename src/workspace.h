@@ -94,6 +94,8 @@ void workspace_release(struct workspace *w); /* frees, releases the lock */
 /* Session bookkeeping in the record. */
 int workspace_record_start(struct workspace *w, char *const argv[], const char *rootfs, struct aj_err *err);
 int workspace_record_end(struct workspace *w, int exit_status, struct aj_err *err);
+/* --allow-net: the proxy's summary line, which `clone show` prints. */
+int workspace_record_network(struct workspace *w, const char *summary, struct aj_err *err);
 
 /* A workspace's record, as ajail wrote it (key=value lines; see the layout above). */
 struct workspace_info {

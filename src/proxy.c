@@ -1,0 +1,1205 @@
+/* proxy.c — ajail's filtering proxy for --allow-net, and --publish (see proxy.h).
+ *
+ * One process, forked by the supervisor, in the host's network namespace. Its main thread accepts
+ * on the listening sockets and starts a thread per connection; the thread reads the request with
+ * a deadline, decides on the name before any lookup, resolves, decides on each address, connects,
+ * and relays both directions with splice (a second thread for the way back). Threads, not an event
+ * loop: getaddrinfo blocks, and a blocking relay through a pipe is the cheapest copy there is.
+ * Memory stays small because a connection holds no buffer while it relays: the request head and
+ * the ClientHello are read into memory that is freed before the relay starts. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harden.h"
+#include "netpolicy.h"
+#include "output.h"
+#include "proxy.h"
+#include "proxy_wire.h"
+#include "util.h"
+
+/* A client has this long to send its whole request (a slow one is cut off: it holds a thread). */
+#define HANDSHAKE_MS 30000
+/* ...and this long to start TLS once a tunnel is open, when the proxy looks for the server name. */
+#define SNI_MS 10000
+#define CONNECT_MS 10000
+/* The largest ClientHello looked at: one TLS record. */
+#define SNI_MAX (5 + 16384)
+#define MAX_PORTS (2 + PLAN_NET_PORTS_MAX)
+
+enum via { VIA_CONNECT, VIA_HTTP, VIA_SOCKS, VIA_FORWARD, VIA_PUBLISH };
+static const char *const via_names[] = { "http-connect", "http", "socks5", "forward", "publish" };
+
+struct conn {
+	enum via via;
+	int c;                 /* the client: the jail's side (the host's for VIA_PUBLISH) */
+	int s;                 /* the server, once connected */
+	uint16_t target_port;  /* VIA_FORWARD, VIA_PUBLISH: the port connected to */
+	char host[WIRE_HOST_MAX + 1];
+	uint16_t port;
+	char addr[INET6_ADDRSTRLEN];
+	const char *rule;      /* the rule that allowed it (plan memory) */
+	const char *reason;    /* why it was refused or failed (static) */
+	char reason_buf[160];
+	bool allowed, logged_decision;
+	uint64_t out, in;      /* bytes client -> server, server -> client */
+	struct timespec t0;
+};
+
+static struct {
+	const struct plan_net *net;
+	int log_fd;
+	int verbose;
+	bool crlf;
+	int maker; /* the jail's socket maker (--publish), -1 */
+	pthread_mutex_t mu;
+	pthread_mutex_t maker_mu;
+	unsigned active;
+	unsigned long allowed, denied, failed, published;
+	char *hosts[64];
+	size_t n_hosts;
+	unsigned long more_hosts;
+	char *denied_names[6];
+	size_t n_denied_names;
+	bool more_denied;
+} g = { .log_fd = -1, .maker = -1, .mu = PTHREAD_MUTEX_INITIALIZER, .maker_mu = PTHREAD_MUTEX_INITIALIZER };
+
+static long elapsed_ms(const struct timespec *t0)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* Remember a name for the summary: the first few distinct ones. */
+static void remember(char **v, size_t max, size_t *n, const char *name, bool *more, unsigned long *more_count)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(v[i], name) == 0)
+			return;
+	if (*n < max) {
+		v[(*n)++] = xstrdup(name);
+	} else {
+		if (more)
+			*more = true;
+		if (more_count)
+			(*more_count)++;
+	}
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof line - 3, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof line - 4)
+		n = (int)(sizeof line - 4);
+	if (g.crlf)
+		line[n++] = '\r';
+	line[n++] = '\n';
+	(void)!write(STDERR_FILENO, line, (size_t)n);
+}
+
+/* The decision, once, as it is made: -v prints it; the counts feed the summary. */
+static void decided(struct conn *cn)
+{
+	if (cn->logged_decision)
+		return;
+	cn->logged_decision = true;
+	cleanup_free char *host = util_escape(cn->host);
+	pthread_mutex_lock(&g.mu);
+	if (cn->via == VIA_PUBLISH)
+		g.published++;
+	else if (cn->allowed)
+		g.allowed++, remember(g.hosts, sizeof g.hosts / sizeof g.hosts[0], &g.n_hosts, host, NULL, &g.more_hosts);
+	else if (cn->s < 0 && cn->rule)
+		g.failed++;
+	else
+		g.denied++, remember(g.denied_names, sizeof g.denied_names / sizeof g.denied_names[0], &g.n_denied_names,
+				     host, &g.more_denied, NULL);
+	pthread_mutex_unlock(&g.mu);
+	if (!g.verbose || cn->via == VIA_PUBLISH)
+		return;
+	if (cn->allowed)
+		say("ajail: net: allow %s:%u via %s (%s, %s)", host, cn->port, cn->addr, cn->rule ? cn->rule : "?",
+		    via_names[cn->via]);
+	else
+		say("ajail: net: %s %s:%u: %s (%s)", cn->rule ? "failed" : "deny", host, cn->port,
+		    cn->reason ? cn->reason : "refused", via_names[cn->via]);
+}
+
+/* One JSON line per connection attempt, written when it ends (so it has the byte counts). */
+static void log_conn(struct conn *cn)
+{
+	decided(cn);
+	if (g.log_fd < 0)
+		return;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	struct tm tm;
+	gmtime_r(&now.tv_sec, &tm);
+	char when[40];
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return;
+	fprintf(f, "{\"time\": \"%s.%03ldZ\", \"via\": \"%s\", \"host\": ", when, now.tv_nsec / 1000000,
+		via_names[cn->via]);
+	output_json_string(f, cn->host);
+	fprintf(f, ", \"port\": %u, \"address\": ", cn->port);
+	if (cn->addr[0])
+		output_json_string(f, cn->addr);
+	else
+		fputs("null", f);
+	fprintf(f, ", \"decision\": \"%s\", \"rule\": ", cn->allowed ? "allow" : cn->rule ? "failed" : "deny");
+	if (cn->rule)
+		output_json_string(f, cn->rule);
+	else
+		fputs("null", f);
+	fputs(", \"reason\": ", f);
+	if (cn->reason)
+		output_json_string(f, cn->reason);
+	else
+		fputs("null", f);
+	fprintf(f, ", \"bytes_out\": %llu, \"bytes_in\": %llu, \"duration_ms\": %ld}\n", (unsigned long long)cn->out,
+		(unsigned long long)cn->in, elapsed_ms(&cn->t0));
+	if (fclose(f) == 0 && text) {
+		pthread_mutex_lock(&g.mu);
+		(void)write_all(g.log_fd, text, len); /* O_APPEND, one write: lines never interleave */
+		pthread_mutex_unlock(&g.mu);
+	}
+	free(text);
+}
+
+static int send_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* recv with the connection's handshake deadline (SO_RCVTIMEO bounds each wait; this, the sum). */
+static ssize_t recv_deadline(struct conn *cn, void *buf, size_t n, long budget_ms)
+{
+	for (;;) {
+		long left = budget_ms - elapsed_ms(&cn->t0);
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		struct pollfd p = { .fd = cn->c, .events = POLLIN };
+		int r = poll(&p, 1, (int)(left > 1000 ? 1000 : left));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			continue;
+		ssize_t got = recv(cn->c, buf, n, MSG_DONTWAIT);
+		if (got < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		return got;
+	}
+}
+
+static void http_refuse(struct conn *cn, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void http_refuse(struct conn *cn, int status, const char *fmt, ...)
+{
+	char text[512], out[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	size_t n = wire_http_error(status, text, out, sizeof out);
+	(void)send_all(cn->c, out, n);
+}
+
+/* Connect to one address within CONNECT_MS. */
+static int connect_one(const struct sockaddr *sa, socklen_t salen, int *err)
+{
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		*err = errno;
+		return -1;
+	}
+	if (connect(fd, sa, salen) < 0 && errno != EINPROGRESS) {
+		*err = errno;
+		close(fd);
+		return -1;
+	}
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	int r;
+	do
+		r = poll(&p, 1, CONNECT_MS);
+	while (r < 0 && errno == EINTR);
+	int soerr = 0;
+	socklen_t sl = sizeof soerr;
+	if (r <= 0) {
+		*err = r == 0 ? ETIMEDOUT : errno;
+		close(fd);
+		return -1;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr) {
+		*err = soerr ? soerr : errno;
+		close(fd);
+		return -1;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	return fd;
+}
+
+static void addr_text(const struct sockaddr *sa, char out[INET6_ADDRSTRLEN])
+{
+	const void *a = sa->sa_family == AF_INET ? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
+						 : (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+	if (!inet_ntop(sa->sa_family, a, out, INET6_ADDRSTRLEN))
+		snprintf(out, INET6_ADDRSTRLEN, "?");
+}
+
+enum up { UP_OK, UP_DENY, UP_RESOLVE, UP_CONNECT };
+
+/* The policy, then the connection: the name is checked before it is looked up (a lookup is a
+ * channel out too), then every address it resolved to. */
+static enum up open_upstream(struct conn *cn, int *err)
+{
+	const struct netpolicy *np = &g.net->policy;
+	const char *reason = NULL;
+	int ri = netpolicy_match(np, cn->host, cn->port, &reason);
+	if (ri < 0) {
+		cn->reason = reason ? reason : "not in the allow-list";
+		return UP_DENY;
+	}
+	const struct np_rule *r = &np->rules[ri];
+	cn->rule = r->text;
+	struct sockaddr_storage lit;
+	memset(&lit, 0, sizeof lit);
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&lit;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&lit;
+	struct addrinfo one = { .ai_socktype = SOCK_STREAM, .ai_addr = (struct sockaddr *)&lit }, *res = NULL, *list = &one;
+	if (r->kind == NP_LOCALHOST && strcmp(cn->host, "::1") != 0) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons(cn->port);
+		v4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		one.ai_family = AF_INET;
+		one.ai_addrlen = sizeof *v4;
+	} else if (inet_pton(AF_INET, cn->host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons(cn->port);
+		one.ai_family = AF_INET;
+		one.ai_addrlen = sizeof *v4;
+	} else if (inet_pton(AF_INET6, cn->host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons(cn->port);
+		one.ai_family = AF_INET6;
+		one.ai_addrlen = sizeof *v6;
+	} else {
+		char port[8];
+		snprintf(port, sizeof port, "%u", cn->port);
+		struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG };
+		int e = getaddrinfo(cn->host, port, &hints, &res);
+		if (e != 0) {
+			snprintf(cn->reason_buf, sizeof cn->reason_buf, "cannot resolve: %s",
+				 e == EAI_SYSTEM ? strerror(errno) : gai_strerror(e));
+			cn->reason = cn->reason_buf;
+			return UP_RESOLVE;
+		}
+		list = res;
+	}
+	enum up ret = UP_DENY;
+	*err = 0;
+	for (struct addrinfo *a = list; a; a = a->ai_next) {
+		if (a->ai_family != AF_INET && a->ai_family != AF_INET6)
+			continue;
+		char text[INET6_ADDRSTRLEN];
+		addr_text(a->ai_addr, text);
+		const char *why = NULL;
+		if (!netpolicy_addr_ok(np, ri, a->ai_addr, &why)) {
+			if (ret == UP_DENY) {
+				snprintf(cn->addr, sizeof cn->addr, "%s", text);
+				cn->reason = why ? why : "address refused";
+			}
+			continue;
+		}
+		snprintf(cn->addr, sizeof cn->addr, "%s", text);
+		int fd = connect_one(a->ai_addr, a->ai_addrlen, err);
+		if (fd >= 0) {
+			cn->s = fd;
+			ret = UP_OK;
+			break;
+		}
+		ret = UP_CONNECT;
+		snprintf(cn->reason_buf, sizeof cn->reason_buf, "connect: %s", strerror(*err));
+		cn->reason = cn->reason_buf;
+	}
+	if (res)
+		freeaddrinfo(res);
+	if (ret == UP_DENY)
+		cn->rule = NULL; /* refused by the address check: a denial, not a failure */
+	return ret;
+}
+
+/* ---- the relay ---- */
+
+/* Move bytes from one socket to the other through a pipe until EOF or an error. */
+static int pump(int from, int to, uint64_t *count)
+{
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -1;
+	int rc = 0;
+	for (;;) {
+		ssize_t n = splice(from, NULL, pfd[1], NULL, 1 << 16, SPLICE_F_MOVE);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -1 : 0;
+			break;
+		}
+		while (n > 0) {
+			ssize_t m = splice(pfd[0], NULL, to, NULL, (size_t)n, SPLICE_F_MOVE);
+			if (m < 0 && errno == EINTR)
+				continue;
+			if (m <= 0) {
+				rc = -1;
+				goto out;
+			}
+			n -= m;
+			*count += (uint64_t)m;
+		}
+	}
+out:
+	close(pfd[0]);
+	close(pfd[1]);
+	return rc;
+}
+
+static void *pump_back(void *arg)
+{
+	struct conn *cn = arg;
+	if (pump(cn->s, cn->c, &cn->in) < 0) {
+		shutdown(cn->c, SHUT_RDWR);
+		shutdown(cn->s, SHUT_RDWR);
+	} else {
+		shutdown(cn->c, SHUT_WR);
+	}
+	return NULL;
+}
+
+/* With the server name check: hold the client's first bytes until they show whether a TLS
+ * ClientHello is starting, and whose. Its server name must be the host asked for: otherwise an
+ * allowed name could front for any other at the same address (one CDN, many customers). Other
+ * protocols (ssh through CONNECT) pass. Returns 0 to go on (the bytes sent), -1 to close. */
+static int check_sni(struct conn *cn, const char *pre, size_t npre)
+{
+	uint8_t *buf = malloc(SNI_MAX);
+	if (!buf)
+		return -1;
+	size_t len = npre < SNI_MAX ? npre : SNI_MAX;
+	memcpy(buf, pre, len);
+	struct timespec start = cn->t0;
+	clock_gettime(CLOCK_MONOTONIC, &cn->t0);
+	int rc = -1;
+	for (;;) {
+		char sni[WIRE_HOST_MAX + 1];
+		enum wire_tls t = len ? wire_tls_sni(buf, len, sni) : WIRE_TLS_NEED_MORE;
+		if (t == WIRE_TLS_NOT_TLS || t == WIRE_TLS_NO_SNI) {
+			rc = 0;
+			break;
+		}
+		if (t == WIRE_TLS_SNI) {
+			char want[WIRE_HOST_MAX + 1];
+			snprintf(want, sizeof want, "%s", cn->host);
+			size_t wl = strlen(want);
+			if (wl && want[wl - 1] == '.')
+				want[wl - 1] = '\0';
+			struct in6_addr ip;
+			bool literal = inet_pton(AF_INET, want, &ip) == 1 || inet_pton(AF_INET6, want, &ip) == 1;
+			if (literal || strcasecmp(sni, want) == 0) {
+				rc = 0;
+			} else {
+				cleanup_free char *esni = util_escape(sni);
+				snprintf(cn->reason_buf, sizeof cn->reason_buf, "TLS server name %s is not the host asked for", esni);
+				cn->reason = cn->reason_buf;
+			}
+			break;
+		}
+		if (t == WIRE_TLS_BAD) {
+			cn->reason = "a malformed TLS ClientHello";
+			break;
+		}
+		if (len == SNI_MAX) {
+			cn->reason = "a TLS ClientHello too large to check";
+			break;
+		}
+		ssize_t n = recv_deadline(cn, buf + len, SNI_MAX - len, SNI_MS);
+		if (n == 0 && len == 0) { /* closed before a byte: nothing to check */
+			rc = 1;
+			break;
+		}
+		if (n <= 0) {
+			cn->reason = n == 0 ? "closed during the TLS ClientHello" : "no TLS ClientHello in time";
+			break;
+		}
+		len += (size_t)n;
+	}
+	cn->t0 = start;
+	if (rc == 0 && len && send_all(cn->s, buf, len) < 0)
+		rc = -1;
+	if (rc == 0)
+		cn->out += len;
+	free(buf);
+	return rc;
+}
+
+/* Relay until both directions are done. pre: client bytes already read (the rest of a request
+ * head's read, or the rewritten request for plain HTTP), sent to the server first. */
+static void relay(struct conn *cn, const char *pre, size_t npre, bool sni)
+{
+	struct timeval zero = { 0 };
+	setsockopt(cn->c, SOL_SOCKET, SO_RCVTIMEO, &zero, sizeof zero);
+	setsockopt(cn->c, SOL_SOCKET, SO_SNDTIMEO, &zero, sizeof zero);
+	pthread_t back;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	bool started = pthread_create(&back, &attr, pump_back, cn) == 0;
+	pthread_attr_destroy(&attr);
+	if (!started) {
+		cn->reason = "out of threads";
+		return;
+	}
+	int rc = 0;
+	if (sni) {
+		rc = check_sni(cn, pre, npre);
+	} else if (npre) {
+		rc = send_all(cn->s, pre, npre);
+		cn->out += npre;
+	}
+	if (rc == 0 && pump(cn->c, cn->s, &cn->out) == 0)
+		shutdown(cn->s, SHUT_WR);
+	else {
+		shutdown(cn->c, SHUT_RDWR);
+		shutdown(cn->s, SHUT_RDWR);
+	}
+	pthread_join(back, NULL);
+}
+
+/* ---- the three ways in ---- */
+
+static void serve_http(struct conn *cn)
+{
+	char *buf = malloc(WIRE_HTTP_HEAD_MAX + 1);
+	char *out = NULL;
+	if (!buf)
+		return;
+	size_t len = 0;
+	struct wire_http r;
+	memset(&r, 0, sizeof r);
+	for (;;) {
+		enum wire_result w = wire_http_parse(buf, len, &r);
+		if (w == WIRE_DONE)
+			break;
+		if (w == WIRE_BAD) {
+			http_refuse(cn, r.status ? r.status : 400, "%s", r.why ? r.why : "bad request");
+			goto out;
+		}
+		if (len >= WIRE_HTTP_HEAD_MAX) {
+			http_refuse(cn, 431, "request head too large");
+			goto out;
+		}
+		ssize_t n = recv_deadline(cn, buf + len, WIRE_HTTP_HEAD_MAX - len, HANDSHAKE_MS);
+		if (n <= 0) {
+			if (n < 0 && errno == ETIMEDOUT)
+				http_refuse(cn, 408, "no complete request in %d s", HANDSHAKE_MS / 1000);
+			goto out;
+		}
+		len += (size_t)n;
+	}
+	cn->via = r.connect ? VIA_CONNECT : VIA_HTTP;
+	snprintf(cn->host, sizeof cn->host, "%s", r.host);
+	cn->port = r.port;
+	int e = 0;
+	switch (open_upstream(cn, &e)) {
+	case UP_OK:
+		break;
+	case UP_DENY: {
+		cleanup_free char *h = util_escape(cn->host);
+		http_refuse(cn, 403, "%s:%u is not allowed by the network policy (%s); --allow-net=%s lets it through", h,
+			    cn->port, cn->reason, h);
+		log_conn(cn);
+		goto out;
+	}
+	case UP_RESOLVE:
+		http_refuse(cn, 502, "%s", cn->reason);
+		log_conn(cn);
+		goto out;
+	case UP_CONNECT:
+		http_refuse(cn, e == ETIMEDOUT ? 504 : 502, "%s", cn->reason);
+		log_conn(cn);
+		goto out;
+	}
+	cn->allowed = true;
+	decided(cn);
+	if (r.connect) {
+		static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+		if (send_all(cn->c, ok, sizeof ok - 1) == 0) {
+			char *rest = buf + r.head_len;
+			size_t nrest = len - r.head_len;
+			relay(cn, rest, nrest, true);
+		}
+	} else {
+		size_t cap = WIRE_HTTP_HEAD_MAX + 1024;
+		out = malloc(cap + (len - r.head_len));
+		long n = out ? wire_http_rewrite(buf, len, &r, out, cap) : -1;
+		if (n < 0) {
+			http_refuse(cn, 400, "the request cannot be forwarded");
+		} else {
+			memcpy(out + n, buf + r.head_len, len - r.head_len);
+			size_t total = (size_t)n + (len - r.head_len);
+			free(buf);
+			buf = NULL;
+			relay(cn, out, total, false);
+		}
+	}
+	log_conn(cn);
+out:
+	free(buf);
+	free(out);
+}
+
+static void serve_socks(struct conn *cn)
+{
+	uint8_t buf[600];
+	size_t len = 0, used = 0;
+	bool no_auth = false;
+	for (;;) {
+		enum wire_result w = wire_socks_greeting(buf, len, &used, &no_auth);
+		if (w == WIRE_BAD)
+			return;
+		if (w == WIRE_DONE)
+			break;
+		ssize_t n = recv_deadline(cn, buf + len, sizeof buf - len, HANDSHAKE_MS);
+		if (n <= 0)
+			return;
+		len += (size_t)n;
+	}
+	uint8_t method[2] = { 5, no_auth ? 0 : 0xff };
+	if (send_all(cn->c, method, 2) < 0 || !no_auth)
+		return;
+	memmove(buf, buf + used, len - used);
+	len -= used;
+	struct wire_socks r;
+	uint8_t reply[10];
+	for (;;) {
+		memset(&r, 0, sizeof r);
+		enum wire_result w = wire_socks_request(buf, len, &r);
+		if (w == WIRE_BAD) {
+			wire_socks_reply(r.reply ? r.reply : 1, reply);
+			(void)send_all(cn->c, reply, sizeof reply);
+			return;
+		}
+		if (w == WIRE_DONE)
+			break;
+		if (len == sizeof buf)
+			return;
+		ssize_t n = recv_deadline(cn, buf + len, sizeof buf - len, HANDSHAKE_MS);
+		if (n <= 0)
+			return;
+		len += (size_t)n;
+	}
+	snprintf(cn->host, sizeof cn->host, "%s", r.host);
+	cn->port = r.port;
+	if (r.cmd != 1) {
+		cn->reason = "only SOCKS5 CONNECT is served";
+		wire_socks_reply(7, reply);
+		(void)send_all(cn->c, reply, sizeof reply);
+		log_conn(cn);
+		return;
+	}
+	int e = 0;
+	enum up u = open_upstream(cn, &e);
+	/* REP: 2 not allowed by the ruleset, 4 host unreachable, 5 refused, 6 TTL expired (time out). */
+	uint8_t rep = u == UP_OK ? 0 : u == UP_DENY ? 2 : u == UP_RESOLVE ? 4 : e == ECONNREFUSED ? 5 : e == ETIMEDOUT ? 6 : 4;
+	wire_socks_reply(rep, reply);
+	if (u != UP_OK) {
+		(void)send_all(cn->c, reply, sizeof reply);
+		log_conn(cn);
+		return;
+	}
+	cn->allowed = true;
+	decided(cn);
+	if (send_all(cn->c, reply, sizeof reply) == 0)
+		relay(cn, (const char *)buf + r.used, len - r.used, true);
+	log_conn(cn);
+}
+
+/* localhost:PORT: the jail's 127.0.0.1:PORT is the host's. */
+static void serve_forward(struct conn *cn)
+{
+	snprintf(cn->host, sizeof cn->host, "localhost");
+	cn->port = cn->target_port;
+	int e = 0;
+	if (open_upstream(cn, &e) != UP_OK) {
+		log_conn(cn);
+		return;
+	}
+	cn->allowed = true;
+	decided(cn);
+	relay(cn, NULL, 0, false);
+	log_conn(cn);
+}
+
+/* A fresh socket of the jail's network namespace, from the socket maker left there. */
+static int jail_socket(void)
+{
+	pthread_mutex_lock(&g.maker_mu);
+	int fd = -1;
+	char c = '4';
+	if (g.maker >= 0 && send(g.maker, &c, 1, MSG_NOSIGNAL) == 1) {
+		char b;
+		struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} u;
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+		struct pollfd p = { .fd = g.maker, .events = POLLIN };
+		if (poll(&p, 1, 5000) == 1 && recvmsg(g.maker, &msg, MSG_CMSG_CLOEXEC) == 1) {
+			struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+			if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+			    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+				memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+		}
+	}
+	pthread_mutex_unlock(&g.maker_mu);
+	/* The maker runs in the jail, where the command could have taken it over: what it sends is
+	 * checked to be what was asked for, an unconnected TCP socket. */
+	int type = 0, domain = 0;
+	socklen_t l1 = sizeof type, l2 = sizeof domain;
+	if (fd >= 0 && (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l1) < 0 || type != SOCK_STREAM ||
+			getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &l2) < 0 || domain != AF_INET)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static void serve_publish(struct conn *cn)
+{
+	snprintf(cn->host, sizeof cn->host, "jail");
+	cn->port = cn->target_port;
+	cn->allowed = true;
+	int fd = jail_socket();
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(cn->target_port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	cn->s = fd;
+	snprintf(cn->addr, sizeof cn->addr, "127.0.0.1");
+	relay(cn, NULL, 0, false);
+	log_conn(cn);
+}
+
+static void *conn_main(void *arg)
+{
+	struct conn *cn = arg;
+	switch (cn->via) {
+	case VIA_CONNECT:
+	case VIA_HTTP:
+		serve_http(cn);
+		break;
+	case VIA_SOCKS:
+		serve_socks(cn);
+		break;
+	case VIA_FORWARD:
+		serve_forward(cn);
+		break;
+	case VIA_PUBLISH:
+		serve_publish(cn);
+		break;
+	}
+	close(cn->c);
+	if (cn->s >= 0)
+		close(cn->s);
+	free(cn);
+	pthread_mutex_lock(&g.mu);
+	g.active--;
+	pthread_mutex_unlock(&g.mu);
+	return NULL;
+}
+
+/* ---- the process ---- */
+
+struct listener {
+	int fd;
+	enum via via;
+	uint16_t port;
+};
+
+static void accept_one(const struct listener *l)
+{
+	int c = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+	if (c < 0)
+		return;
+	pthread_mutex_lock(&g.mu);
+	bool full = g.active >= PROXY_MAX_CONNS;
+	if (!full)
+		g.active++;
+	pthread_mutex_unlock(&g.mu);
+	struct conn *cn = full ? NULL : calloc(1, sizeof *cn);
+	if (!cn) {
+		if (!full) {
+			pthread_mutex_lock(&g.mu);
+			g.active--;
+			pthread_mutex_unlock(&g.mu);
+		}
+		/* Refused at once, not queued: the jail cannot make the proxy hold more than it serves. */
+		struct conn tmp = { .via = l->via, .c = c, .s = -1, .port = l->port };
+		clock_gettime(CLOCK_MONOTONIC, &tmp.t0);
+		tmp.reason = "too many connections at once";
+		if (l->via == VIA_HTTP) {
+			char out[512];
+			size_t n = wire_http_error(503, "too many connections through the proxy at once", out, sizeof out);
+			(void)send(c, out, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		}
+		if (l->via != VIA_PUBLISH)
+			log_conn(&tmp);
+		close(c);
+		return;
+	}
+	cn->via = l->via;
+	cn->c = c;
+	cn->s = -1;
+	cn->target_port = l->port;
+	clock_gettime(CLOCK_MONOTONIC, &cn->t0);
+	struct timeval tv = { .tv_sec = HANDSHAKE_MS / 1000 };
+	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	/* getaddrinfo's NSS modules want room; the relay itself needs little. */
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_t t;
+	if (pthread_create(&t, &attr, conn_main, cn) != 0) {
+		close(c);
+		free(cn);
+		pthread_mutex_lock(&g.mu);
+		g.active--;
+		pthread_mutex_unlock(&g.mu);
+	}
+	pthread_attr_destroy(&attr);
+}
+
+static char *summary(void)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return NULL;
+	pthread_mutex_lock(&g.mu);
+	unsigned long hosts = g.n_hosts + g.more_hosts;
+	if (!g.allowed && !g.denied && !g.failed)
+		fputs("no connections", f);
+	else
+		fprintf(f, "%lu connection%s to %lu host%s", g.allowed, g.allowed == 1 ? "" : "s", hosts, hosts == 1 ? "" : "s");
+	if (g.failed)
+		fprintf(f, "; failed: %lu", g.failed);
+	if (g.denied) {
+		fprintf(f, "; denied: %lu (", g.denied);
+		for (size_t i = 0; i < g.n_denied_names; i++)
+			fprintf(f, "%s%s", i ? ", " : "", g.denied_names[i]);
+		fputs(g.more_denied ? ", ...)" : ")", f);
+	}
+	if (g.published)
+		fprintf(f, "; %lu published connection%s in", g.published, g.published == 1 ? "" : "s");
+	pthread_mutex_unlock(&g.mu);
+	fclose(f);
+	return text;
+}
+
+/* The listening sockets from the jail's side: one message, 'L' and the fds. Each is checked to be
+ * a listening TCP socket (it is made by ajail's own code in the jail before the command runs). */
+static size_t recv_listeners(int sock, int ctl, int *fds, size_t max)
+{
+	struct pollfd p[2] = { { .fd = sock, .events = POLLIN }, { .fd = ctl, .events = POLLIN } };
+	for (;;) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return 0;
+		}
+		if (p[1].revents)
+			_exit(0); /* the jail never started */
+		if (p[0].revents)
+			break;
+	}
+	char c;
+	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * MAX_PORTS)];
+		struct cmsghdr align;
+	} u;
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1 || c != 'L')
+		return 0;
+	size_t n = 0;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof fd);
+			int acc = 0;
+			socklen_t sl = sizeof acc;
+			if (n < max && getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &sl) == 0 && acc)
+				fds[n++] = fd;
+			else
+				close(fd);
+		}
+	}
+	return n;
+}
+
+static void __attribute__((noreturn)) proxy_main(const struct plan *p, int sock, int ctl, int result, int *pub,
+						  size_t npub)
+{
+	const struct plan_net *n = &p->net;
+	g.net = n;
+	/* Threads get small arenas and stacks: the budget is a few MiB with a hundred connections. */
+	mallopt(M_ARENA_MAX, 1);
+	mallopt(M_MMAP_THRESHOLD, 16 * 1024);
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max && rl.rlim_cur < 8192) {
+		rl.rlim_cur = rl.rlim_max < 8192 ? rl.rlim_max : 8192;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	struct listener ls[2 * MAX_PORTS];
+	size_t nl = 0;
+	int jfds[MAX_PORTS];
+	size_t nj = recv_listeners(sock, ctl, jfds, MAX_PORTS);
+	if (n->mode == NET_ALLOW) {
+		if (nj != 2 + n->n_forward)
+			_exit(3);
+		ls[nl++] = (struct listener){ jfds[0], VIA_HTTP, n->http_port };
+		ls[nl++] = (struct listener){ jfds[1], VIA_SOCKS, n->socks_port };
+		for (size_t i = 0; i < n->n_forward; i++)
+			ls[nl++] = (struct listener){ jfds[2 + i], VIA_FORWARD, n->forward[i] };
+	}
+	for (size_t i = 0; i < npub; i++)
+		ls[nl++] = (struct listener){ pub[i], VIA_PUBLISH, n->publish[i].port };
+	if (npub)
+		g.maker = sock;
+	else
+		close(sock);
+	/* Load the resolver's modules now: once confined, they could not be opened (they can; this is
+	 * for the first connection's latency, and so that a failure shows here). */
+	struct addrinfo *res = NULL;
+	if (getaddrinfo("localhost", "80", &(struct addrinfo){ .ai_socktype = SOCK_STREAM }, &res) == 0)
+		freeaddrinfo(res);
+	struct aj_err err = { 0 };
+	if (harden_confine_net(&err) < 0) {
+		say("ajail: the network proxy cannot confine itself: %s", err.msg);
+		_exit(4);
+	}
+	struct pollfd pfd[1 + 2 * MAX_PORTS];
+	for (;;) {
+		pfd[0] = (struct pollfd){ .fd = ctl, .events = POLLIN };
+		for (size_t i = 0; i < nl; i++)
+			pfd[1 + i] = (struct pollfd){ .fd = ls[i].fd, .events = POLLIN };
+		if (poll(pfd, 1 + nl, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[0].revents)
+			break;
+		for (size_t i = 0; i < nl; i++)
+			if (pfd[1 + i].revents & POLLIN)
+				accept_one(&ls[i]);
+	}
+	/* The jail is gone: its connections are ending. A moment for their log lines, then the sum. */
+	for (int i = 0; i < 50; i++) {
+		pthread_mutex_lock(&g.mu);
+		unsigned active = g.active;
+		pthread_mutex_unlock(&g.mu);
+		if (!active)
+			break;
+		usleep(10000);
+	}
+	char *s = summary();
+	if (s)
+		(void)write_all(result, s, strlen(s));
+	_exit(0);
+}
+
+static int listen_tcp(uint16_t port, struct aj_err *err, const char *what)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return aj_fail(err, errno, "%s: socket", what);
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 1024) < 0) {
+		int e = errno;
+		close(fd);
+		return aj_fail(err, e, "%s: 127.0.0.1:%u", what, port);
+	}
+	return fd;
+}
+
+int proxy_start(const struct plan *p, int sock, bool crlf, struct proxy *px, struct aj_err *err)
+{
+	const struct plan_net *n = &p->net;
+	int pub[PLAN_NET_PORTS_MAX];
+	size_t npub = 0;
+	int ctl[2] = { -1, -1 }, res[2] = { -1, -1 };
+	int log_fd = -1;
+	for (; npub < n->n_publish; npub++) {
+		char what[64];
+		snprintf(what, sizeof what, "--publish=%u:%u", n->publish[npub].host_port, n->publish[npub].port);
+		pub[npub] = listen_tcp(n->publish[npub].host_port, err, what);
+		if (pub[npub] < 0)
+			goto fail;
+	}
+	if (n->log_path) {
+		/* The user's file: appended to, never followed through a symlink at its end (it may sit in
+		 * the working directory, which a jail writes). */
+		log_fd = open(n->log_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+		struct stat st;
+		if (log_fd < 0 || fstat(log_fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			aj_fail(err, log_fd < 0 ? errno : EINVAL, "--net-log: %s", n->log_path);
+			goto fail;
+		}
+		fcntl(log_fd, F_SETFL, O_WRONLY | O_APPEND);
+	}
+	if (pipe2(ctl, O_CLOEXEC) < 0 || pipe2(res, O_CLOEXEC) < 0) {
+		aj_fail(err, errno, "pipe");
+		goto fail;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		aj_fail(err, errno, "fork the network proxy");
+		goto fail;
+	}
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		prctl(PR_SET_NAME, "ajail-proxy", 0, 0, 0);
+		/* ^C at the terminal is for the jail: the proxy ends when the supervisor says so. */
+		static const int ignored[] = { SIGINT, SIGQUIT, SIGHUP, SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE, SIGWINCH };
+		for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
+			signal(ignored[i], SIG_IGN);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		close(ctl[1]);
+		close(res[0]);
+		g.log_fd = log_fd;
+		g.verbose = p->verbose;
+		g.crlf = crlf;
+		proxy_main(p, sock, ctl[0], res[1], pub, npub);
+	}
+	close(ctl[0]);
+	close(res[1]);
+	for (size_t i = 0; i < npub; i++)
+		close(pub[i]);
+	if (log_fd >= 0)
+		close(log_fd);
+	px->pid = pid;
+	px->ctl = ctl[1];
+	px->result = res[0];
+	return 0;
+fail:
+	for (size_t i = 0; i < npub; i++)
+		close(pub[i]);
+	if (log_fd >= 0)
+		close(log_fd);
+	for (int i = 0; i < 2; i++) {
+		if (ctl[i] >= 0)
+			close(ctl[i]);
+		if (res[i] >= 0)
+			close(res[i]);
+	}
+	return -1;
+}
+
+char *proxy_finish(struct proxy *px)
+{
+	if (px->pid < 0)
+		return NULL;
+	close(px->ctl);
+	px->ctl = -1;
+	char buf[2048];
+	size_t len = 0;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		long left = 2000 - elapsed_ms(&t0);
+		struct pollfd p = { .fd = px->result, .events = POLLIN };
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			break;
+		ssize_t n = read(px->result, buf + len, sizeof buf - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len == sizeof buf - 1)
+			break;
+	}
+	buf[len] = '\0';
+	close(px->result);
+	px->result = -1;
+	kill(px->pid, SIGKILL);
+	int ws;
+	while (waitpid(px->pid, &ws, 0) < 0 && errno == EINTR)
+		;
+	px->pid = -1;
+	return len ? xstrdup(buf) : NULL;
+}
+
+/* ---- in the jail ---- */
+
+static int send_fds(int sock, const int *fds, size_t n)
+{
+	char c = 'L';
+	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * MAX_PORTS)];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof u);
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (n) {
+		msg.msg_control = u.buf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * n);
+	}
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+/* The socket maker: one fresh TCP socket of this namespace per byte received. */
+static void __attribute__((noreturn)) maker_main(int sock)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	prctl(PR_SET_NAME, "ajail-publish", 0, 0, 0);
+	for (;;) {
+		char c;
+		ssize_t n = recv(sock, &c, 1, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			_exit(0);
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			(void)send(sock, "E", 1, MSG_NOSIGNAL);
+			continue;
+		}
+		char ok = 'S';
+		struct iovec iov = { .iov_base = &ok, .iov_len = 1 };
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} u;
+		memset(&u, 0, sizeof u);
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+		(void)sendmsg(sock, &msg, MSG_NOSIGNAL);
+		close(fd);
+	}
+}
+
+int proxy_jail_side(const struct plan_net *n, int sock, struct aj_err *err)
+{
+	int fds[MAX_PORTS];
+	size_t nfd = 0;
+	int ret = -1;
+	if (n->mode == NET_ALLOW) {
+		if ((fds[nfd] = listen_tcp(n->http_port, err, "the proxy's port")) < 0)
+			goto out;
+		nfd++;
+		if ((fds[nfd] = listen_tcp(n->socks_port, err, "the proxy's SOCKS5 port")) < 0)
+			goto out;
+		nfd++;
+		for (size_t i = 0; i < n->n_forward; i++) {
+			if ((fds[nfd] = listen_tcp(n->forward[i], err, "a localhost:PORT forward")) < 0)
+				goto out;
+			nfd++;
+		}
+	}
+	if (send_fds(sock, fds, nfd) < 0) {
+		aj_fail(err, errno, "pass the network's sockets to ajail");
+		goto out;
+	}
+	if (n->n_publish) {
+		pid_t pid = fork();
+		if (pid < 0) {
+			aj_fail(err, errno, "fork the socket maker for --publish");
+			goto out;
+		}
+		if (pid == 0) {
+			for (size_t i = 0; i < nfd; i++)
+				close(fds[i]);
+			/* Nothing of the jail's set-up but its socket: every other fd closes. */
+			for (int fd = 3; fd < 1024; fd++)
+				if (fd != sock)
+					close(fd);
+			maker_main(sock);
+		}
+	}
+	ret = 0;
+out:
+	for (size_t i = 0; i < nfd; i++)
+		close(fds[i]);
+	close(sock);
+	return ret;
+}
