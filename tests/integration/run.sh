@@ -40,6 +40,13 @@ if [ "$(id -u)" = 0 ]; then
 			{ echo "run.sh: could not give $test_user an ssh key" >&2; exit 1; }
 	fi
 	users+=("$test_user")
+	# Names for the network tests (--allow-net), on loopback addresses where their servers listen;
+	# meta.test stands for a name that resolves to a cloud metadata address. Taken out again at exit.
+	if ! grep -q ' allowed\.test' /etc/hosts; then
+		printf '%s\n' '127.0.0.2 allowed.test # ajail-it' '127.0.0.3 other.test # ajail-it' \
+			'127.0.0.4 sub.wild.test # ajail-it' '169.254.169.254 meta.test # ajail-it' '127.0.0.5 exact.wild.test # ajail-it' >>/etc/hosts
+		trap 'rm -rf "$stage"; sed -i "/ # ajail-it\$/d" /etc/hosts' EXIT
+	fi
 fi
 
 mounts() { awk '{print $5, $9, $10}' /proc/self/mountinfo | sort; }
