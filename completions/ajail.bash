@@ -12,12 +12,12 @@
 # after the last word-break character, which is the part readline replaces.
 
 __ajail_long_opts=(--fs= --fs-edit --fs-edit= --home-edit --home-edit= --ro --ro= --rol --rol= --rw --rw=
-	--hide --hide= --mount= --dev= --cap-add= --no-net --clone --clone= --clone-dirty --clone-push --new-session --quiet --verbose
+	--hide --hide= --mount= --dev= --cap-add= --no-net --net= --allow-net= --publish= --net-log= --clone --clone= --clone-dirty --clone-push --new-session --quiet --verbose
 	--lockdown --memory= --cpus= --pids= --no-cap-drop --no-seccomp --allow-ptrace --no-landlock --no-rlimits --no-mask
 	--dry-run --help --version)
 __ajail_short_opts=(-q -v -h)
 # Options whose value may also be the next word (ARG_REQUIRED in src/cli.c): "--fs alpine".
-__ajail_value_opts=" --fs --mount --dev --cap-add --memory --cpus --pids "
+__ajail_value_opts=" --fs --mount --dev --cap-add --memory --cpus --pids --net --allow-net --publish --net-log "
 __ajail_caps=(CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE
 	NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT
 	SYS_PTRACE SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG MKNOD LEASE
@@ -27,6 +27,8 @@ __ajail_verbs=(fs clone doctor)
 __ajail_fs_cmds=(import list rm build cp export)
 __ajail_clone_cmds=(list show rm gc sync)
 __ajail_mount_modes=(ro rol rw hide dev)
+# The presets shipped in share/net-presets (a user's own are not looked for).
+__ajail_net_presets=(@claude @codex @npm @pypi @github @debian)
 
 # Glue COMP_WORDS back into shell words. Sets __ajail_w (words up to the cursor's), __ajail_cw (index of
 # the cursor's word) and __ajail_raw (index in COMP_WORDS where each word starts).
@@ -218,6 +220,18 @@ __ajail_value()
 		;;
 	cap-add)
 		__ajail_add "${__ajail_caps[@]/#/$prefix}"
+		;;
+	net)
+		__ajail_add "${prefix}host" "${prefix}none"
+		;;
+	allow-net) # PATTERN[,PATTERN...]: presets after the last comma
+		case $value in
+		*,*) __ajail_add "${__ajail_net_presets[@]/#/$prefix${value%,*},}" ;;
+		*) __ajail_add "${__ajail_net_presets[@]/#/$prefix}" ;;
+		esac
+		;;
+	net-log)
+		__ajail_paths -f "$prefix" "$value"
 		;;
 	clone) # a branch of the repository in the working directory
 		mapfile -t list < <(git for-each-ref --format='%(refname:short)' refs/heads 2>/dev/null)

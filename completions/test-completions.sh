@@ -114,7 +114,8 @@ exactly 'ajail fs ' import list rm build cp export
 has 'ajail ' fs clone doctor --fs= --no-net --cap-add= -q
 has 'ajail -' --fs= --fs-edit --fs-edit= --home-edit --home-edit= --ro --ro= --rol --rol= --rw --rw= \
 	--hide --hide= --mount= --dev= --cap-add= --no-net --clone --clone= --clone-dirty --clone-push --new-session -q --quiet -v \
-	--verbose --dry-run -h --help --version --lockdown --memory= --cpus= --pids= --allow-ptrace
+	--verbose --dry-run -h --help --version --lockdown --memory= --cpus= --pids= --allow-ptrace \
+	--net= --allow-net= --publish= --net-log=
 exactly 'ajail --ro' --ro --ro= --rol --rol=
 has 'ajail do' doctor
 lacks 'ajail -q do' doctor do done
@@ -127,6 +128,11 @@ exactly 'ajail fs export al' alpine
 
 # Values.
 exactly 'ajail --fs=al' alpine
+exactly 'ajail --net=' host none
+exactly 'ajail --net ' host none
+# '@' breaks words in bash: readline replaces only what follows it.
+exactly 'ajail --allow-net=@n' npm
+exactly 'ajail --allow-net=@claude,@c' claude codex
 exactly 'ajail -q --fs=d' debian
 has 'ajail --fs=/us' /usr
 has 'ajail --fs=./' ./subdir
