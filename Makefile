@@ -26,7 +26,7 @@ CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
 # Pure modules (no syscalls that change anything): unit-tested directly.
-PURE_SRCS := src/error.c src/util.c src/config.c src/cli.c src/plan.c src/recipe.c
+PURE_SRCS := src/error.c src/util.c src/config.c src/cli.c src/plan.c src/recipe.c src/netpolicy.c src/proxy_wire.c
 # Modules that touch the kernel or the disk: every other src/*.c (gen_seccomp.c is a build tool).
 SYS_SRCS  := $(filter-out $(PURE_SRCS) src/gen_seccomp.c,$(sort $(wildcard src/*.c)))
 SRCS := $(PURE_SRCS) $(SYS_SRCS)
@@ -58,6 +58,11 @@ build/seccomp_bpf.h: build/gen-seccomp
 	build/gen-seccomp > $@.tmp && mv $@.tmp $@
 build/harden.o: build/seccomp_bpf.h
 build/harden.o: CFLAGS += -Ibuild
+# The shipped --allow-net presets, compiled in: each line of share/net-presets a C string literal.
+build/net_presets.h: share/net-presets | build
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@.tmp && mv $@.tmp $@
+build/netpolicy.o build/san/netpolicy.o build/fuzz/obj/netpolicy.o: build/net_presets.h
+build/netpolicy.o build/san/netpolicy.o: CFLAGS += -Ibuild
 
 build:
 	@mkdir -p build/tests
@@ -126,6 +131,7 @@ build/fuzz/obj/%.o: src/%.c $(wildcard src/*.h)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(PC_CFLAGS) -c -o $@ $<
 build/fuzz/obj/harden.o: build/seccomp_bpf.h
 build/fuzz/obj/harden.o: FUZZ_CFLAGS += -Ibuild
+build/fuzz/obj/netpolicy.o: FUZZ_CFLAGS += -Ibuild
 .PRECIOUS: build/fuzz/obj/%.o
 
 build/fuzz/libajail.a: $(FUZZ_OBJS)
@@ -190,6 +196,7 @@ install: all
 	install -Dm644 completions/ajail.fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/ajail.fish
 	install -d $(DESTDIR)$(DATADIR)/ajail
 	cp -R mkrootfs rootfs-recipes $(DESTDIR)$(DATADIR)/ajail/
+	install -Dm644 share/net-presets $(DESTDIR)$(DATADIR)/ajail/net-presets
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/ajail $(DESTDIR)$(DATADIR)/bash-completion/completions/ajail \
