@@ -1091,6 +1091,71 @@ static void test_usage_lists_every_flag(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+/* ---- network ----------------------------------------------------------------------------------- */
+
+static void test_net_modes(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, parse(c, NULL, "true", NULL));
+	assert_int_equal(c->o.net, NET_HOST);
+	ok(c, parse(c, NULL, "--net=none", "true", NULL));
+	assert_int_equal(c->o.net, NET_NONE);
+	assert_true(c->o.no_net);
+	ok(c, parse(c, NULL, "--net", "host", "true", NULL));
+	assert_int_equal(c->o.net, NET_HOST);
+	assert_true(c->o.net_host_given);
+	expect_usage_error(c, parse(c, NULL, "--net=allow", "true", NULL), "--net=allow", "--allow-net", NULL);
+	/* The last of them decides; --allow-net patterns add up. */
+	ok(c, parse(c, NULL, "--allow-net=a.example", "--allow-net", "@npm,b.example:22", "true", NULL));
+	assert_int_equal(c->o.net, NET_ALLOW);
+	assert_false(c->o.no_net);
+	assert_int_equal(strv_len(c->o.allow_net), 2);
+	assert_string_equal(c->o.allow_net[1], "@npm,b.example:22");
+	ok(c, parse(c, NULL, "--allow-net=a.example", "--no-net", "true", NULL));
+	assert_int_equal(c->o.net, NET_NONE);
+	/* The command line overrides AJAIL_ARGS. */
+	ok(c, parse(c, "--allow-net=@claude", "--net=host", "true", NULL));
+	assert_int_equal(c->o.net, NET_HOST);
+	ok(c, parse(c, "--no-net", "--allow-net=x.example", "true", NULL));
+	assert_int_equal(c->o.net, NET_ALLOW);
+	expect_usage_error(c, parse(c, NULL, "--allow-net=", "true", NULL), "--allow-net", "empty", NULL);
+}
+
+static void test_publish(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, parse(c, NULL, "--publish=3000", "--publish", "8080:80", "true", NULL));
+	assert_int_equal(c->o.n_publish, 2);
+	assert_int_equal(c->o.publish[0].host_port, 3000);
+	assert_int_equal(c->o.publish[0].port, 3000);
+	assert_int_equal(c->o.publish[1].host_port, 8080);
+	assert_int_equal(c->o.publish[1].port, 80);
+	static const char *const bad[] = { "--publish=0", "--publish=65536", "--publish=:80", "--publish=80:",
+					   "--publish=-1", "--publish=+80", "--publish=1:2:3", "--publish=123456",
+					   "--publish=http" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		expect_usage_error(c, parse(c, NULL, bad[i], "true", NULL), bad[i], "[HOSTPORT:]PORT", NULL);
+	expect_usage_error(c, parse(c, NULL, "--publish=3000", "--publish=3000:4000", "true", NULL), "3000",
+			   "already published", NULL);
+	ok(c, parse(c, NULL, "--net-log=net.jsonl", "true", NULL));
+	assert_string_equal(c->o.net_log, "net.jsonl");
+}
+
+static void test_net_lockdown_conflicts(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, parse(c, NULL, "--allow-net=x.example", "true", NULL));
+	assert_string_equal(cli_lockdown_conflict(&c->o), "--allow-net");
+	ok(c, parse(c, NULL, "--net=host", "true", NULL));
+	assert_string_equal(cli_lockdown_conflict(&c->o), "--net=host");
+	ok(c, parse(c, NULL, "--net=none", "--publish=3000", "true", NULL));
+	assert_null(cli_lockdown_conflict(&c->o));
+	/* From AJAIL_ARGS, a lockdown leaves it out instead. */
+	ok(c, parse(c, "--allow-net=@npm", "--lockdown", "true", NULL));
+	assert_int_equal(c->o.net, NET_HOST);
+	assert_true(strv_contains(c->o.lockdown_dropped, "--allow-net=@npm"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1122,6 +1187,9 @@ int main(void)
 		T(test_flags_take_no_value),
 		T(test_layer_flags),
 		T(test_memory),
+		T(test_net_modes),
+		T(test_publish),
+		T(test_net_lockdown_conflicts),
 		T(test_cpus),
 		T(test_pids),
 		T(test_parse_size),

@@ -842,6 +842,127 @@ static void test_namespaces(void **state)
 	assert_true(c->p.no_net);
 }
 
+static const char *env_get(const struct plan *p, const char *key)
+{
+	size_t kl = strlen(key);
+	for (size_t i = 0; p->env && p->env[i]; i++)
+		if (strncmp(p->env[i], key, kl) == 0 && p->env[i][kl] == '=')
+			return p->env[i] + kl + 1;
+	return NULL;
+}
+
+static bool has_port(const uint16_t *v, size_t n, uint16_t port)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == port)
+			return true;
+	return false;
+}
+
+static void test_net_allow(void **state)
+{
+	struct ctx *c = *state;
+	c->f.landlock_abi = 7;
+	ok(c, build(c, "--allow-net=api.example.com,localhost:5432", "--publish=8080:3000", NULL));
+	const struct plan_net *n = &c->p.net;
+	assert_int_equal(n->mode, NET_ALLOW);
+	assert_true(c->p.no_net);
+	assert_true(c->p.clone_flags & CLONE_NEWNET);
+	assert_int_equal(n->policy.n, 2);
+	assert_int_equal(n->http_port, 3128);
+	assert_int_equal(n->socks_port, 1080);
+	assert_int_equal(n->n_forward, 1);
+	assert_int_equal(n->forward[0], 5432);
+	assert_int_equal(n->n_publish, 1);
+	/* Clients that honour proxy variables find the proxy; the jail's own loopback is direct. */
+	assert_string_equal(env_get(&c->p, "HTTPS_PROXY"), "http://127.0.0.1:3128");
+	assert_string_equal(env_get(&c->p, "http_proxy"), "http://127.0.0.1:3128");
+	assert_string_equal(env_get(&c->p, "ALL_PROXY"), "socks5h://127.0.0.1:1080");
+	assert_non_null(strstr(env_get(&c->p, "NO_PROXY"), "127.0.0.1"));
+	/* Landlock: connect only to the proxy, the forward and the published port; bind is free. */
+	const struct plan_layers *l = &c->p.layers;
+	assert_true(l->landlock_net);
+	assert_false(l->ll_tcp_bind_handled);
+	assert_int_equal(l->n_ll_tcp_connect, 4);
+	assert_true(has_port(l->ll_tcp_connect, l->n_ll_tcp_connect, 3128));
+	assert_true(has_port(l->ll_tcp_connect, l->n_ll_tcp_connect, 1080));
+	assert_true(has_port(l->ll_tcp_connect, l->n_ll_tcp_connect, 5432));
+	assert_true(has_port(l->ll_tcp_connect, l->n_ll_tcp_connect, 3000));
+	/* A fresh /sys: the jail's own interfaces. */
+	assert_true(find(&c->p, "/sys", NULL) >= 0);
+	assert_int_equal(c->p.steps[find(&c->p, "/sys", NULL)].kind, MK_SYSFS);
+}
+
+static void test_net_allow_ports_move_aside(void **state)
+{
+	struct ctx *c = *state;
+	/* A forward or a published port on the proxy's usual port moves the proxy, not the user's port. */
+	ok(c, build(c, "--allow-net=localhost:3128", "--publish=1080", NULL));
+	assert_int_equal(c->p.net.forward[0], 3128);
+	assert_int_equal(c->p.net.http_port, 3129);
+	assert_int_equal(c->p.net.socks_port, 1081);
+	assert_string_equal(env_get(&c->p, "HTTP_PROXY"), "http://127.0.0.1:3129");
+}
+
+static void test_net_user_env_wins(void **state)
+{
+	struct ctx *c = *state;
+	static char *env[] = { "HOME=/home/u", "AJAIL_ENV_HTTPS_PROXY=http://corp:8080", NULL };
+	c->f.environ = env;
+	ok(c, build(c, "--allow-net=x.example", NULL));
+	assert_string_equal(env_get(&c->p, "HTTPS_PROXY"), "http://corp:8080");
+	assert_string_equal(env_get(&c->p, "HTTP_PROXY"), "http://127.0.0.1:3128");
+}
+
+static void test_net_errors(void **state)
+{
+	struct ctx *c = *state;
+	expect_error(c, build(c, "--publish=3000", NULL), AJ_ERR_USAGE, "--publish", "--allow-net", "--no-net", NULL);
+	expect_error(c, build(c, "--net-log=x.jsonl", NULL), AJ_ERR_USAGE, "--net-log", "--allow-net", NULL);
+	expect_error(c, build(c, "--no-net", "--net-log=x.jsonl", NULL), AJ_ERR_USAGE, "--net-log", NULL);
+	expect_error(c, build(c, "--allow-net=exa mple.com", NULL), AJ_ERR_USAGE, "exa mple.com", NULL);
+	expect_error(c, build(c, "--allow-net=@nosuch", NULL), AJ_ERR_USAGE, "nosuch", NULL);
+	expect_error(c, build(c, "--lockdown", "--allow-net=x.example", NULL), AJ_ERR_USAGE, "--allow-net", NULL);
+	/* --no-net with --publish is fine: the namespace is the jail's own. */
+	c->f.landlock_abi = 7;
+	ok(c, build(c, "--no-net", "--publish=9000:3000", NULL));
+	assert_true(c->p.layers.ll_tcp_bind_handled);
+	assert_int_equal(c->p.layers.n_ll_tcp_bind, 1);
+	assert_int_equal(c->p.layers.ll_tcp_bind[0], 3000);
+	assert_null(env_get(&c->p, "HTTP_PROXY"));
+}
+
+static void test_net_user_presets(void **state)
+{
+	struct ctx *c = *state;
+	c->f.net_presets = "[mine]\nbuild.example.org:8443\n";
+	c->f.net_presets_path = "/home/u/.config/ajail/net-presets";
+	ok(c, build(c, "--allow-net=@mine,@npm", NULL));
+	assert_true(c->p.net.policy.n >= 2);
+	const char *why = NULL;
+	assert_true(netpolicy_match(&c->p.net.policy, "build.example.org", 8443, &why) >= 0);
+	assert_true(netpolicy_match(&c->p.net.policy, "registry.npmjs.org", 443, &why) >= 0);
+	assert_true(netpolicy_match(&c->p.net.policy, "build.example.org", 443, &why) < 0);
+	c->f.net_presets = "[broken\n";
+	expect_error(c, build(c, "--allow-net=@mine", NULL), AJ_ERR_FAIL, "net-presets", NULL);
+}
+
+static void test_net_dry_run_shows_it(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, build(c, "--allow-net=api.example.com", "--publish=8080:3000", "--net-log=/tmp/n.jsonl", NULL));
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	plan_print(&c->p, f);
+	fclose(f);
+	assert_non_null(strstr(text, "network:     allow-list"));
+	assert_non_null(strstr(text, "api.example.com"));
+	assert_non_null(strstr(text, "127.0.0.1:8080 -> 3000"));
+	assert_non_null(strstr(text, "log /tmp/n.jsonl"));
+	free(text);
+}
+
 static void test_new_session(void **state)
 {
 	struct ctx *c = *state;
@@ -1998,6 +2119,12 @@ int main(void)
 		S(test_persist_layer_nearest_wins),
 		S(test_persist_layer_home_edit),
 		S(test_namespaces),
+		S(test_net_allow),
+		S(test_net_allow_ports_move_aside),
+		S(test_net_user_env_wins),
+		S(test_net_errors),
+		S(test_net_user_presets),
+		S(test_net_dry_run_shows_it),
 		S(test_new_session),
 		S(test_pty),
 		S(test_argv),
