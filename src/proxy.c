@@ -151,6 +151,22 @@ static void decided(struct conn *cn)
 		    cn->reason ? cn->reason : "refused", via_names[cn->via]);
 }
 
+/* A tunnel closed by the server name check: counted as refused after all. */
+static void sni_refused(struct conn *cn)
+{
+	cleanup_free char *host = util_escape(cn->host);
+	cn->allowed = false;
+	cn->rule = NULL;
+	pthread_mutex_lock(&g.mu);
+	g.allowed--;
+	g.denied++;
+	remember(g.denied_names, sizeof g.denied_names / sizeof g.denied_names[0], &g.n_denied_names, host,
+		 &g.more_denied, NULL);
+	pthread_mutex_unlock(&g.mu);
+	if (g.verbose)
+		say("ajail: net: closed %s:%u: %s (%s)", host, cn->port, cn->reason, via_names[cn->via]);
+}
+
 /* One JSON line per connection attempt, written when it ends (so it has the byte counts). */
 static void log_conn(struct conn *cn)
 {
@@ -426,6 +442,13 @@ static void *pump_back(void *arg)
  * protocols (ssh through CONNECT) pass. Returns 0 to go on (the bytes sent), -1 to close. */
 static int check_sni(struct conn *cn, const char *pre, size_t npre)
 {
+	/* A protocol where the server speaks first may keep the client quiet for as long as it likes:
+	 * wait for its first byte before taking memory for the ClientHello (an idle tunnel holds none). */
+	if (npre == 0) {
+		struct pollfd p = { .fd = cn->c, .events = POLLIN };
+		while (poll(&p, 1, -1) < 0 && errno == EINTR)
+			;
+	}
 	uint8_t *buf = malloc(SNI_MAX);
 	if (!buf)
 		return -1;
@@ -466,6 +489,7 @@ static int check_sni(struct conn *cn, const char *pre, size_t npre)
 			cn->reason = "a TLS ClientHello too large to check";
 			break;
 		}
+		/* Once the first byte is in, the rest of a ClientHello must follow in time. */
 		ssize_t n = recv_deadline(cn, buf + len, SNI_MAX - len, SNI_MS);
 		if (n == 0 && len == 0) { /* closed before a byte: nothing to check */
 			rc = 1;
@@ -478,6 +502,8 @@ static int check_sni(struct conn *cn, const char *pre, size_t npre)
 		len += (size_t)n;
 	}
 	cn->t0 = start;
+	if (rc < 0 && cn->reason)
+		sni_refused(cn);
 	if (rc == 0 && len && send_all(cn->s, buf, len) < 0)
 		rc = -1;
 	if (rc == 0)
