@@ -28,7 +28,7 @@ __ajail_fs_cmds=(import list rm build cp export)
 __ajail_clone_cmds=(list show rm gc sync)
 __ajail_mount_modes=(ro rol rw hide dev)
 # The presets shipped in share/net-presets (a user's own are not looked for).
-__ajail_net_presets=(@claude @codex @npm @pypi @github @debian)
+__ajail_net_presets=(@claude @codex @npm @pypi @github @debian @alpine @rust @go)
 
 # Glue COMP_WORDS back into shell words. Sets __ajail_w (words up to the cursor's), __ajail_cw (index of
 # the cursor's word) and __ajail_raw (index in COMP_WORDS where each word starts).

@@ -224,7 +224,7 @@ complete -c ajail -n '__ajail_in_opts; and string match -q -r -- "^-[^=]*\$" (co
 complete -c ajail -n '__ajail_in_opts; and __ajail_optional_value >/dev/null' -a '(__ajail_optional_value)'
 complete -c ajail -n __ajail_in_opts -l no-net -d 'No network: a new network namespace with only lo'
 complete -c ajail -n __ajail_in_opts -l net -x -a 'host none' -d "The network: the host's, or none"
-complete -c ajail -n __ajail_in_opts -l allow-net -x -a '@claude @codex @npm @pypi @github @debian' -d "Only through ajail's filtering proxy: PATTERN[,PATTERN...]"
+complete -c ajail -n __ajail_in_opts -l allow-net -x -a '@claude @codex @npm @pypi @github @debian @alpine @rust @go' -d "Only through ajail's filtering proxy: PATTERN[,PATTERN...]"
 complete -c ajail -n __ajail_in_opts -l publish -x -d "The jail's PORT at the host's 127.0.0.1:HOSTPORT"
 complete -c ajail -n __ajail_in_opts -l net-log -r -F -d 'One JSON line per connection through the proxy'
 complete -c ajail -n __ajail_in_opts -l clone-dirty -d "Carry uncommitted changes into the clone"
