@@ -863,7 +863,7 @@ static char *summary(void)
 		return NULL;
 	pthread_mutex_lock(&g.mu);
 	unsigned long hosts = g.n_hosts + g.more_hosts;
-	if (!g.allowed && !g.denied && !g.failed)
+	if (!g.allowed)
 		fputs("no connections", f);
 	else
 		fprintf(f, "%lu connection%s to %lu host%s", g.allowed, g.allowed == 1 ? "" : "s", hosts, hosts == 1 ? "" : "s");
