@@ -178,10 +178,16 @@ bench: deps
 # clang and its runtime (libFuzzer, the sanitizers) for tests/fuzz/.
 DEB_PKGS := build-essential pkg-config libarchive-dev libgit2-dev libzstd-dev libseccomp-dev \
             libcmocka-dev busybox-static bubblewrap util-linux bsdutils procps git iproute2 passwd tar zstd gzip xz-utils bzip2 python3 mmdebstrap uidmap \
-            clang libclang-rt-14-dev
+            clang libclang-rt-14-dev curl openssl strace
+# Commands that a package other than Debian's may provide (this machine's npm comes with NodeSource's
+# nodejs, which conflicts with Debian's npm): installed only when the command is missing.
+DEB_CMDS := npm:npm
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	for pc in $(DEB_CMDS); do \
+	  command -v $${pc%%:*} >/dev/null 2>&1 || missing="$$missing $${pc#*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "make deps: installing$$missing"; \

@@ -42,11 +42,12 @@ if [ "$(id -u)" = 0 ]; then
 	users+=("$test_user")
 	# Names for the network tests (--allow-net), on loopback addresses where their servers listen;
 	# meta.test stands for a name that resolves to a cloud metadata address. Taken out again at exit.
-	if ! grep -q ' allowed\.test' /etc/hosts; then
-		printf '%s\n' '127.0.0.2 allowed.test # ajail-it' '127.0.0.3 other.test # ajail-it' \
-			'127.0.0.4 sub.wild.test # ajail-it' '169.254.169.254 meta.test # ajail-it' '127.0.0.5 exact.wild.test # ajail-it' >>/etc/hosts
-		trap 'rm -rf "$stage"; sed -i "/ # ajail-it\$/d" /etc/hosts' EXIT
-	fi
+	# (Its own lines, by their marker: what another run left is replaced, whatever else is there.)
+	sed -i '/ # ajail-it$/d' /etc/hosts
+	printf '%s\n' '127.0.0.2 allowed.test # ajail-it' '127.0.0.3 other.test # ajail-it' \
+		'127.0.0.4 sub.wild.test # ajail-it' '169.254.169.254 meta.test # ajail-it' \
+		'169.254.169.254 meta.wild.test # ajail-it' '127.0.0.5 exact.wild.test # ajail-it' >>/etc/hosts
+	trap 'rm -rf "$stage"; sed -i "/ # ajail-it\$/d" /etc/hosts' EXIT
 fi
 
 mounts() { awk '{print $5, $9, $10}' /proc/self/mountinfo | sort; }
