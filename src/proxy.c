@@ -8,6 +8,7 @@
  * Memory stays small because a connection holds no buffer while it relays: the request head and
  * the ClientHello are read into memory that is freed before the relay starts. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -75,6 +76,7 @@ static struct {
 	unsigned active;
 	unsigned long allowed, denied, failed, published;
 	char *hosts[64];
+	unsigned host_conns[64]; /* allowed connections per remembered host */
 	size_t n_hosts;
 	unsigned long more_hosts;
 	char *denied_names[6];
@@ -102,6 +104,31 @@ static void remember(char **v, size_t max, size_t *n, const char *name, bool *mo
 			*more = true;
 		if (more_count)
 			(*more_count)++;
+	}
+}
+
+/* An allowed connection to host (+1), or one taken back by the server name check (-1): the summary
+ * counts the hosts that had at least one. Under g.mu. */
+static void count_host(const char *host, int delta)
+{
+	for (size_t i = 0; i < g.n_hosts; i++)
+		if (strcmp(g.hosts[i], host) == 0) {
+			g.host_conns[i] += (unsigned)delta;
+			if (g.host_conns[i] == 0) {
+				free(g.hosts[i]);
+				g.n_hosts--;
+				g.hosts[i] = g.hosts[g.n_hosts];
+				g.host_conns[i] = g.host_conns[g.n_hosts];
+			}
+			return;
+		}
+	if (delta < 0)
+		return;
+	if (g.n_hosts < sizeof g.hosts / sizeof g.hosts[0]) {
+		g.hosts[g.n_hosts] = xstrdup(host);
+		g.host_conns[g.n_hosts++] = 1;
+	} else {
+		g.more_hosts++;
 	}
 }
 
@@ -134,7 +161,7 @@ static void decided(struct conn *cn)
 	if (cn->via == VIA_PUBLISH)
 		g.published++;
 	else if (cn->allowed)
-		g.allowed++, remember(g.hosts, sizeof g.hosts / sizeof g.hosts[0], &g.n_hosts, host, NULL, &g.more_hosts);
+		g.allowed++, count_host(host, 1);
 	else if (cn->s < 0 && cn->rule)
 		g.failed++;
 	else
@@ -159,6 +186,7 @@ static void sni_refused(struct conn *cn)
 	cn->rule = NULL;
 	pthread_mutex_lock(&g.mu);
 	g.allowed--;
+	count_host(host, -1);
 	g.denied++;
 	remember(g.denied_names, sizeof g.denied_names / sizeof g.denied_names[0], &g.n_denied_names, host,
 		 &g.more_denied, NULL);
@@ -545,6 +573,31 @@ static void relay(struct conn *cn, const char *pre, size_t npre, bool sni)
 	pthread_join(back, NULL);
 }
 
+/* The pattern that would let this request through, as the user would write it; NULL when no
+ * pattern can (an address in an unusual form). */
+static char *suggest_rule(const struct conn *cn)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	bool v6 = inet_pton(AF_INET6, cn->host, &a6) == 1, v4 = !v6 && inet_pton(AF_INET, cn->host, &a4) == 1;
+	bool default_port = cn->port == 80 || cn->port == 443;
+	if (strcmp(cn->host, "localhost") == 0 || strcmp(cn->host, "127.0.0.1") == 0 || strcmp(cn->host, "::1") == 0)
+		return xasprintf("localhost:%u", cn->port);
+	if (!v4 && !v6 && strchr(cn->host, ':'))
+		return NULL;
+	if (!v4 && !v6) {
+		/* Only a name a pattern could hold: the policy said why it is odd otherwise. */
+		for (const char *c = cn->host; *c; c++)
+			if (!(isalnum((unsigned char)*c) || *c == '.' || *c == '-' || *c == '_'))
+				return NULL;
+		if (cn->reason && strstr(cn->reason, "unusual"))
+			return NULL;
+	}
+	if (v6)
+		return default_port ? xstrdup(cn->host) : xasprintf("[%s]:%u", cn->host, cn->port);
+	return default_port ? xstrdup(cn->host) : xasprintf("%s:%u", cn->host, cn->port);
+}
+
 /* ---- the three ways in ---- */
 
 static void serve_http(struct conn *cn)
@@ -585,8 +638,12 @@ static void serve_http(struct conn *cn)
 		break;
 	case UP_DENY: {
 		cleanup_free char *h = util_escape(cn->host);
-		http_refuse(cn, 403, "%s:%u is not allowed by the network policy (%s); --allow-net=%s lets it through", h,
-			    cn->port, cn->reason, h);
+		cleanup_free char *fix = suggest_rule(cn);
+		if (fix)
+			http_refuse(cn, 403, "%s:%u is not allowed by the network policy (%s); --allow-net=%s lets it through", h,
+				    cn->port, cn->reason, fix);
+		else
+			http_refuse(cn, 403, "%s:%u is not allowed by the network policy (%s)", h, cn->port, cn->reason);
 		log_conn(cn);
 		goto out;
 	}
