@@ -26,7 +26,7 @@ CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
 # Pure modules (no syscalls that change anything): unit-tested directly.
-PURE_SRCS := src/error.c src/util.c src/config.c src/cli.c src/plan.c src/recipe.c src/netpolicy.c
+PURE_SRCS := src/error.c src/util.c src/config.c src/cli.c src/plan.c src/recipe.c src/netpolicy.c src/proxy_wire.c
 # Modules that touch the kernel or the disk: every other src/*.c (gen_seccomp.c is a build tool).
 SYS_SRCS  := $(filter-out $(PURE_SRCS) src/gen_seccomp.c,$(sort $(wildcard src/*.c)))
 SRCS := $(PURE_SRCS) $(SYS_SRCS)
