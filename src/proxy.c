@@ -488,6 +488,18 @@ static int check_sni(struct conn *cn, const char *pre, size_t npre)
 	for (;;) {
 		char sni[WIRE_HOST_MAX + 1];
 		enum wire_tls t = len ? wire_tls_sni(buf, len, sni) : WIRE_TLS_NEED_MORE;
+		/* A TLS record of another type before the ClientHello (alert, change_cipher_spec,
+		 * application_data, heartbeat) is no other protocol: it is TLS hiding its ClientHello
+		 * from this check. Go's crypto/tls server skips a warning alert there and reads the
+		 * ClientHello after it, whose server name would never be looked at. */
+		if (len && buf[0] >= 0x14 && buf[0] <= 0x18 && buf[0] != 0x16) {
+			if (len >= 2 && buf[1] == 3) {
+				cn->reason = "a TLS record before the ClientHello";
+				break;
+			}
+			if (len < 2)
+				t = WIRE_TLS_NEED_MORE;
+		}
 		if (t == WIRE_TLS_NOT_TLS || t == WIRE_TLS_NO_SNI) {
 			rc = 0;
 			break;
