@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -467,8 +468,10 @@ static void *pump_back(void *arg)
 /* With the server name check: hold the client's first bytes until they show whether a TLS
  * ClientHello is starting, and whose. Its server name must be the host asked for: otherwise an
  * allowed name could front for any other at the same address (one CDN, many customers). Other
- * protocols (ssh through CONNECT) pass. Returns 0 to go on (the bytes sent), -1 to close. */
-static int check_sni(struct conn *cn, const char *pre, size_t npre)
+ * protocols (ssh through CONNECT) pass. pre (malloc'd, or NULL when npre is 0) is the client's
+ * bytes already read: taken over, and freed once copied. Returns 0 to go on (the bytes sent), 1
+ * when the client closed its side before sending a byte, -1 to close. */
+static int check_sni(struct conn *cn, char *pre, size_t npre)
 {
 	/* A protocol where the server speaks first may keep the client quiet for as long as it likes:
 	 * wait for its first byte before taking memory for the ClientHello (an idle tunnel holds none). */
@@ -478,10 +481,14 @@ static int check_sni(struct conn *cn, const char *pre, size_t npre)
 			;
 	}
 	uint8_t *buf = malloc(SNI_MAX);
-	if (!buf)
+	if (!buf) {
+		free(pre);
 		return -1;
+	}
 	size_t len = npre < SNI_MAX ? npre : SNI_MAX;
-	memcpy(buf, pre, len);
+	if (len)
+		memcpy(buf, pre, len);
+	free(pre);
 	struct timespec start = cn->t0;
 	clock_gettime(CLOCK_MONOTONIC, &cn->t0);
 	int rc = -1;
@@ -535,6 +542,8 @@ static int check_sni(struct conn *cn, const char *pre, size_t npre)
 			rc = 1;
 			break;
 		}
+		if (n < 0 && len == 0 && errno != ETIMEDOUT)
+			break; /* reset before a byte: nothing refused */
 		if (n <= 0) {
 			cn->reason = n == 0 ? "closed during the TLS ClientHello" : "no TLS ClientHello in time";
 			break;
@@ -552,13 +561,39 @@ static int check_sni(struct conn *cn, const char *pre, size_t npre)
 	return rc;
 }
 
+/* The handshake took this thread's stack a few pages deep (getaddrinfo's NSS modules above all);
+ * the relay, which lasts as long as the connection, runs on far less. The pages wholly below the
+ * current frame, less a margin for the calls made from here, go back to the kernel (touched again,
+ * they come back zeroed): a third of an open connection's memory. */
+static void stack_trim(void)
+{
+	pthread_attr_t a;
+	void *lo;
+	size_t size;
+	if (pthread_getattr_np(pthread_self(), &a) != 0)
+		return;
+	int r = pthread_attr_getstack(&a, &lo, &size);
+	pthread_attr_destroy(&a);
+	if (r != 0)
+		return;
+	volatile char here = 0;
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t start = ((uintptr_t)lo + page - 1) & ~(page - 1);
+	uintptr_t end = ((uintptr_t)&here - 1024) & ~(page - 1);
+	if (end > start && end - start < size)
+		madvise((void *)start, end - start, MADV_DONTNEED);
+}
+
 /* Relay until both directions are done. pre: client bytes already read (the rest of a request
- * head's read, or the rewritten request for plain HTTP), sent to the server first. */
-static void relay(struct conn *cn, const char *pre, size_t npre, bool sni)
+ * head's read, or the rewritten request for plain HTTP), sent to the server first; malloc'd (or
+ * NULL when npre is 0), taken over, and freed as soon as it is sent: nothing read during the
+ * handshake is held while the connection relays. */
+static void relay(struct conn *cn, char *pre, size_t npre, bool sni)
 {
 	struct timeval zero = { 0 };
 	setsockopt(cn->c, SOL_SOCKET, SO_RCVTIMEO, &zero, sizeof zero);
 	setsockopt(cn->c, SOL_SOCKET, SO_SNDTIMEO, &zero, sizeof zero);
+	stack_trim();
 	pthread_t back;
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
@@ -566,17 +601,23 @@ static void relay(struct conn *cn, const char *pre, size_t npre, bool sni)
 	bool started = pthread_create(&back, &attr, pump_back, cn) == 0;
 	pthread_attr_destroy(&attr);
 	if (!started) {
+		free(pre);
 		cn->reason = "out of threads";
 		return;
 	}
 	int rc = 0;
 	if (sni) {
 		rc = check_sni(cn, pre, npre);
-	} else if (npre) {
-		rc = send_all(cn->s, pre, npre);
-		cn->out += npre;
+	} else {
+		if (npre) {
+			rc = send_all(cn->s, pre, npre);
+			cn->out += npre;
+		}
+		free(pre);
 	}
-	if (rc == 0 && pump(cn->c, cn->s, &cn->out) == 0)
+	/* The client's end of its stream goes on to the server, whose answer still comes back, also
+	 * when it came before a byte (rc 1): a half-closed connection is not a failed one. */
+	if (rc == 1 || (rc == 0 && pump(cn->c, cn->s, &cn->out) == 0))
 		shutdown(cn->s, SHUT_WR);
 	else {
 		shutdown(cn->c, SHUT_RDWR);
@@ -673,8 +714,14 @@ static void serve_http(struct conn *cn)
 	if (r.connect) {
 		static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
 		if (send_all(cn->c, ok, sizeof ok - 1) == 0) {
-			char *rest = buf + r.head_len;
+			/* What followed the head (from a client that did not wait for the 200) goes first,
+			 * and the head's buffer with it: it is not held while the tunnel lasts. */
 			size_t nrest = len - r.head_len;
+			memmove(buf, buf + r.head_len, nrest);
+			char *rest = nrest ? buf : NULL;
+			if (!nrest)
+				free(buf);
+			buf = NULL;
 			relay(cn, rest, nrest, true);
 		}
 	} else {
@@ -688,7 +735,8 @@ static void serve_http(struct conn *cn)
 			size_t total = (size_t)n + (len - r.head_len);
 			free(buf);
 			buf = NULL;
-			relay(cn, out, total, false);
+			relay(cn, out, total, false); /* which frees out once it is sent */
+			out = NULL;
 		}
 	}
 	log_conn(cn);
@@ -758,8 +806,14 @@ static void serve_socks(struct conn *cn)
 	}
 	cn->allowed = true;
 	decided(cn);
-	if (send_all(cn->c, reply, sizeof reply) == 0)
-		relay(cn, (const char *)buf + r.used, len - r.used, true);
+	size_t nrest = len - r.used;
+	char *rest = nrest ? malloc(nrest) : NULL;
+	if (rest)
+		memcpy(rest, buf + r.used, nrest);
+	if ((!nrest || rest) && send_all(cn->c, reply, sizeof reply) == 0)
+		relay(cn, rest, nrest, true);
+	else
+		free(rest);
 	log_conn(cn);
 }
 
