@@ -75,6 +75,7 @@ static struct {
 	pthread_mutex_t mu;
 	pthread_mutex_t maker_mu;
 	unsigned active;
+	unsigned max_conns; /* PROXY_MAX_CONNS, or fewer when the fd limit cannot hold that many */
 	unsigned long allowed, denied, failed, published;
 	char *hosts[64];
 	unsigned host_conns[64]; /* allowed connections per remembered host */
@@ -923,13 +924,15 @@ struct listener {
 	uint16_t port;
 };
 
-static void accept_one(const struct listener *l)
+/* Returns false when the process is out of fds (or memory) for now: the connection stays queued and
+ * the listener readable, so the caller must pause instead of polling again at once (a busy loop). */
+static bool accept_one(const struct listener *l)
 {
 	int c = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
 	if (c < 0)
-		return;
+		return !(errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM);
 	pthread_mutex_lock(&g.mu);
-	bool full = g.active >= PROXY_MAX_CONNS;
+	bool full = g.active >= g.max_conns;
 	if (!full)
 		g.active++;
 	pthread_mutex_unlock(&g.mu);
@@ -952,7 +955,7 @@ static void accept_one(const struct listener *l)
 		if (l->via != VIA_PUBLISH)
 			log_conn(&tmp);
 		close(c);
-		return;
+		return true;
 	}
 	cn->via = l->via;
 	cn->c = c;
@@ -975,6 +978,7 @@ static void accept_one(const struct listener *l)
 		pthread_mutex_unlock(&g.mu);
 	}
 	pthread_attr_destroy(&attr);
+	return true;
 }
 
 static char *summary(void)
@@ -1062,6 +1066,13 @@ static void __attribute__((noreturn)) proxy_main(const struct plan *p, int sock,
 		rl.rlim_cur = rl.rlim_max < 8192 ? rl.rlim_max : 8192;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	/* A connection holds up to 8 fds (client, server, a pipe each way, and the resolver's file and
+	 * sockets while it looks up): under a low hard limit (ulimit -Hn 1024) fewer connections are
+	 * served at once, so that the limit refuses them, not accept's EMFILE. */
+	g.max_conns = PROXY_MAX_CONNS;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < 64 + 8 * (rlim_t)PROXY_MAX_CONNS)
+		g.max_conns = rl.rlim_cur > 64 + 8 ? (unsigned)((rl.rlim_cur - 64) / 8) : 1;
 	struct listener ls[2 * MAX_PORTS];
 	size_t nl = 0;
 	int jfds[MAX_PORTS];
@@ -1091,20 +1102,26 @@ static void __attribute__((noreturn)) proxy_main(const struct plan *p, int sock,
 		_exit(4);
 	}
 	struct pollfd pfd[1 + 2 * MAX_PORTS];
+	bool starved = false;
 	for (;;) {
 		pfd[0] = (struct pollfd){ .fd = ctl, .events = POLLIN };
 		for (size_t i = 0; i < nl; i++)
 			pfd[1 + i] = (struct pollfd){ .fd = ls[i].fd, .events = POLLIN };
-		if (poll(pfd, 1 + nl, -1) < 0) {
+		/* Out of fds (the system's, or ours): only the control pipe, for a tenth of a second. */
+		if (poll(pfd, starved ? 1 : 1 + nl, starved ? 100 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
 		if (pfd[0].revents)
 			break;
+		if (starved) {
+			starved = false;
+			continue;
+		}
 		for (size_t i = 0; i < nl; i++)
-			if (pfd[1 + i].revents & POLLIN)
-				accept_one(&ls[i]);
+			if ((pfd[1 + i].revents & POLLIN) && !accept_one(&ls[i]))
+				starved = true;
 	}
 	/* The jail is gone: its connections are ending. A moment for their log lines, then the sum. */
 	for (int i = 0; i < 50; i++) {
