@@ -7,11 +7,12 @@
 #   BENCH_STRICT=1                     exit 1 when a target is missed (default: report it, exit 0)
 #
 # Adding a benchmark: write a function bench_NAME that prints a "## heading", its table, and calls
-# `verdict NAME MET|MISSED|PASS|FAIL|SKIPPED "text"` for each target; then append NAME to SECTIONS.
-# Everything temporary lives under $work, which the EXIT trap removes.
+# `verdict NAME MET|MISSED|PASS|FAIL|SKIPPED "text"` for each target; then append NAME to SECTIONS
+# (a '-' in NAME is a '_' in the function's name). Everything temporary lives under $work, which the
+# EXIT trap removes. The network sections (net-*, and "net" for all of them) are in bench/net.sh.
 set -euo pipefail
 
-SECTIONS=(startup layers rss git import export clone)
+SECTIONS=(startup layers rss git import export clone net-startup net-rss net-download net-requests)
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
@@ -22,6 +23,8 @@ RUNS=${BENCH_RUNS:-50}
 work=
 cleanup()
 {
+	# The network sections' server and /etc/hosts line (bench/net.sh).
+	! declare -F net_cleanup >/dev/null || net_cleanup
 	if [ -n "$work" ]; then
 		# Overlay work/work directories are left mode 000 by the kernel.
 		find "$work" -type d ! -perm -u=rwx -exec chmod u+rwx {} + 2>/dev/null || true
@@ -612,13 +615,17 @@ bench_clone()
 }
 
 # ---------------------------------------------------------------------------------------------------
+# shellcheck source=bench/net.sh
+. bench/net.sh
+
+# ---------------------------------------------------------------------------------------------------
 main()
 {
 	local s
 	local -a want=("$@")
 	[ ${#want[@]} -gt 0 ] || want=("${SECTIONS[@]}")
 	for s in "${want[@]}"; do
-		declare -F "bench_$s" >/dev/null || die "unknown section '$s' (sections: ${SECTIONS[*]})"
+		declare -F "bench_${s//-/_}" >/dev/null || die "unknown section '$s' (sections: ${SECTIONS[*]}, net)"
 	done
 
 	[ -x "$AJAIL" ] || die "$AJAIL is missing; run 'make all' first"
@@ -644,7 +651,7 @@ main()
 
 	for s in "${want[@]}"; do
 		echo
-		"bench_$s"
+		"bench_${s//-/_}"
 	done
 
 	echo
