@@ -663,8 +663,11 @@ static void serve_http(struct conn *cn)
 	size_t len = 0;
 	struct wire_http r;
 	memset(&r, 0, sizeof r);
+	/* The parser starts from the first byte each time: it runs only when a read brings the end of
+	 * a line, so a client sending a byte at a time costs a parse per line, not per byte. */
+	bool parse = true;
 	for (;;) {
-		enum wire_result w = wire_http_parse(buf, len, &r);
+		enum wire_result w = parse ? wire_http_parse(buf, len, &r) : WIRE_NEED_MORE;
 		if (w == WIRE_DONE)
 			break;
 		if (w == WIRE_BAD) {
@@ -681,6 +684,7 @@ static void serve_http(struct conn *cn)
 				http_refuse(cn, 408, "no complete request in %d s", HANDSHAKE_MS / 1000);
 			goto out;
 		}
+		parse = memchr(buf + len, '\n', (size_t)n) != NULL || len + (size_t)n >= WIRE_HTTP_HEAD_MAX;
 		len += (size_t)n;
 	}
 	cn->via = r.connect ? VIA_CONNECT : VIA_HTTP;
@@ -726,7 +730,7 @@ static void serve_http(struct conn *cn)
 			relay(cn, rest, nrest, true);
 		}
 	} else {
-		size_t cap = WIRE_HTTP_HEAD_MAX + 1024;
+		size_t cap = WIRE_HTTP_REWRITE_MAX;
 		out = malloc(cap + (len - r.head_len));
 		long n = out ? wire_http_rewrite(buf, len, &r, out, cap) : -1;
 		if (n < 0) {
