@@ -65,6 +65,12 @@ net_apt_install()
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >>"$work/apt.log" 2>&1
 }
 
+# oneline FILE: the start of FILE (an error message) on one line.
+oneline()
+{
+	head -c 300 "$1" 2>/dev/null | tr '\n' ' ' | sed 's/ *$//'
+}
+
 # wait_file FILE SECONDS: until FILE is non-empty.
 wait_file()
 {
@@ -120,7 +126,7 @@ srt_setup()
 		return
 	fi
 	if ! have socat && ! net_apt_install socat; then
-		srt_why="socat is not installed and could not be (srt bridges its proxies with socat): $(tail -c 200 "$work/apt.log" 2>/dev/null | tr '\n' ' ')"
+		srt_why="socat is not installed and could not be (srt bridges its proxies with socat): $(tail -c 200 "$work/apt.log" 2>/dev/null | tr '\n' ' ' | sed 's/ *$//')"
 		return
 	fi
 	if [ ! -x "$dir/node_modules/.bin/srt" ]; then
@@ -131,7 +137,7 @@ srt_setup()
 		mkdir -p "$dir"
 		if ! npm install --prefix "$dir" --no-audit --no-fund --loglevel=error \
 			"@anthropic-ai/sandbox-runtime@${BENCH_SRT_VERSION:-latest}" >"$work/srt-install.log" 2>&1; then
-			srt_why="npm install @anthropic-ai/sandbox-runtime failed: $(tail -c 300 "$work/srt-install.log" | tr '\n' ' ')"
+			srt_why="npm install @anthropic-ai/sandbox-runtime failed: $(tail -c 300 "$work/srt-install.log" 2>/dev/null | tr '\n' ' ' | sed 's/ *$//')"
 			return
 		fi
 	fi
@@ -158,13 +164,13 @@ srt_setup()
 	EOF
 	local s=$dir/node_modules/.bin/srt code
 	if ! (cd "$srt_cwd" && "$s" --settings "$srt_settings" -c true) </dev/null >/dev/null 2>"$work/srt.err"; then
-		srt_why="\`srt -c true\` fails here: $(head -c 300 "$work/srt.err" | tr '\n' ' ')"
+		srt_why="\`srt -c true\` fails here: $(oneline "$work/srt.err")"
 		return
 	fi
 	code=$(cd "$srt_cwd" && "$s" --settings "$srt_settings" -c \
 		"curl -sS -o /dev/null -w '%{http_code}' http://$NET_HOST:$NET_PORT/small" </dev/null 2>"$work/srt.err" || true)
 	if [ "$code" != 200 ]; then
-		srt_why="a request through srt's proxy to an allowed host fails here (HTTP ${code:-none}): $(head -c 300 "$work/srt.err" | tr '\n' ' ')"
+		srt_why="a request through srt's proxy to an allowed host fails here (HTTP ${code:-none}): $(oneline "$work/srt.err")"
 		return
 	fi
 	SRT=$s
@@ -183,7 +189,7 @@ net_setup()
 	fi
 	cc -O2 -g -Wall -o "$NETHELPER" bench/nethelper.c -lpthread || { net_why="bench/nethelper.c does not compile"; return 1; }
 	if ! "$AJAIL" --quiet --fs=bench --allow-net=example.com true </dev/null >/dev/null 2>"$work/net.err"; then
-		net_why="\`ajail --fs=bench --allow-net=example.com true\` fails here: $(head -c 300 "$work/net.err" | tr '\n' ' ')"
+		net_why="\`ajail --fs=bench --allow-net=example.com true\` fails here: $(oneline "$work/net.err")"
 		return 1
 	fi
 	"$NETHELPER" serve "$work/net.port" 127.0.0.1 127.0.0.2 </dev/null >/dev/null 2>"$work/server.err" &
@@ -207,7 +213,7 @@ net_setup()
 	code=$("$AJAIL" --quiet --fs=host --allow-net="$NET_ALLOW" curl -sS -o /dev/null -w '%{http_code}' \
 		"http://$NET_HOST:$NET_PORT/small" </dev/null 2>"$work/net.err" || true)
 	if [ "$code" != 200 ]; then
-		net_why="a request through ajail's proxy fails here (HTTP ${code:-none}): $(head -c 300 "$work/net.err" | tr '\n' ' ')"
+		net_why="a request through ajail's proxy fails here (HTTP ${code:-none}): $(oneline "$work/net.err")"
 		return 1
 	fi
 	"$NETHELPER" relay "$work/relay.port" 127.0.0.2 "$NET_PORT" </dev/null >/dev/null 2>"$work/relay.err" &
@@ -352,7 +358,6 @@ bench_net_download()
 	echo "round is not counted. Every byte crosses loopback twice through a proxy or relay (client to proxy,"
 	echo "proxy to server) and once without, on $(nproc) CPUs shared by the server, the proxy and curl."
 	echo "ajail-proxy's CPU time for one more download: ${cpu_http} ms plain HTTP, ${cpu_connect} ms CONNECT."
-	[ -n "$SRT" ] || echo "srt: not measured: $srt_why."
 
 	local h c rl
 	h=$(awk -v a="$(median_of <"$work/dl.http")" -v d="$direct_med" 'BEGIN { printf "%.2f", d / a }')
@@ -471,7 +476,6 @@ bench_net_requests()
 	echo "same pattern. A tunnel (CONNECT, SOCKS5) carries keep-alive: one connection for the batch."
 	echo "ajail-proxy's CPU time for one more batch of plain HTTP: $cpu_http ms ($(awk -v c="$cpu_http" -v n="$NET_REQUESTS" \
 		'BEGIN { if (c == "?") print "?"; else printf "%.0f", c * 1000 / n }') µs per connection)."
-	[ -n "$SRT" ] || echo "srt: not measured: $srt_why."
 
 	local t c h hk
 	t=$(awk -v a="$(median_of <"$work/req.connect-ka")" -v b="$ka" 'BEGIN { printf "%.2f", a / b }')
