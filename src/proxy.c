@@ -43,6 +43,8 @@
 /* ...and this long to start TLS once a tunnel is open, when the proxy looks for the server name. */
 #define SNI_MS 10000
 #define CONNECT_MS 10000
+/* How long a plain-HTTP client's kept-alive connection may sit between requests. */
+#define KEEPALIVE_IDLE_MS 60000
 /* The largest ClientHello looked at: one TLS record. */
 #define SNI_MAX (5 + 16384)
 #define MAX_PORTS (2 + PLAN_NET_PORTS_MAX)
@@ -654,6 +656,173 @@ static char *suggest_rule(const struct conn *cn)
 
 /* ---- the three ways in ---- */
 
+/* Read a request head into buf (WIRE_HTTP_HEAD_MAX + 1 bytes, *len of them already there) and
+ * parse it. 1: parsed; 0: the client closed (or went quiet for KEEPALIVE_IDLE_MS) before a byte of
+ * it; -1: refused, with an error response when reply. The parser starts from the first byte each
+ * time: it runs only when a read brings the end of a line, so a client sending a byte at a time
+ * costs a parse per line, not per byte. */
+static int read_head(struct conn *cn, char *buf, size_t *len, struct wire_http *r, bool reply)
+{
+	bool parse = *len > 0;
+	if (*len == 0) {
+		/* Between requests a keep-alive client may wait; the deadline starts with its first byte. */
+		struct pollfd p = { .fd = cn->c, .events = POLLIN };
+		int k;
+		while ((k = poll(&p, 1, KEEPALIVE_IDLE_MS)) < 0 && errno == EINTR)
+			;
+		if (k <= 0)
+			return 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &cn->t0);
+	memset(r, 0, sizeof *r);
+	for (;;) {
+		enum wire_result w = parse ? wire_http_parse(buf, *len, r) : WIRE_NEED_MORE;
+		if (w == WIRE_DONE)
+			return 1;
+		if (w == WIRE_BAD) {
+			if (reply)
+				http_refuse(cn, r->status ? r->status : 400, "%s", r->why ? r->why : "bad request");
+			return -1;
+		}
+		if (*len >= WIRE_HTTP_HEAD_MAX) {
+			if (reply)
+				http_refuse(cn, 431, "request head too large");
+			return -1;
+		}
+		ssize_t n = recv_deadline(cn, buf + *len, WIRE_HTTP_HEAD_MAX - *len, HANDSHAKE_MS);
+		if (n <= 0) {
+			if (n < 0 && errno == ETIMEDOUT && reply)
+				http_refuse(cn, 408, "no complete request in %d s", HANDSHAKE_MS / 1000);
+			return *len == 0 && n == 0 ? 0 : -1;
+		}
+		parse = memchr(buf + *len, '\n', (size_t)n) != NULL || *len + (size_t)n >= WIRE_HTTP_HEAD_MAX;
+		*len += (size_t)n;
+	}
+}
+
+/* Move exactly n bytes from one socket to the other (a request body); -1 if either side fails
+ * or the client closes first. */
+static int pump_n(int from, int to, uint64_t n, uint64_t *count)
+{
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -1;
+	int rc = 0;
+	while (n > 0 && rc == 0) {
+		ssize_t got = splice(from, NULL, pfd[1], NULL, n < (1 << 16) ? (size_t)n : 1 << 16, SPLICE_F_MOVE);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			rc = -1;
+			break;
+		}
+		n -= (uint64_t)got;
+		while (got > 0) {
+			ssize_t m = splice(pfd[0], NULL, to, NULL, (size_t)got, SPLICE_F_MOVE);
+			if (m < 0 && errno == EINTR)
+				continue;
+			if (m <= 0) {
+				rc = -1;
+				break;
+			}
+			got -= m;
+			*count += (uint64_t)m;
+		}
+	}
+	close(pfd[0]);
+	close(pfd[1]);
+	return rc;
+}
+
+/* Plain HTTP through the proxy, with keep-alive: each request head is read and checked here, and
+ * passed on rewritten (origin form, no hop-by-hop headers), its body after it by its
+ * Content-Length; the server's answers go back raw in a second thread. Another request for the
+ * same host and port goes on the same server connection. One for another target ends the
+ * connection instead: the server is told there is no more (it closes once it has answered), and the
+ * client, seeing its keep-alive connection closed, sends the request again on a new one, where it
+ * is decided afresh. A chunked request body is passed on raw, and the connection ends with it.
+ * buf (the first head and what came after it) is taken over. */
+static void http_session(struct conn *cn, char *buf, size_t len, struct wire_http *r)
+{
+	struct timeval zero = { 0 };
+	setsockopt(cn->c, SOL_SOCKET, SO_RCVTIMEO, &zero, sizeof zero);
+	setsockopt(cn->c, SOL_SOCKET, SO_SNDTIMEO, &zero, sizeof zero);
+	stack_trim();
+	pthread_t back;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	bool started = pthread_create(&back, &attr, pump_back, cn) == 0;
+	pthread_attr_destroy(&attr);
+	if (!started) {
+		free(buf);
+		cn->reason = "out of threads";
+		return;
+	}
+	char *out = malloc(WIRE_HTTP_REWRITE_MAX);
+	bool ok = out != NULL;
+	struct timespec start = cn->t0; /* read_head restarts it for each request's deadline */
+	for (;;) {
+		bool keep = r->keep_alive && !r->chunked;
+		r->keep_alive_out = keep;
+		long n = ok ? wire_http_rewrite(buf, len, r, out, WIRE_HTTP_REWRITE_MAX) : -1;
+		if (n < 0 || send_all(cn->s, out, (size_t)n) < 0) {
+			ok = false;
+			break;
+		}
+		cn->out += (uint64_t)n;
+		len -= r->head_len;
+		memmove(buf, buf + r->head_len, len);
+		if (!keep) {
+			/* The rest as it comes, to the end: a chunked body, or the last request. */
+			ok = (len == 0 || send_all(cn->s, buf, len) == 0) && pump(cn->c, cn->s, &cn->out) == 0;
+			cn->out += len;
+			break;
+		}
+		uint64_t body = r->content_length;
+		size_t take = body < len ? (size_t)body : len;
+		if (take && send_all(cn->s, buf, take) < 0) {
+			ok = false;
+			break;
+		}
+		cn->out += take;
+		body -= take;
+		len -= take;
+		memmove(buf, buf + take, len);
+		if (body && pump_n(cn->c, cn->s, body, &cn->out) < 0) {
+			ok = false;
+			break;
+		}
+		struct wire_http next;
+		int got = read_head(cn, buf, &len, &next, false);
+		if (got <= 0) {
+			ok = got == 0;
+			break;
+		}
+		if (next.connect || next.port != cn->port || strcmp(next.host, cn->host) != 0)
+			break; /* another target: see above */
+		*r = next;
+	}
+	cn->t0 = start;
+	free(out);
+	free(buf);
+	/* No more requests for this server: it finishes its answer and closes, which ends the way back. */
+	if (ok) {
+		shutdown(cn->s, SHUT_WR);
+	} else {
+		shutdown(cn->c, SHUT_RDWR);
+		shutdown(cn->s, SHUT_RDWR);
+	}
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += KEEPALIVE_IDLE_MS / 1000;
+	if (pthread_timedjoin_np(back, NULL, &until) != 0) {
+		shutdown(cn->c, SHUT_RDWR);
+		shutdown(cn->s, SHUT_RDWR);
+		pthread_join(back, NULL);
+	}
+}
+
 static void serve_http(struct conn *cn)
 {
 	char *buf = malloc(WIRE_HTTP_HEAD_MAX + 1);
@@ -662,31 +831,8 @@ static void serve_http(struct conn *cn)
 		return;
 	size_t len = 0;
 	struct wire_http r;
-	memset(&r, 0, sizeof r);
-	/* The parser starts from the first byte each time: it runs only when a read brings the end of
-	 * a line, so a client sending a byte at a time costs a parse per line, not per byte. */
-	bool parse = true;
-	for (;;) {
-		enum wire_result w = parse ? wire_http_parse(buf, len, &r) : WIRE_NEED_MORE;
-		if (w == WIRE_DONE)
-			break;
-		if (w == WIRE_BAD) {
-			http_refuse(cn, r.status ? r.status : 400, "%s", r.why ? r.why : "bad request");
-			goto out;
-		}
-		if (len >= WIRE_HTTP_HEAD_MAX) {
-			http_refuse(cn, 431, "request head too large");
-			goto out;
-		}
-		ssize_t n = recv_deadline(cn, buf + len, WIRE_HTTP_HEAD_MAX - len, HANDSHAKE_MS);
-		if (n <= 0) {
-			if (n < 0 && errno == ETIMEDOUT)
-				http_refuse(cn, 408, "no complete request in %d s", HANDSHAKE_MS / 1000);
-			goto out;
-		}
-		parse = memchr(buf + len, '\n', (size_t)n) != NULL || len + (size_t)n >= WIRE_HTTP_HEAD_MAX;
-		len += (size_t)n;
-	}
+	if (read_head(cn, buf, &len, &r, true) <= 0)
+		goto out;
 	cn->via = r.connect ? VIA_CONNECT : VIA_HTTP;
 	snprintf(cn->host, sizeof cn->host, "%s", r.host);
 	cn->port = r.port;
@@ -730,19 +876,8 @@ static void serve_http(struct conn *cn)
 			relay(cn, rest, nrest, true);
 		}
 	} else {
-		size_t cap = WIRE_HTTP_REWRITE_MAX;
-		out = malloc(cap + (len - r.head_len));
-		long n = out ? wire_http_rewrite(buf, len, &r, out, cap) : -1;
-		if (n < 0) {
-			http_refuse(cn, 400, "the request cannot be forwarded");
-		} else {
-			memcpy(out + n, buf + r.head_len, len - r.head_len);
-			size_t total = (size_t)n + (len - r.head_len);
-			free(buf);
-			buf = NULL;
-			relay(cn, out, total, false); /* which frees out once it is sent */
-			out = NULL;
-		}
+		http_session(cn, buf, len, &r);
+		buf = NULL;
 	}
 	log_conn(cn);
 out:
@@ -961,6 +1096,9 @@ static bool accept_one(const struct listener *l)
 		close(c);
 		return true;
 	}
+	/* Small requests and answers go out at once, as the client's and server's own would. */
+	int one = 1;
+	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	cn->via = l->via;
 	cn->c = c;
 	cn->s = -1;

@@ -284,6 +284,8 @@ struct hdrs {
 	bool http10;
 	int n_cl, n_te, n_host;
 	int n_conn_tokens;
+	bool conn_close, conn_keep_alive;
+	uint64_t content_length;
 };
 
 /* A list element is 1#element with OWS around commas (RFC 9110 5.6.1): calls back for each
@@ -317,6 +319,10 @@ static bool conn_token_ok(const char *e, size_t en, void *ctx)
 	 * origin would read it as the next request (request smuggling). */
 	if (eq_lower(e, en, "content-length") || eq_lower(e, en, "transfer-encoding"))
 		return false;
+	if (eq_lower(e, en, "close"))
+		h->conn_close = true;
+	else if (eq_lower(e, en, "keep-alive"))
+		h->conn_keep_alive = true;
 	return ++h->n_conn_tokens <= CONN_TOKENS_MAX;
 }
 
@@ -352,9 +358,11 @@ static enum wire_result header_line(const char *s, size_t n, bool complete, stru
 			return http_bad(r, 400, "more than one Content-Length");
 		if (vn == 0 || vn > 18)
 			return http_bad(r, 400, "bad Content-Length");
-		for (size_t k = 0; k < vn; k++)
+		for (size_t k = 0; k < vn; k++) {
 			if (!is_digit((unsigned char)v[k]))
 				return http_bad(r, 400, "bad Content-Length");
+			h->content_length = h->content_length * 10 + (uint64_t)(v[k] - '0'); /* at most 18 digits */
+		}
 	} else if (eq_lower(s, i, "transfer-encoding")) {
 		if (++h->n_te > 1)
 			return http_bad(r, 400, "more than one Transfer-Encoding");
@@ -404,6 +412,9 @@ enum wire_result wire_http_parse(const char *buf, size_t len, struct wire_http *
 			if (h.n_te && h.http10)
 				return http_bad(r, 400, "Transfer-Encoding in an HTTP/1.0 request");
 			r->head_len = end + 1;
+			r->chunked = h.n_te > 0;
+			r->content_length = h.content_length;
+			r->keep_alive = h.http10 ? h.conn_keep_alive && !h.conn_close : !h.conn_close;
 			return WIRE_DONE;
 		} else {
 			res = n ? header_line(buf + pos, n, lf != NULL, &h, r) : WIRE_NEED_MORE;
@@ -536,7 +547,7 @@ long wire_http_rewrite(const char *buf, size_t len, const struct wire_http *r, c
 			s = next;
 		}
 	}
-	out_str(&o, "Connection: close\r\n\r\n");
+	out_str(&o, r->keep_alive_out ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
 	if (o.full)
 		return -1;
 	return (long)o.len;

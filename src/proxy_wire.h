@@ -30,6 +30,16 @@ struct wire_http {
 	size_t head_len;           /* bytes of buf that the head took, CRLFCRLF included; the rest is body */
 	int status;                /* on WIRE_BAD: the HTTP status to answer with (400, 414, 431, 501, 505) */
 	const char *why;           /* on WIRE_BAD: a short static reason for the log */
+	/* The request's framing and wishes, on WIRE_DONE: how long its body is, and whether the client
+	 * expects the connection to stay open after the response (HTTP/1.1 without "Connection: close",
+	 * or HTTP/1.0 with "Connection: keep-alive"). */
+	bool chunked;              /* Transfer-Encoding: chunked */
+	uint64_t content_length;   /* Content-Length, else 0 */
+	bool keep_alive;
+	/* Set by the caller before wire_http_rewrite: "Connection: keep-alive" instead of
+	 * "Connection: close", to send the origin another request on the connection. Cleared by
+	 * wire_http_parse. */
+	bool keep_alive_out;
 };
 
 /* Parse the head of a request a client sent to the proxy: "CONNECT host:port HTTP/1.1" or

@@ -1337,10 +1337,51 @@ static void test_tls_lying_lengths(void **state)
 
 #define T(f) cmocka_unit_test(f)
 
+/* The framing and the client's wish the proxy needs for keep-alive, and the rewrite that keeps the
+ * origin connection open. */
+static void test_keep_alive(void **state)
+{
+	(void)state;
+	struct wire_http r;
+	http_ok("GET http://a.example/ HTTP/1.1\r\nContent-Length: 5\r\n\r\n", &r);
+	assert_true(r.keep_alive);
+	assert_false(r.chunked);
+	assert_int_equal(r.content_length, 5);
+	http_ok("POST http://a.example/ HTTP/1.1\r\nContent-Length: 123456789012\r\n\r\n", &r);
+	assert_true(r.content_length == UINT64_C(123456789012));
+	http_ok("GET http://a.example/ HTTP/1.1\r\nConnection: x-foo, Close\r\n\r\n", &r);
+	assert_false(r.keep_alive);
+	http_ok("GET http://a.example/ HTTP/1.0\r\n\r\n", &r);
+	assert_false(r.keep_alive);
+	http_ok("GET http://a.example/ HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", &r);
+	assert_true(r.keep_alive);
+	http_ok("POST http://a.example/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", &r);
+	assert_true(r.chunked);
+	assert_int_equal(r.content_length, 0);
+
+	const char *req = "GET http://a.example:8080/x HTTP/1.1\r\nConnection: keep-alive\r\nAccept: */*\r\n\r\n";
+	http_ok(req, &r);
+	char out[WIRE_HTTP_REWRITE_MAX];
+	r.keep_alive_out = true;
+	long n = wire_http_rewrite(req, strlen(req), &r, out, sizeof out);
+	assert_true(n > 0);
+	out[n] = '\0';
+	assert_string_equal(out, "GET /x HTTP/1.1\r\nHost: a.example:8080\r\nAccept: */*\r\nConnection: keep-alive\r\n\r\n");
+	r.keep_alive_out = false;
+	n = wire_http_rewrite(req, strlen(req), &r, out, sizeof out);
+	out[n] = '\0';
+	assert_string_equal(out, "GET /x HTTP/1.1\r\nHost: a.example:8080\r\nAccept: */*\r\nConnection: close\r\n\r\n");
+	/* A new parse forgets the caller's flag. */
+	r.keep_alive_out = true;
+	http_ok(req, &r);
+	assert_false(r.keep_alive_out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_connect),
+		T(test_keep_alive),
 		T(test_connect_refused),
 		T(test_host_length),
 		T(test_absolute),
