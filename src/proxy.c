@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdpass.h"
 #include "harden.h"
 #include "netpolicy.h"
 #include "output.h"
@@ -423,15 +424,28 @@ static enum up open_upstream(struct conn *cn, int *err)
 
 /* ---- the relay ---- */
 
+/* A relay's pipe is charged to its user's pipe buffer allowance (fs.pipe-user-pages-soft, 64 MiB by
+ * default, shared by all the user's pipes on the host): 512 connections with two 64 KiB pipes each
+ * would take all of it, and every pipe the user made elsewhere meanwhile would get 8 KiB. Past
+ * the first 128 connections at once, a relay's pipes hold 16 KiB: together at most 28 MiB. */
+#define PIPE_FULL_CONNS 128
+#define PIPE_SMALL (16 * 1024)
+
 /* Move bytes from one socket to the other through a pipe until EOF or an error. */
 static int pump(int from, int to, uint64_t *count)
 {
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return -1;
+	pthread_mutex_lock(&g.mu);
+	bool crowded = g.active > PIPE_FULL_CONNS;
+	pthread_mutex_unlock(&g.mu);
+	size_t chunk = 1 << 16;
+	if (crowded && fcntl(pfd[1], F_SETPIPE_SZ, PIPE_SMALL) >= 0)
+		chunk = PIPE_SMALL;
 	int rc = 0;
 	for (;;) {
-		ssize_t n = splice(from, NULL, pfd[1], NULL, 1 << 16, SPLICE_F_MOVE);
+		ssize_t n = splice(from, NULL, pfd[1], NULL, chunk, SPLICE_F_MOVE);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -979,22 +993,10 @@ static int jail_socket(void)
 	pthread_mutex_lock(&g.maker_mu);
 	int fd = -1;
 	char c = '4';
-	if (g.maker >= 0 && send(g.maker, &c, 1, MSG_NOSIGNAL) == 1) {
-		char b;
-		struct iovec iov = { .iov_base = &b, .iov_len = 1 };
-		union {
-			char buf[CMSG_SPACE(sizeof(int))];
-			struct cmsghdr align;
-		} u;
-		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-		struct pollfd p = { .fd = g.maker, .events = POLLIN };
-		if (poll(&p, 1, 5000) == 1 && recvmsg(g.maker, &msg, MSG_CMSG_CLOEXEC) == 1) {
-			struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-			if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-			    cm->cmsg_len == CMSG_LEN(sizeof(int)))
-				memcpy(&fd, CMSG_DATA(cm), sizeof fd);
-		}
-	}
+	struct pollfd p = { .fd = g.maker, .events = POLLIN };
+	if (g.maker >= 0 && send(g.maker, &c, 1, MSG_NOSIGNAL) == 1 && poll(&p, 1, 5000) == 1 &&
+	    fdpass_recv(g.maker, &c, &fd, 1) != 1)
+		fd = -1;
 	pthread_mutex_unlock(&g.maker_mu);
 	/* The maker runs in the jail, where the command could have taken it over: what it sends is
 	 * checked to be what was asked for, an unconnected TCP socket. */
@@ -1168,29 +1170,21 @@ static size_t recv_listeners(int sock, int ctl, int *fds, size_t max)
 			break;
 	}
 	char c;
-	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * MAX_PORTS)];
-		struct cmsghdr align;
-	} u;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1 || c != 'L')
+	int got[MAX_PORTS];
+	ssize_t k = fdpass_recv(sock, &c, got, MAX_PORTS);
+	if (k < 0 || c != 'L') {
+		for (ssize_t i = 0; i < k; i++)
+			close(got[i]);
 		return 0;
+	}
 	size_t n = 0;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < k; i++) {
-			int fd;
-			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof fd);
-			int acc = 0;
-			socklen_t sl = sizeof acc;
-			if (n < max && getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &sl) == 0 && acc)
-				fds[n++] = fd;
-			else
-				close(fd);
-		}
+	for (ssize_t i = 0; i < k; i++) {
+		int acc = 0;
+		socklen_t sl = sizeof acc;
+		if (n < max && getsockopt(got[i], SOL_SOCKET, SO_ACCEPTCONN, &acc, &sl) == 0 && acc)
+			fds[n++] = got[i];
+		else
+			close(got[i]);
 	}
 	return n;
 }
@@ -1408,27 +1402,6 @@ char *proxy_finish(struct proxy *px)
 
 /* ---- in the jail ---- */
 
-static int send_fds(int sock, const int *fds, size_t n)
-{
-	char c = 'L';
-	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * MAX_PORTS)];
-		struct cmsghdr align;
-	} u;
-	memset(&u, 0, sizeof u);
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	if (n) {
-		msg.msg_control = u.buf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * n);
-	}
-	return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
-}
 
 /* The socket maker: one fresh TCP socket of this namespace per byte received. */
 static void __attribute__((noreturn)) maker_main(int sock)
@@ -1448,20 +1421,7 @@ static void __attribute__((noreturn)) maker_main(int sock)
 			(void)send(sock, "E", 1, MSG_NOSIGNAL);
 			continue;
 		}
-		char ok = 'S';
-		struct iovec iov = { .iov_base = &ok, .iov_len = 1 };
-		union {
-			char buf[CMSG_SPACE(sizeof(int))];
-			struct cmsghdr align;
-		} u;
-		memset(&u, 0, sizeof u);
-		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-		(void)sendmsg(sock, &msg, MSG_NOSIGNAL);
+		(void)fdpass_send(sock, 'S', &fd, 1);
 		close(fd);
 	}
 }
@@ -1484,7 +1444,7 @@ int proxy_jail_side(const struct plan_net *n, int sock, struct aj_err *err)
 			nfd++;
 		}
 	}
-	if (send_fds(sock, fds, nfd) < 0) {
+	if (fdpass_send(sock, 'L', fds, nfd) < 0) {
 		aj_fail(err, errno, "pass the network's sockets to ajail");
 		goto out;
 	}

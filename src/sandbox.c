@@ -48,6 +48,7 @@
 #include "cgroup.h"
 #include "config.h"
 #include "harden.h"
+#include "fdpass.h"
 #include "hostpath.h"
 #include "tty.h"
 #include "util.h"
@@ -948,20 +949,7 @@ static int open_pty(const struct tty_relay *relay, int sock, int *slave, struct 
 		tcsetattr(*slave, TCSANOW, &relay->saved);
 	if (relay->ws.ws_row)
 		ioctl(*slave, TIOCSWINSZ, &relay->ws);
-	char c = 0;
-	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	memset(&u, 0, sizeof u);
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &master, sizeof(int));
-	if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+	if (fdpass_send(sock, 0, &master, 1) < 0)
 		return aj_fail(err, errno, "pass the pty to ajail");
 	return 0;
 }
@@ -969,20 +957,8 @@ static int open_pty(const struct tty_relay *relay, int sock, int *slave, struct 
 static int recv_fd(int sock)
 {
 	char c;
-	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0)
-		return -1;
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-	if (!cm || cm->cmsg_type != SCM_RIGHTS)
-		return -1;
-	int fd;
-	memcpy(&fd, CMSG_DATA(cm), sizeof fd);
-	return fd;
+	int fd = -1;
+	return fdpass_recv(sock, &c, &fd, 1) == 1 ? fd : -1;
 }
 
 /* pid 1 of the jail, after set-up: start the command, then reap every orphan and pass signals on
