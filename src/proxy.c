@@ -431,40 +431,35 @@ static enum up open_upstream(struct conn *cn, int *err)
 #define PIPE_FULL_CONNS 128
 #define PIPE_SMALL (16 * 1024)
 
-/* Move bytes from one socket to the other through a pipe until EOF or an error. */
-static int pump(int from, int to, uint64_t *count)
+/* Move bytes from one socket to the other through a pipe: until EOF (0), until limit bytes have
+ * moved (1), or an error (-1). */
+static int pump(int from, int to, uint64_t limit, uint64_t *count)
 {
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return -1;
-	pthread_mutex_lock(&g.mu);
-	bool crowded = g.active > PIPE_FULL_CONNS;
-	pthread_mutex_unlock(&g.mu);
-	size_t chunk = 1 << 16;
-	if (crowded && fcntl(pfd[1], F_SETPIPE_SZ, PIPE_SMALL) >= 0)
-		chunk = PIPE_SMALL;
-	int rc = 0;
-	for (;;) {
-		ssize_t n = splice(from, NULL, pfd[1], NULL, chunk, SPLICE_F_MOVE);
+	int rc = 1;
+	while (limit > 0 && rc == 1) {
+		ssize_t n = splice(from, NULL, pfd[1], NULL, limit < (1 << 16) ? (size_t)limit : 1 << 16, SPLICE_F_MOVE);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
 			rc = n < 0 ? -1 : 0;
 			break;
 		}
+		limit -= (uint64_t)n;
 		while (n > 0) {
 			ssize_t m = splice(pfd[0], NULL, to, NULL, (size_t)n, SPLICE_F_MOVE);
 			if (m < 0 && errno == EINTR)
 				continue;
 			if (m <= 0) {
 				rc = -1;
-				goto out;
+				break;
 			}
 			n -= m;
 			*count += (uint64_t)m;
 		}
 	}
-out:
 	close(pfd[0]);
 	close(pfd[1]);
 	return rc;
@@ -473,7 +468,7 @@ out:
 static void *pump_back(void *arg)
 {
 	struct conn *cn = arg;
-	if (pump(cn->s, cn->c, &cn->in) < 0) {
+	if (pump(cn->s, cn->c, UINT64_MAX, &cn->in) < 0) {
 		shutdown(cn->c, SHUT_RDWR);
 		shutdown(cn->s, SHUT_RDWR);
 	} else {
@@ -634,7 +629,7 @@ static void relay(struct conn *cn, char *pre, size_t npre, bool sni)
 	}
 	/* The client's end of its stream goes on to the server, whose answer still comes back, also
 	 * when it came before a byte (rc 1): a half-closed connection is not a failed one. */
-	if (rc == 1 || (rc == 0 && pump(cn->c, cn->s, &cn->out) == 0))
+	if (rc == 1 || (rc == 0 && pump(cn->c, cn->s, UINT64_MAX, &cn->out) == 0))
 		shutdown(cn->s, SHUT_WR);
 	else {
 		shutdown(cn->c, SHUT_RDWR);
@@ -714,40 +709,6 @@ static int read_head(struct conn *cn, char *buf, size_t *len, struct wire_http *
 	}
 }
 
-/* Move exactly n bytes from one socket to the other (a request body); -1 if either side fails
- * or the client closes first. */
-static int pump_n(int from, int to, uint64_t n, uint64_t *count)
-{
-	int pfd[2];
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return -1;
-	int rc = 0;
-	while (n > 0 && rc == 0) {
-		ssize_t got = splice(from, NULL, pfd[1], NULL, n < (1 << 16) ? (size_t)n : 1 << 16, SPLICE_F_MOVE);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0) {
-			rc = -1;
-			break;
-		}
-		n -= (uint64_t)got;
-		while (got > 0) {
-			ssize_t m = splice(pfd[0], NULL, to, NULL, (size_t)got, SPLICE_F_MOVE);
-			if (m < 0 && errno == EINTR)
-				continue;
-			if (m <= 0) {
-				rc = -1;
-				break;
-			}
-			got -= m;
-			*count += (uint64_t)m;
-		}
-	}
-	close(pfd[0]);
-	close(pfd[1]);
-	return rc;
-}
-
 /* Plain HTTP through the proxy, with keep-alive: each request head is read and checked here, and
  * passed on rewritten (origin form, no hop-by-hop headers), its body after it by its
  * Content-Length; the server's answers go back raw in a second thread. Another request for the
@@ -789,7 +750,7 @@ static void http_session(struct conn *cn, char *buf, size_t len, struct wire_htt
 		memmove(buf, buf + r->head_len, len);
 		if (!keep) {
 			/* The rest as it comes, to the end: a chunked body, or the last request. */
-			ok = (len == 0 || send_all(cn->s, buf, len) == 0) && pump(cn->c, cn->s, &cn->out) == 0;
+			ok = (len == 0 || send_all(cn->s, buf, len) == 0) && pump(cn->c, cn->s, UINT64_MAX, &cn->out) == 0;
 			cn->out += len;
 			break;
 		}
@@ -803,7 +764,7 @@ static void http_session(struct conn *cn, char *buf, size_t len, struct wire_htt
 		body -= take;
 		len -= take;
 		memmove(buf, buf + take, len);
-		if (body && pump_n(cn->c, cn->s, body, &cn->out) < 0) {
+		if (body && pump(cn->c, cn->s, body, &cn->out) != 1) {
 			ok = false;
 			break;
 		}
