@@ -438,9 +438,15 @@ static int pump(int from, int to, uint64_t limit, uint64_t *count)
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return -1;
+	pthread_mutex_lock(&g.mu);
+	bool crowded = g.active > PIPE_FULL_CONNS;
+	pthread_mutex_unlock(&g.mu);
+	size_t chunk = 1 << 16;
+	if (crowded && fcntl(pfd[1], F_SETPIPE_SZ, PIPE_SMALL) >= 0)
+		chunk = PIPE_SMALL;
 	int rc = 1;
 	while (limit > 0 && rc == 1) {
-		ssize_t n = splice(from, NULL, pfd[1], NULL, limit < (1 << 16) ? (size_t)limit : 1 << 16, SPLICE_F_MOVE);
+		ssize_t n = splice(from, NULL, pfd[1], NULL, limit < chunk ? (size_t)limit : chunk, SPLICE_F_MOVE);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
