@@ -83,6 +83,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         name = self.server.name
         with open(os.path.join(out, name + ".log"), "a") as f:
             f.write("%s %s\n" % (self.command, self.path))
+        with open(os.path.join(out, name + ".conns"), "a") as f:
+            f.write("%d\n" % self.client_address[1])
         text = ("hello from %s\nrequest: %s\nhost: %s\nproxy-authorization: %s\nbody: %s\n" % (
             name, self.requestline, self.headers.get("Host"),
             self.headers.get("Proxy-Authorization", "-"), body.decode(errors="replace"))).encode()
@@ -97,7 +99,8 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 ports = []
 for spec in sys.argv[2:]:
     name, addr, *tls = spec.split(":")
-    s = Server((addr, 0), Handler)
+    # "ka..." servers speak HTTP/1.1 with keep-alive, the others close after each answer.
+    s = Server((addr, 0), type("H11", (Handler,), {"protocol_version": "HTTP/1.1"}) if name.startswith("ka") else Handler)
     s.name = name
     if tls:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -115,17 +118,17 @@ os.rename(os.path.join(out, "ports.tmp"), os.path.join(out, "ports"))
 time.sleep(900)
 EOF
 python3 "$OUT/servers.py" "$OUT" allowed:127.0.0.2 allowed2:127.0.0.2 other:127.0.0.3 wild:127.0.0.4 \
-	exact:127.0.0.5 local:127.0.0.1 local2:127.0.0.1 tls:127.0.0.2:tls >"$OUT/servers.err" 2>&1 &
+	exact:127.0.0.5 local:127.0.0.1 local2:127.0.0.1 tls:127.0.0.2:tls ka:127.0.0.2 >"$OUT/servers.err" 2>&1 &
 bg_pids="$bg_pids $!"
 disown
 for _ in $(seq 200); do [ -e "$OUT/ports" ] && break; sleep 0.05; done
 [ -e "$OUT/ports" ] || fail "the host's servers did not start: $(cat "$OUT/servers.err")"
 port() { awk -v n="$1" '$1 == n {print $2}' "$OUT/ports"; }
 PA=$(port allowed) PA2=$(port allowed2) PO=$(port other) PW=$(port wild) PE=$(port exact)
-PL=$(port local) PL2=$(port local2) PS=$(port tls)
+PL=$(port local) PL2=$(port local2) PS=$(port tls) PK=$(port ka)
 curl -sS -m 5 "http://allowed.test:$PA/" | grep -q "hello from allowed" || fail "the host cannot reach its own server at allowed.test:$PA"
 curl -sSk -m 5 "https://allowed.test:$PS/" | grep -q "hello from tls" || fail "the host cannot reach its own TLS server at allowed.test:$PS"
-rm -f "$OUT"/*.log "$OUT"/*.sni
+rm -f "$OUT"/*.log "$OUT"/*.sni "$OUT"/*.conns
 # seen NAME: how many requests server NAME has answered so far.
 seen() { { wc -l <"$OUT/$1.log"; } 2>/dev/null || echo 0; }
 # free_port: a TCP port free on the host's 127.0.0.1 just now.
@@ -376,6 +379,46 @@ assert_contains "$out" "request: GET /bbwget " "busybox wget through http_proxy"
 assert_contains "$out" "wget=0" "busybox wget through http_proxy"
 assert_eq "$(seen allowed)" "$((a0 + 1))" "allowed.test's server saw only busybox wget's request"
 ok "busybox rootfs: nc (no proxy support) gets nowhere; wget (http_proxy) gets through"
+
+# --- plain HTTP keep-alive ---------------------------------------------------------------------------
+# Three requests on one connection to the proxy (sent at once: a GET, a POST with a body, a GET) reach
+# the server on one connection and come back in order; then a request for a host the policy refuses
+# ends the connection instead of reaching anything.
+o1=$(seen other)
+hj --allow-net="allowed.test:$PK" python3 -c '
+import socket, sys
+port = sys.argv[1]
+s = socket.create_connection(("127.0.0.1", 3128), timeout=10)
+body = b"Q" * 70000
+reqs = b"GET http://allowed.test:%s/ka1 HTTP/1.1\r\n\r\n" % port.encode()
+reqs += b"POST http://allowed.test:%s/ka2 HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % (port.encode(), len(body)) + body
+reqs += b"GET http://allowed.test:%s/ka3 HTTP/1.1\r\n\r\n" % port.encode()
+reqs += b"GET http://other.test:%s/ka4 HTTP/1.1\r\n\r\n" % port.encode()
+s.sendall(reqs)
+data = b""
+while True:
+    try:
+        chunk = s.recv(65536)
+    except socket.timeout:
+        print("timeout"); break
+    if not chunk:
+        break
+    data += chunk
+text = data.decode(errors="replace")
+print("answers=%d" % text.count("hello from ka"))
+print("order=%s" % ",".join(l.split()[2] for l in text.splitlines() if l.startswith("request: ")))
+print("bodylen=%d" % text.count("Q"))
+print("closed")
+' "$PK"
+assert_contains "$out" "answers=3" "three kept-alive requests answered"
+assert_contains "$out" "order=/ka1,/ka2,/ka3" "in order"
+assert_contains "$out" "bodylen=70000" "the POST body arrived whole"
+assert_contains "$out" "closed" "a request for another host ends the connection"
+assert_not_contains "$out" "timeout" "the connection ended rather than hung"
+assert_eq "$(sort -u "$OUT/ka.conns" | wc -l)" 1 "the three requests reached the server on one connection"
+assert_not_contains "$(cat "$OUT/ka.log")" "/ka4" "the request for another host reached the keep-alive server"
+assert_eq "$(seen other)" "$o1" "other.test's server was reached"
+ok "plain HTTP keep-alive: three requests (one with a 70 kB body) on one connection to the server, in order; a request for another host ends it"
 
 # --- wildcards, internal addresses, IP literals ----------------------------------------------------
 w0=$(seen wild) e0=$(seen exact)
