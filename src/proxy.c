@@ -676,7 +676,7 @@ static char *suggest_rule(const struct conn *cn)
  * it; -1: refused, with an error response when reply. The parser starts from the first byte each
  * time: it runs only when a read brings the end of a line, so a client sending a byte at a time
  * costs a parse per line, not per byte. */
-static int read_head(struct conn *cn, char *buf, size_t *len, struct wire_http *r, bool reply)
+static int read_head(struct conn *cn, char **bufp, size_t *len, struct wire_http *r, bool reply)
 {
 	bool parse = *len > 0;
 	if (*len == 0) {
@@ -688,6 +688,10 @@ static int read_head(struct conn *cn, char *buf, size_t *len, struct wire_http *
 		if (k <= 0)
 			return 0;
 	}
+	/* The buffer is taken only now: a connection waiting for its (next) request holds none. */
+	if (!*bufp && !(*bufp = malloc(WIRE_HTTP_HEAD_MAX + 1)))
+		return -1;
+	char *buf = *bufp;
 	clock_gettime(CLOCK_MONOTONIC, &cn->t0);
 	memset(r, 0, sizeof *r);
 	for (;;) {
@@ -722,7 +726,10 @@ static int read_head(struct conn *cn, char *buf, size_t *len, struct wire_http *
  * connection instead: the server is told there is no more (it closes once it has answered), and the
  * client, seeing its keep-alive connection closed, sends the request again on a new one, where it
  * is decided afresh. A chunked request body is passed on raw, and the connection ends with it.
- * buf (the first head and what came after it) is taken over. */
+ * buf (the first head and what came after it) is taken over. Nothing is held while a body or
+ * the last request's stream is relayed, or while the client is between requests: the head buffer
+ * goes once its bytes are sent (read_head takes a new one when a request starts), the rewritten
+ * head as soon as it is sent. */
 static void http_session(struct conn *cn, char *buf, size_t len, struct wire_http *r)
 {
 	struct timeval zero = { 0 };
@@ -740,24 +747,29 @@ static void http_session(struct conn *cn, char *buf, size_t len, struct wire_htt
 		cn->reason = "out of threads";
 		return;
 	}
-	char *out = malloc(WIRE_HTTP_REWRITE_MAX);
-	bool ok = out != NULL;
+	bool ok = true;
 	struct timespec start = cn->t0; /* read_head restarts it for each request's deadline */
 	for (;;) {
 		bool keep = r->keep_alive && !r->chunked;
 		r->keep_alive_out = keep;
-		long n = ok ? wire_http_rewrite(buf, len, r, out, WIRE_HTTP_REWRITE_MAX) : -1;
+		char *out = malloc(WIRE_HTTP_REWRITE_MAX);
+		long n = out ? wire_http_rewrite(buf, len, r, out, WIRE_HTTP_REWRITE_MAX) : -1;
 		if (n < 0 || send_all(cn->s, out, (size_t)n) < 0) {
+			free(out);
 			ok = false;
 			break;
 		}
+		free(out);
 		cn->out += (uint64_t)n;
 		len -= r->head_len;
 		memmove(buf, buf + r->head_len, len);
 		if (!keep) {
 			/* The rest as it comes, to the end: a chunked body, or the last request. */
-			ok = (len == 0 || send_all(cn->s, buf, len) == 0) && pump(cn->c, cn->s, UINT64_MAX, &cn->out) == 0;
+			ok = len == 0 || send_all(cn->s, buf, len) == 0;
 			cn->out += len;
+			free(buf);
+			buf = NULL;
+			ok = ok && pump(cn->c, cn->s, UINT64_MAX, &cn->out) == 0;
 			break;
 		}
 		uint64_t body = r->content_length;
@@ -770,12 +782,16 @@ static void http_session(struct conn *cn, char *buf, size_t len, struct wire_htt
 		body -= take;
 		len -= take;
 		memmove(buf, buf + take, len);
+		if (len == 0) {
+			free(buf);
+			buf = NULL;
+		}
 		if (body && pump(cn->c, cn->s, body, &cn->out) != 1) {
 			ok = false;
 			break;
 		}
 		struct wire_http next;
-		int got = read_head(cn, buf, &len, &next, false);
+		int got = read_head(cn, &buf, &len, &next, false);
 		if (got <= 0) {
 			ok = got == 0;
 			break;
@@ -785,7 +801,6 @@ static void http_session(struct conn *cn, char *buf, size_t len, struct wire_htt
 		*r = next;
 	}
 	cn->t0 = start;
-	free(out);
 	free(buf);
 	/* No more requests for this server: it finishes its answer and closes, which ends the way back. */
 	if (ok) {
@@ -806,13 +821,11 @@ static void http_session(struct conn *cn, char *buf, size_t len, struct wire_htt
 
 static void serve_http(struct conn *cn)
 {
-	char *buf = malloc(WIRE_HTTP_HEAD_MAX + 1);
+	char *buf = NULL;
 	char *out = NULL;
-	if (!buf)
-		return;
 	size_t len = 0;
 	struct wire_http r;
-	if (read_head(cn, buf, &len, &r, true) <= 0)
+	if (read_head(cn, &buf, &len, &r, true) <= 0)
 		goto out;
 	cn->via = r.connect ? VIA_CONNECT : VIA_HTTP;
 	snprintf(cn->host, sizeof cn->host, "%s", r.host);
