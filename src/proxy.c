@@ -44,7 +44,8 @@
 /* ...and this long to start TLS once a tunnel is open, when the proxy looks for the server name. */
 #define SNI_MS 10000
 #define CONNECT_MS 10000
-/* How long a plain-HTTP client's kept-alive connection may sit between requests. */
+/* How long a plain-HTTP client's kept-alive connection may sit between requests with nothing
+ * moving either way (an answer still coming back is not idleness: a download may take hours). */
 #define KEEPALIVE_IDLE_MS 60000
 /* The largest ClientHello looked at: one TLS record. */
 #define SNI_MAX (5 + 16384)
@@ -463,7 +464,7 @@ static int pump(int from, int to, uint64_t limit, uint64_t *count)
 				break;
 			}
 			n -= m;
-			*count += (uint64_t)m;
+			__atomic_fetch_add(count, (uint64_t)m, __ATOMIC_RELAXED); /* read by the other way's thread */
 		}
 	}
 	close(pfd[0]);
@@ -682,11 +683,18 @@ static int read_head(struct conn *cn, char **bufp, size_t *len, struct wire_http
 	if (*len == 0) {
 		/* Between requests a keep-alive client may wait; the deadline starts with its first byte. */
 		struct pollfd p = { .fd = cn->c, .events = POLLIN };
-		int k;
-		while ((k = poll(&p, 1, KEEPALIVE_IDLE_MS)) < 0 && errno == EINTR)
-			;
-		if (k <= 0)
-			return 0;
+		uint64_t in = __atomic_load_n(&cn->in, __ATOMIC_RELAXED);
+		for (;;) {
+			int k = poll(&p, 1, KEEPALIVE_IDLE_MS);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k > 0)
+				break;
+			uint64_t now = __atomic_load_n(&cn->in, __ATOMIC_RELAXED);
+			if (k < 0 || now == in)
+				return 0;
+			in = now; /* the server is still answering */
+		}
 	}
 	/* The buffer is taken only now: a connection waiting for its (next) request holds none. */
 	if (!*bufp && !(*bufp = malloc(WIRE_HTTP_HEAD_MAX + 1)))
@@ -809,10 +817,19 @@ static void http_session(struct conn *cn, char *buf, size_t len, struct wire_htt
 		shutdown(cn->c, SHUT_RDWR);
 		shutdown(cn->s, SHUT_RDWR);
 	}
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += KEEPALIVE_IDLE_MS / 1000;
-	if (pthread_timedjoin_np(back, NULL, &until) != 0) {
+	/* The answer may still be coming: wait for it as long as it moves. */
+	bool joined = false;
+	for (uint64_t in = UINT64_MAX; !joined;) {
+		uint64_t now = __atomic_load_n(&cn->in, __ATOMIC_RELAXED);
+		if (now == in)
+			break;
+		in = now;
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += KEEPALIVE_IDLE_MS / 1000;
+		joined = pthread_timedjoin_np(back, NULL, &until) == 0;
+	}
+	if (!joined) {
 		shutdown(cn->c, SHUT_RDWR);
 		shutdown(cn->s, SHUT_RDWR);
 		pthread_join(back, NULL);
