@@ -168,6 +168,25 @@ static bool ip_internal(const struct ip *ip)
 	return false;
 }
 
+/* Link-local: 169.254/16, where clouds serve instance metadata and credentials, and fe80::/10,
+ * also in the forms that carry an IPv4 address (as ip_internal reads them). */
+static bool ip_link_local(const struct ip *ip)
+{
+	if (ip->family == AF_INET)
+		return v4_in(v4_word(ip->a), 0xa9fe0000, 16);
+	const uint8_t *a = ip->a;
+	static const uint8_t zero[12] = { 0 };
+	static const uint8_t nat64[12] = { 0, 0x64, 0xff, 0x9b };
+	static const uint8_t translated[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0 };
+	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
+		return true;
+	if (memcmp(a, zero, 12) == 0 || memcmp(a, nat64, 12) == 0 || memcmp(a, translated, 12) == 0)
+		return v4_in(v4_word(a + 12), 0xa9fe0000, 16);
+	if (a[0] == 0x20 && a[1] == 0x02)
+		return v4_in(v4_word(a + 2), 0xa9fe0000, 16);
+	return false;
+}
+
 static bool ip_loopback(const struct ip *ip)
 {
 	static const uint8_t one[16] = { [15] = 1 };
@@ -822,6 +841,13 @@ bool netpolicy_addr_ok(const struct netpolicy *np, int rule, const struct sockad
 	const struct np_rule *r = &np->rules[rule];
 	switch (r->kind) {
 	case NP_HOST:
+		/* A name you allow may lead to your own network (a database at db.internal), but never to
+		 * the metadata service: one spoofed or rebound record of an allowed name would hand the jail
+		 * the machine's cloud credentials. Only an address rule reaches link-local. */
+		if (ip_link_local(&ip)) {
+			*reason = "a name never reaches a link-local address (cloud metadata); an address rule can";
+			return false;
+		}
 		return true;
 	case NP_WILDCARD:
 		if (ip_internal(&ip)) {

@@ -104,7 +104,9 @@ int netpolicy_match(const struct netpolicy *np, const char *host, uint16_t port,
  * rebound onto the host's services or cloud metadata. Also internal: the rest of 0/8 and 240/4,
  * fec0::/10, all of ::/96 (IPv4-compatible), and the NAT64 (64:ff9b::/96), SIIT (::ffff:0:0:0/96)
  * and 6to4 (2002::/16) forms of an internal IPv4 address, 64:ff9b:1::/48 whole. An NP_ADDR rule
- * allows only addresses inside its own prefix; an NP_LOCALHOST rule only loopback (127/8, ::1).
+ * allows only addresses inside its own prefix; an NP_LOCALHOST rule only loopback (127/8, ::1); an
+ * NP_HOST rule anything but link-local (169.254/16, fe80::/10, in any form): the metadata service
+ * is reached by an address rule or not at all.
  * false with *reason set (static) otherwise, and for a rule index out of range. */
 bool netpolicy_addr_ok(const struct netpolicy *np, int rule, const struct sockaddr *sa, const char **reason);
 

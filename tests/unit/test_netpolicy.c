@@ -649,10 +649,16 @@ static void test_addr_ok(void **state)
 	assert_false(addr_ok(&np, 0, "fd00::1"));
 	assert_false(addr_ok(&np, 0, "0.0.0.0"));
 	assert_false(addr_ok(&np, 0, "224.0.0.251"));
-	/* An exact name was named on purpose: internal addresses too. */
+	/* An exact name was named on purpose: internal addresses too, but never link-local (metadata). */
 	assert_true(addr_ok(&np, 1, "10.1.2.3"));
 	assert_true(addr_ok(&np, 1, "127.0.0.1"));
 	assert_true(addr_ok(&np, 1, "8.8.8.8"));
+	assert_false(addr_ok(&np, 1, "169.254.169.254"));
+	assert_false(addr_ok(&np, 1, "::ffff:169.254.169.254"));
+	assert_false(addr_ok(&np, 1, "64:ff9b::a9fe:a9fe"));
+	assert_false(addr_ok(&np, 1, "2002:a9fe:a9fe::1"));
+	assert_false(addr_ok(&np, 1, "fe80::1"));
+	assert_true(addr_ok(&np, 1, "fd00::1"));
 	/* An address rule: only its own prefix, internal or not. */
 	assert_true(addr_ok(&np, 2, "10.1.2.3"));
 	assert_true(addr_ok(&np, 2, "::ffff:10.1.2.3"));
