@@ -65,7 +65,10 @@ int harden_seccomp(const struct sock_fprog *prog, struct aj_err *err)
 #define LL_RULE_PATH_BENEATH 1
 #define LL_RULE_NET_PORT 2 /* ABI 4 */
 
+#define LL_FS_EXECUTE (1ULL << 0)
 #define LL_FS_WRITE_FILE (1ULL << 1)
+#define LL_FS_READ_FILE (1ULL << 2)
+#define LL_FS_READ_DIR (1ULL << 3)
 #define LL_FS_REMOVE_DIR (1ULL << 4)
 #define LL_FS_REMOVE_FILE (1ULL << 5)
 #define LL_FS_MAKE_CHAR (1ULL << 6)
@@ -251,7 +254,34 @@ int harden_confine(const int *dirs, size_t n, struct aj_err *err)
 
 int harden_confine_net(struct aj_err *err)
 {
-	return confine(NULL, 0, true, err);
+	if (confine(NULL, 0, true, err) < 0)
+		return -1;
+	int abi = harden_landlock_abi();
+	if (abi < 2)
+		return 0;
+	/* Reads too, a second ruleset on top: the proxy parses what the jail sends, and should that
+	 * ever run code in it, it must not be able to read the user's files and send them out. What
+	 * stays readable is what name lookups read (/etc/hosts, resolv.conf and the NSS modules, and
+	 * /run where resolv.conf often points), nothing beneath /home, /root or /tmp. No exec at all. */
+	struct ll_ruleset_attr attr = { .handled_access_fs = ll_write_rights(abi) | LL_FS_EXECUTE | LL_FS_READ_FILE |
+							     LL_FS_READ_DIR };
+	cleanup_close int rs = (int)syscall(SYS_landlock_create_ruleset, &attr,
+					   offsetof(struct ll_ruleset_attr, handled_access_net), 0);
+	if (rs < 0)
+		return aj_fail(err, errno, "landlock: create the proxy's read ruleset");
+	static const char *const readable[] = { "/etc", "/usr", "/lib", "/lib32", "/lib64", "/run", "/var/run",
+						"/var/lib/sss" };
+	for (size_t i = 0; i < sizeof readable / sizeof readable[0]; i++) {
+		cleanup_close int fd = open(readable[i], O_PATH | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		struct ll_path_beneath_attr pb = { .parent_fd = fd, .allowed_access = LL_FS_READ_FILE | LL_FS_READ_DIR };
+		if (syscall(SYS_landlock_add_rule, rs, LL_RULE_PATH_BENEATH, &pb, 0) < 0)
+			return aj_fail(err, errno, "landlock: let the proxy read %s", readable[i]);
+	}
+	if (syscall(SYS_landlock_restrict_self, rs, 0) < 0)
+		return aj_fail(err, errno, "landlock: restrict the proxy");
+	return 0;
 }
 
 /* ---- rlimits ---- */

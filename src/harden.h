@@ -33,7 +33,8 @@ int harden_seccomp(const struct sock_fprog *prog, struct aj_err *err);
  * no_new_privs. Only takes away; the fds may be closed afterwards. */
 int harden_confine(const int *dirs, size_t n, struct aj_err *err);
 /* The same for ajail's network proxy, with no directory writable and TCP allowed (it connects out for
- * the jail, from the host's namespace). */
+ * the jail, from the host's namespace); and where landlock is, nothing readable but what name
+ * lookups read (/etc, /usr, /lib*, /run), nothing executable. */
 int harden_confine_net(struct aj_err *err);
 
 /* For the jail's init: it only reaps and forwards signals, so it keeps no capability at all and is
