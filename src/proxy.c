@@ -681,7 +681,11 @@ static int read_head(struct conn *cn, char **bufp, size_t *len, struct wire_http
 {
 	bool parse = *len > 0;
 	if (*len == 0) {
-		/* Between requests a keep-alive client may wait; the deadline starts with its first byte. */
+		/* Between requests a keep-alive client may wait; the deadline starts with its first byte.
+		 * What the last request's rewrite and parse took of the stack goes back first: a kept-alive
+		 * connection waits on as little as a tunnel does. */
+		if (!reply)
+			stack_trim();
 		struct pollfd p = { .fd = cn->c, .events = POLLIN };
 		uint64_t in = __atomic_load_n(&cn->in, __ATOMIC_RELAXED);
 		for (;;) {
