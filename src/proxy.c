@@ -603,25 +603,34 @@ static void stack_trim(void)
 		madvise((void *)start, end - start, MADV_DONTNEED);
 }
 
+/* The handshake is over: no more deadlines on the client's socket, the handshake's stack given
+ * back, and the server's side relayed to the client in a thread of its own. false (the reason set)
+ * when no thread could be had. */
+static bool start_way_back(struct conn *cn, pthread_t *back)
+{
+	struct timeval zero = { 0 };
+	setsockopt(cn->c, SOL_SOCKET, SO_RCVTIMEO, &zero, sizeof zero);
+	setsockopt(cn->c, SOL_SOCKET, SO_SNDTIMEO, &zero, sizeof zero);
+	stack_trim();
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	bool started = pthread_create(back, &attr, pump_back, cn) == 0;
+	pthread_attr_destroy(&attr);
+	if (!started)
+		cn->reason = "out of threads";
+	return started;
+}
+
 /* Relay until both directions are done. pre: client bytes already read (the rest of a request
  * head's read, or the rewritten request for plain HTTP), sent to the server first; malloc'd (or
  * NULL when npre is 0), taken over, and freed as soon as it is sent: nothing read during the
  * handshake is held while the connection relays. */
 static void relay(struct conn *cn, char *pre, size_t npre, bool sni)
 {
-	struct timeval zero = { 0 };
-	setsockopt(cn->c, SOL_SOCKET, SO_RCVTIMEO, &zero, sizeof zero);
-	setsockopt(cn->c, SOL_SOCKET, SO_SNDTIMEO, &zero, sizeof zero);
-	stack_trim();
 	pthread_t back;
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 64 * 1024);
-	bool started = pthread_create(&back, &attr, pump_back, cn) == 0;
-	pthread_attr_destroy(&attr);
-	if (!started) {
+	if (!start_way_back(cn, &back)) {
 		free(pre);
-		cn->reason = "out of threads";
 		return;
 	}
 	int rc = 0;
@@ -744,19 +753,9 @@ static int read_head(struct conn *cn, char **bufp, size_t *len, struct wire_http
  * head as soon as it is sent. */
 static void http_session(struct conn *cn, char *buf, size_t len, struct wire_http *r)
 {
-	struct timeval zero = { 0 };
-	setsockopt(cn->c, SOL_SOCKET, SO_RCVTIMEO, &zero, sizeof zero);
-	setsockopt(cn->c, SOL_SOCKET, SO_SNDTIMEO, &zero, sizeof zero);
-	stack_trim();
 	pthread_t back;
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 64 * 1024);
-	bool started = pthread_create(&back, &attr, pump_back, cn) == 0;
-	pthread_attr_destroy(&attr);
-	if (!started) {
+	if (!start_way_back(cn, &back)) {
 		free(buf);
-		cn->reason = "out of threads";
 		return;
 	}
 	bool ok = true;
