@@ -10,48 +10,8 @@
 # puts in /etc/hosts with sub.wild.test (127.0.0.4) and meta.wild.test (169.254.169.254).
 . "$(dirname "$0")/libtest.sh"
 command -v python3 >/dev/null || fail "python3 is not installed: this test needs it on the host (and in --fs=host jails)"
-for nh in allowed.test=127.0.0.2 other.test=127.0.0.3 sub.wild.test=127.0.0.4 meta.wild.test=169.254.169.254; do
-	got=$(getent hosts "${nh%=*}" | awk '{print $1; exit}')
-	[ "$got" = "${nh#*=}" ] || fail "${nh%=*} must resolve to ${nh#*=} on the host (got '$got'): run this through run.sh as root, which adds the names to /etc/hosts"
-done
-TOP=$(cd "$T" && pwd -P)
-# ajail through a name of this test's own, so that its processes are told from any other ajail's.
-ln -s "$AJAIL" "$TOP/ajail" && AJAIL="$TOP/ajail"
-W="$TOP/w"     # the jails' working directory (read-write in each jail): the attacks, their results
-OUT="$TOP/out" # the servers' logs, never mounted in a jail
-mkdir -p "$W" "$OUT"
-cd "$W"
-
-# ajail processes of this test still running (zombies waiting for their reaper are not running).
-leftovers() {
-	local p st
-	for p in $(pgrep -f "$AJAIL" 2>/dev/null; pgrep -x 'ajail-proxy|ajail-publish' 2>/dev/null); do
-		st=$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null) || continue
-		[ "$st" != Z ] || continue
-		case "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" in "$AJAIL "*) echo "$p: $(tr '\0' ' ' <"/proc/$p/cmdline")" ;; esac
-	done | sort -u
-}
-bg_pids=''
-cleanup_proxy() {
-	local status=$? p left
-	for p in $bg_pids; do kill -KILL "$p" 2>/dev/null; done
-	for _ in $(seq 60); do left=$(leftovers); [ -n "$left" ] || break; sleep 0.05; done
-	if [ -n "$left" ]; then
-		echo "FAIL: ajail processes of this test left running at its exit: $left" >&2
-		for p in $(cut -d: -f1 <<<"$left"); do kill -KILL "$p" 2>/dev/null; done
-		status=1
-	fi
-	chmod -R u+rwx "$T" 2>/dev/null
-	cleanup_test
-	exit "$status"
-}
-trap cleanup_proxy EXIT
-# A check that fails is recorded and the run goes on, so that one run names every failure.
-gaps=()
-gap() {
-	echo "FAIL: $*" >&2
-	gaps+=("$*")
-}
+. "$(dirname "$0")/libnet.sh"
+need_names allowed.test=127.0.0.2 other.test=127.0.0.3 sub.wild.test=127.0.0.4 meta.wild.test=169.254.169.254
 check_eq() { [ "$1" = "$2" ] || gap "${3:-}: expected '$2', got '$1'"; }
 check_contains() { case "$1" in *"$2"*) ;; *) gap "${3:-}: expected to contain '$2', got: $1" ;; esac; }
 # line PREFIX: the line of $out that starts with PREFIX (its text after PREFIX).
@@ -1065,9 +1025,5 @@ ok "slow clients: trickling heads 408 and cut SOCKS5 handshakes closed after 30 
 
 left=$(leftovers)
 [ -z "$left" ] || gap "ajail processes left running: $left"
-if [ "${#gaps[@]}" -gt 0 ]; then
-	echo "FAIL: ${#gaps[@]} check(s) failed:" >&2
-	printf '  %s\n' "${gaps[@]}" >&2
-	exit 1
-fi
+gaps_report
 ok "nothing of ajail left running"

@@ -11,56 +11,9 @@ for c in python3 curl openssl git; do
 	command -v "$c" >/dev/null || fail "$c is not installed: this test needs it on the host (and in --fs=host jails)"
 done
 command -v npm >/dev/null || fail "npm is not installed: the real-client case (npm view through @npm) cannot run; apt-get install npm"
-for nh in allowed.test=127.0.0.2 other.test=127.0.0.3 sub.wild.test=127.0.0.4 exact.wild.test=127.0.0.5 meta.test=169.254.169.254; do
-	got=$(getent hosts "${nh%=*}" | awk '{print $1; exit}')
-	[ "$got" = "${nh#*=}" ] || fail "${nh%=*} must resolve to ${nh#*=} on the host (got '$got'): run this through run.sh as root, which adds the names to /etc/hosts"
-done
-TOP=$(cd "$T" && pwd -P)
-# ajail through a name of this test's own, so that its processes are told from any other ajail's.
-ln -s "$AJAIL" "$TOP/ajail" && AJAIL="$TOP/ajail"
-W="$TOP/w"       # the jails' working directory (mounted read-write in each jail)
-OUT="$TOP/out"   # the servers' logs, never mounted in a jail
-mkdir -p "$W" "$OUT" "$TOP/xdg/ajail" "$TOP/home/.config/ajail" "$TOP/empty"
-cd "$W"
-
-# ajail processes of this test still running (zombies waiting for their reaper are not running).
-leftovers() {
-	local p st
-	for p in $(pgrep -f "$AJAIL" 2>/dev/null; pgrep -x 'ajail-proxy|ajail-publish' 2>/dev/null); do
-		st=$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null) || continue
-		[ "$st" != Z ] || continue
-		case "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" in "$AJAIL "*) echo "$p: $(tr '\0' ' ' <"/proc/$p/cmdline")" ;; esac
-	done | sort -u
-}
-# Background processes (servers, jails run in the background) are killed by pid at exit. An ajail
-# process of this test still running then (run.sh would not see it under this test's own name) fails
-# the test, and is killed.
-bg_pids=''
-cleanup_net() {
-	local status=$? p left
-	for p in $bg_pids; do kill -KILL "$p" 2>/dev/null; done
-	for p in $bg_pids; do
-		for _ in $(seq 40); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
-	done
-	for _ in $(seq 40); do left=$(leftovers); [ -n "$left" ] || break; sleep 0.05; done
-	if [ -n "$left" ]; then
-		echo "FAIL: ajail processes of this test left running at its exit: $left" >&2
-		for p in $(cut -d: -f1 <<<"$left"); do kill -KILL "$p" 2>/dev/null; done
-		status=1
-	fi
-	chmod -R u+rwx "$T" 2>/dev/null
-	cleanup_test
-	exit "$status"
-}
-trap cleanup_net EXIT
-
-# A check that fails is recorded and the run goes on, so that one run names every failure; the
-# test fails at the end if there was any.
-gaps=()
-gap() {
-	echo "FAIL: $*" >&2
-	gaps+=("$*")
-}
+. "$(dirname "$0")/libnet.sh"
+need_names allowed.test=127.0.0.2 other.test=127.0.0.3 sub.wild.test=127.0.0.4 exact.wild.test=127.0.0.5 meta.test=169.254.169.254
+mkdir -p "$TOP/xdg/ajail" "$TOP/home/.config/ajail" "$TOP/empty"
 
 # --- the host's servers ----------------------------------------------------------------------------
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$OUT/key.pem" -out "$OUT/cert.pem" -days 2 \
@@ -832,8 +785,4 @@ left=$(leftovers)
 [ -z "$left" ] || fail "ajail processes left running: $left"
 ok "nothing of ajail left running"
 
-if [ "${#gaps[@]}" -gt 0 ]; then
-	echo "FAIL: ${#gaps[@]} check(s) failed:" >&2
-	printf '  %s\n' "${gaps[@]}" >&2
-	exit 1
-fi
+gaps_report
