@@ -872,6 +872,20 @@ bool netpolicy_addr_ok(const struct netpolicy *np, int rule, const struct sockad
 	return false;
 }
 
+char *netpolicy_suggest(const char *host, uint16_t port)
+{
+	struct ip ip;
+	bool is_ip = ip_parse(host, &ip);
+	bool default_port = port == 80 || port == 443;
+	if (strcmp(host, "localhost") == 0 || (is_ip && ip_is_localhost_literal(&ip)))
+		return xasprintf("localhost:%u", port);
+	if (is_ip && strchr(host, ':'))
+		return default_port ? xstrdup(host) : xasprintf("[%s]:%u", host, port);
+	if (!is_ip && (ipv4_unusual(host) || !name_valid(host)))
+		return NULL;
+	return default_port ? xstrdup(host) : xasprintf("%s:%u", host, port);
+}
+
 char *netpolicy_describe(const struct netpolicy *np)
 {
 	cleanup_strv char **parts = NULL;

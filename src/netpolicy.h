@@ -114,6 +114,11 @@ bool netpolicy_addr_ok(const struct netpolicy *np, int rule, const struct sockad
  * that is not AF_INET or AF_INET6. */
 bool netpolicy_addr_is_internal(const struct sockaddr *sa);
 
+/* The pattern that would let a refused request for (host, port) through, as a user would write it
+ * ("example.com" for ports 80 and 443, "example.com:8080", "[2001:db8::1]:22", "localhost:5432"); NULL
+ * when no pattern can hold host (an address in an unusual form, not a valid name). Caller frees. */
+char *netpolicy_suggest(const char *host, uint16_t port);
+
 /* One line for the status block and --dry-run: "api.anthropic.com, @npm, 10.0.0.0/8:22" — rules in
  * order, canonical text, a preset's rules shown once as its name where its first rule is. "" for an
  * empty policy. Caller frees. */

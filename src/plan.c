@@ -112,8 +112,7 @@ static bool kind_is_writable(enum mount_kind k)
 	return false;
 }
 
-/* Does the jail see the host directory src through this step (at dst)? */
-static bool kind_shows_host_dir(enum mount_kind k)
+bool plan_kind_shows_host_dir(enum mount_kind k)
 {
 	switch (k) {
 	case MK_ROOT_OVERLAY:
@@ -653,7 +652,7 @@ static int mask_store(struct plan *p, const struct facts *f, struct aj_err *err)
 	for (size_t i = 0, n = p->n_steps; i < n; i++) {
 		/* p->steps moves when a step is added: index it afresh each time, keep no pointer. */
 		const struct mount_step *s = &p->steps[i];
-		if (!kind_shows_host_dir(s->kind) || (s->flags & MF_FILE) || !path_is_under(store, s->src))
+		if (!plan_kind_shows_host_dir(s->kind) || (s->flags & MF_FILE) || !path_is_under(store, s->src))
 			continue;
 		/* The store itself mounted ("" left): at dst, not at dst + "/" (a non-normalised dst). */
 		const char *rel = path_relative(store, s->src);

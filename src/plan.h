@@ -245,6 +245,8 @@ void plan_print_status(const struct plan *p, FILE *out);
 
 const char *plan_kind_name(enum mount_kind k);
 bool plan_kind_is_persistent(enum mount_kind k);
+/* Does the jail see the host path src through a step of this kind (at dst)? */
+bool plan_kind_shows_host_dir(enum mount_kind k);
 
 /* Escape a path for an overlayfs lowerdir: '\', ':' and ',' get a backslash. Caller frees. */
 char *plan_overlay_escape(const char *path);

@@ -8,7 +8,6 @@
  * Memory stays small because a connection holds no buffer while it relays: the request head and
  * the ClientHello are read into memory that is freed before the relay starts. */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -97,20 +96,16 @@ static long elapsed_ms(const struct timespec *t0)
 	return (now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
-/* Remember a name for the summary: the first few distinct ones. */
-static void remember(char **v, size_t max, size_t *n, const char *name, bool *more, unsigned long *more_count)
+/* A refused name for the summary: the first few distinct ones. Under g.mu. */
+static void remember_denied(const char *name)
 {
-	for (size_t i = 0; i < *n; i++)
-		if (strcmp(v[i], name) == 0)
+	for (size_t i = 0; i < g.n_denied_names; i++)
+		if (strcmp(g.denied_names[i], name) == 0)
 			return;
-	if (*n < max) {
-		v[(*n)++] = xstrdup(name);
-	} else {
-		if (more)
-			*more = true;
-		if (more_count)
-			(*more_count)++;
-	}
+	if (g.n_denied_names < sizeof g.denied_names / sizeof g.denied_names[0])
+		g.denied_names[g.n_denied_names++] = xstrdup(name);
+	else
+		g.more_denied = true;
 }
 
 /* An allowed connection to host (+1), or one taken back by the server name check (-1): the summary
@@ -171,8 +166,7 @@ static void decided(struct conn *cn)
 	else if (cn->s < 0 && cn->rule)
 		g.failed++;
 	else
-		g.denied++, remember(g.denied_names, sizeof g.denied_names / sizeof g.denied_names[0], &g.n_denied_names,
-				     host, &g.more_denied, NULL);
+		g.denied++, remember_denied(host);
 	pthread_mutex_unlock(&g.mu);
 	if (!g.verbose || cn->via == VIA_PUBLISH)
 		return;
@@ -194,8 +188,7 @@ static void sni_refused(struct conn *cn)
 	g.allowed--;
 	count_host(host, -1);
 	g.denied++;
-	remember(g.denied_names, sizeof g.denied_names / sizeof g.denied_names[0], &g.n_denied_names, host,
-		 &g.more_denied, NULL);
+	remember_denied(host);
 	pthread_mutex_unlock(&g.mu);
 	if (g.verbose)
 		say("ajail: net: closed %s:%u: %s (%s)", host, cn->port, cn->reason, via_names[cn->via]);
@@ -246,21 +239,6 @@ static void log_conn(struct conn *cn)
 	free(text);
 }
 
-static int send_all(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-	while (n > 0) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* recv with the connection's handshake deadline (SO_RCVTIMEO bounds each wait; this, the sum). */
 static ssize_t recv_deadline(struct conn *cn, void *buf, size_t n, long budget_ms)
 {
@@ -294,7 +272,7 @@ static void http_refuse(struct conn *cn, int status, const char *fmt, ...)
 	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
 	size_t n = wire_http_error(status, text, out, sizeof out);
-	(void)send_all(cn->c, out, n);
+	(void)write_all(cn->c, out, n);
 }
 
 /* Connect to one address within CONNECT_MS. */
@@ -572,7 +550,7 @@ static int check_sni(struct conn *cn, char *pre, size_t npre)
 	cn->t0 = start;
 	if (rc < 0 && cn->reason)
 		sni_refused(cn);
-	if (rc == 0 && len && send_all(cn->s, buf, len) < 0)
+	if (rc == 0 && len && write_all(cn->s, buf, len) < 0)
 		rc = -1;
 	if (rc == 0)
 		cn->out += len;
@@ -638,7 +616,7 @@ static void relay(struct conn *cn, char *pre, size_t npre, bool sni)
 		rc = check_sni(cn, pre, npre);
 	} else {
 		if (npre) {
-			rc = send_all(cn->s, pre, npre);
+			rc = write_all(cn->s, pre, npre);
 			cn->out += npre;
 		}
 		free(pre);
@@ -652,31 +630,6 @@ static void relay(struct conn *cn, char *pre, size_t npre, bool sni)
 		shutdown(cn->s, SHUT_RDWR);
 	}
 	pthread_join(back, NULL);
-}
-
-/* The pattern that would let this request through, as the user would write it; NULL when no
- * pattern can (an address in an unusual form). */
-static char *suggest_rule(const struct conn *cn)
-{
-	struct in6_addr a6;
-	struct in_addr a4;
-	bool v6 = inet_pton(AF_INET6, cn->host, &a6) == 1, v4 = !v6 && inet_pton(AF_INET, cn->host, &a4) == 1;
-	bool default_port = cn->port == 80 || cn->port == 443;
-	if (strcmp(cn->host, "localhost") == 0 || strcmp(cn->host, "127.0.0.1") == 0 || strcmp(cn->host, "::1") == 0)
-		return xasprintf("localhost:%u", cn->port);
-	if (!v4 && !v6 && strchr(cn->host, ':'))
-		return NULL;
-	if (!v4 && !v6) {
-		/* Only a name a pattern could hold: the policy said why it is odd otherwise. */
-		for (const char *c = cn->host; *c; c++)
-			if (!(isalnum((unsigned char)*c) || *c == '.' || *c == '-' || *c == '_'))
-				return NULL;
-		if (cn->reason && strstr(cn->reason, "unusual"))
-			return NULL;
-	}
-	if (v6)
-		return default_port ? xstrdup(cn->host) : xasprintf("[%s]:%u", cn->host, cn->port);
-	return default_port ? xstrdup(cn->host) : xasprintf("%s:%u", cn->host, cn->port);
 }
 
 /* ---- the three ways in ---- */
@@ -765,7 +718,7 @@ static void http_session(struct conn *cn, char *buf, size_t len, struct wire_htt
 		r->keep_alive_out = keep;
 		char *out = malloc(WIRE_HTTP_REWRITE_MAX);
 		long n = out ? wire_http_rewrite(buf, len, r, out, WIRE_HTTP_REWRITE_MAX) : -1;
-		if (n < 0 || send_all(cn->s, out, (size_t)n) < 0) {
+		if (n < 0 || write_all(cn->s, out, (size_t)n) < 0) {
 			free(out);
 			ok = false;
 			break;
@@ -776,7 +729,7 @@ static void http_session(struct conn *cn, char *buf, size_t len, struct wire_htt
 		memmove(buf, buf + r->head_len, len);
 		if (!keep) {
 			/* The rest as it comes, to the end: a chunked body, or the last request. */
-			ok = len == 0 || send_all(cn->s, buf, len) == 0;
+			ok = len == 0 || write_all(cn->s, buf, len) == 0;
 			cn->out += len;
 			free(buf);
 			buf = NULL;
@@ -785,7 +738,7 @@ static void http_session(struct conn *cn, char *buf, size_t len, struct wire_htt
 		}
 		uint64_t body = r->content_length;
 		size_t take = body < len ? (size_t)body : len;
-		if (take && send_all(cn->s, buf, take) < 0) {
+		if (take && write_all(cn->s, buf, take) < 0) {
 			ok = false;
 			break;
 		}
@@ -856,7 +809,7 @@ static void serve_http(struct conn *cn)
 		break;
 	case UP_DENY: {
 		cleanup_free char *h = util_escape(cn->host);
-		cleanup_free char *fix = suggest_rule(cn);
+		cleanup_free char *fix = netpolicy_suggest(cn->host, cn->port);
 		if (fix)
 			http_refuse(cn, 403, "%s:%u is not allowed by the network policy (%s); --allow-net=%s lets it through", h,
 				    cn->port, cn->reason, fix);
@@ -878,7 +831,7 @@ static void serve_http(struct conn *cn)
 	decided(cn);
 	if (r.connect) {
 		static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
-		if (send_all(cn->c, ok, sizeof ok - 1) == 0) {
+		if (write_all(cn->c, ok, sizeof ok - 1) == 0) {
 			/* What followed the head (from a client that did not wait for the 200) goes first,
 			 * and the head's buffer with it: it is not held while the tunnel lasts. */
 			size_t nrest = len - r.head_len;
@@ -916,7 +869,7 @@ static void serve_socks(struct conn *cn)
 		len += (size_t)n;
 	}
 	uint8_t method[2] = { 5, no_auth ? 0 : 0xff };
-	if (send_all(cn->c, method, 2) < 0 || !no_auth)
+	if (write_all(cn->c, method, 2) < 0 || !no_auth)
 		return;
 	memmove(buf, buf + used, len - used);
 	len -= used;
@@ -927,7 +880,7 @@ static void serve_socks(struct conn *cn)
 		enum wire_result w = wire_socks_request(buf, len, &r);
 		if (w == WIRE_BAD) {
 			wire_socks_reply(r.reply ? r.reply : 1, reply);
-			(void)send_all(cn->c, reply, sizeof reply);
+			(void)write_all(cn->c, reply, sizeof reply);
 			return;
 		}
 		if (w == WIRE_DONE)
@@ -944,7 +897,7 @@ static void serve_socks(struct conn *cn)
 	if (r.cmd != 1) {
 		cn->reason = "only SOCKS5 CONNECT is served";
 		wire_socks_reply(7, reply);
-		(void)send_all(cn->c, reply, sizeof reply);
+		(void)write_all(cn->c, reply, sizeof reply);
 		log_conn(cn);
 		return;
 	}
@@ -954,7 +907,7 @@ static void serve_socks(struct conn *cn)
 	uint8_t rep = u == UP_OK ? 0 : u == UP_DENY ? 2 : u == UP_RESOLVE ? 4 : e == ECONNREFUSED ? 5 : e == ETIMEDOUT ? 6 : 4;
 	wire_socks_reply(rep, reply);
 	if (u != UP_OK) {
-		(void)send_all(cn->c, reply, sizeof reply);
+		(void)write_all(cn->c, reply, sizeof reply);
 		log_conn(cn);
 		return;
 	}
@@ -964,7 +917,7 @@ static void serve_socks(struct conn *cn)
 	char *rest = nrest ? malloc(nrest) : NULL;
 	if (rest)
 		memcpy(rest, buf + r.used, nrest);
-	if ((!nrest || rest) && send_all(cn->c, reply, sizeof reply) == 0)
+	if ((!nrest || rest) && write_all(cn->c, reply, sizeof reply) == 0)
 		relay(cn, rest, nrest, true);
 	else
 		free(rest);

@@ -289,33 +289,6 @@ static bool is_normal_abs(const char *p)
 	return ok;
 }
 
-static bool kind_takes_host_src(enum mount_kind k)
-{
-	switch (k) {
-	case MK_ROOT_OVERLAY:
-	case MK_ROOT_BIND:
-	case MK_BIND_RW:
-	case MK_BIND_RO:
-	case MK_BIND_DEV:
-	case MK_OVERLAY:
-	case MK_OVERLAY_KEEP:
-		return true;
-	case MK_ROOT_TMPFS:
-	case MK_TMPFS:
-	case MK_HIDE_FILE:
-	case MK_PROC:
-	case MK_DEVPTS:
-	case MK_SYMLINK:
-	case MK_DIR:
-	case MK_REMOVE:
-	case MK_MASK_DIR:
-	case MK_READONLY:
-	case MK_SYSFS:
-		return false;
-	}
-	return false;
-}
-
 static void check_plan(const struct plan *p, const struct opts *o)
 {
 	fuzz_check(p->n_steps > 0 && p->steps, "a plan without steps");
@@ -332,7 +305,7 @@ static void check_plan(const struct plan *p, const struct opts *o)
 			   "step %zu is a second root", i);
 		fuzz_check(i == 0 || strcmp(s->dst, "/") != 0, "step %zu (%s, %s) mounts over the root", i,
 			   plan_kind_name(s->kind), s->origin);
-		if (kind_takes_host_src(s->kind))
+		if (plan_kind_shows_host_dir(s->kind))
 			fuzz_check(is_normal_abs(s->src), "step %zu (%s at %s, %s): src '%s' is not absolute and normalised", i,
 				   plan_kind_name(s->kind), s->dst, s->origin, s->src ? s->src : "(null)");
 		if (s->kind == MK_OVERLAY_KEEP)

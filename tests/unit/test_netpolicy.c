@@ -898,9 +898,51 @@ static void test_describe(void **state)
 	np_presets_release(&p);
 }
 
+static void check_suggest(const char *host, uint16_t port, const char *want)
+{
+	char *got = netpolicy_suggest(host, port);
+	if (want)
+		assert_string_equal(got, want);
+	else
+		assert_null(got);
+	free(got);
+}
+
+/* The pattern a refusal offers: the one that would let the request through. */
+static void test_suggest(void **state)
+{
+	(void)state;
+	check_suggest("example.com", 443, "example.com");
+	check_suggest("example.com", 80, "example.com");
+	check_suggest("example.com", 8080, "example.com:8080");
+	check_suggest("192.0.2.7", 22, "192.0.2.7:22");
+	check_suggest("2001:db8::1", 443, "2001:db8::1");
+	check_suggest("2001:db8::1", 22, "[2001:db8::1]:22");
+	check_suggest("localhost", 5432, "localhost:5432");
+	check_suggest("127.0.0.1", 80, "localhost:80");
+	check_suggest("::1", 3000, "localhost:3000");
+	check_suggest("127.1", 80, NULL);
+	check_suggest("0x7f.1", 80, NULL);
+	check_suggest("exa mple.com", 80, NULL);
+	/* Each suggestion, taken as a pattern, lets the request through. */
+	static const struct {
+		const char *host;
+		uint16_t port;
+	} cases[] = { { "example.com", 8080 }, { "2001:db8::1", 22 }, { "192.0.2.7", 443 }, { "localhost", 5432 } };
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *pat = netpolicy_suggest(cases[i].host, cases[i].port);
+		struct netpolicy np = policy(pat);
+		const char *why;
+		assert_true(netpolicy_match(&np, cases[i].host, cases[i].port, &why) >= 0);
+		netpolicy_release(&np);
+		free(pat);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_suggest),
 		cmocka_unit_test(test_pattern_forms),
 		cmocka_unit_test(test_pattern_canonical_text),
 		cmocka_unit_test(test_pattern_errors),
