@@ -241,9 +241,11 @@ void trust_cmd_print(const struct trust_project *p, FILE *out, bool status)
 		return;
 	cleanup_free char *path = p->path ? util_escape(p->path) : xstrdup(PROJCONF_NAME);
 	const char *state = p->state ? p->state : "?";
+	/* Skipped, the file was not even looked for: a standing AJAIL_NO_PROJECT=1 is worth no line in
+	 * every status block, only in the plan. */
 	if (strcmp(state, "skipped") == 0) {
-		fprintf(out, status ? "ajail: project  skipped (--no-project or AJAIL_NO_PROJECT)\n"
-				    : "project:     skipped (--no-project or AJAIL_NO_PROJECT)\n");
+		if (!status)
+			fputs("project:     skipped (--no-project or AJAIL_NO_PROJECT)\n", out);
 		return;
 	}
 	cleanup_free char *list = strv_join(p->opts, " ");

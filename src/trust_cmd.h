@@ -28,7 +28,8 @@ void trust_project_release(struct trust_project *p);
  * -1 with err only when the options together fail to parse (o is then released). */
 int trust_cmd_apply(int argc, char *const argv[], struct opts *o, struct trust_project *p, struct aj_err *err);
 
-/* One line for the status block (status: "ajail: project  ...") or --dry-run's plan ("project: ..."). */
+/* One line for the status block (status: "ajail: project  ..."; none when skipped) or --dry-run's
+ * plan ("project:     ..."). */
 void trust_cmd_print(const struct trust_project *p, FILE *out, bool status);
 
 #endif

@@ -64,7 +64,9 @@ assert_contains "$out" "project:     $conf (trusted, applied): --hide=secret" "-
 # Skipping the file altogether.
 jail --fs=bb --no-project cat secret
 assert_eq "$out" "s3cret" "--no-project"
-assert_contains "$err" "project  skipped"
+assert_not_contains "$err" "project" "--no-project: not a word of it"
+jail --fs=bb --no-project --dry-run true
+assert_contains "$out" "project:     skipped" "--dry-run says it was skipped"
 AJAIL_NO_PROJECT=1 jail --fs=bb -q cat secret
 assert_eq "$out" "s3cret" "AJAIL_NO_PROJECT=1"
 assert_eq "$err" "" "AJAIL_NO_PROJECT=1: no warning either"
