@@ -32,6 +32,7 @@
 
 #include "fdpass.h"
 #include "harden.h"
+#include "lazy_ssl.h"
 #include "netpolicy.h"
 #include "output.h"
 #include "proxy.h"
@@ -48,16 +49,32 @@
 #define KEEPALIVE_IDLE_MS 60000
 /* The largest ClientHello looked at: one TLS record. */
 #define SNI_MAX (5 + 16384)
-#define MAX_PORTS (2 + PLAN_NET_PORTS_MAX)
+#define MAX_GATES (sizeof ((struct plan_net *)0)->keygate / sizeof ((struct plan_net *)0)->keygate[0])
+#define MAX_PORTS (2 + PLAN_NET_PORTS_MAX + MAX_GATES)
+/* How long a keygate's request may go with nothing moving either way: an API may think for
+ * minutes before its first byte (Anthropic's and OpenAI's SDKs wait ten). */
+#define KEYGATE_IDLE_MS 600000
+/* A keygate connection's buffer each way while it relays (TLS cannot splice). */
+#define KEYGATE_BUF 16384
 
-enum via { VIA_CONNECT, VIA_HTTP, VIA_SOCKS, VIA_FORWARD, VIA_PUBLISH };
-static const char *const via_names[] = { "http-connect", "http", "socks5", "forward", "publish" };
+enum via { VIA_CONNECT, VIA_HTTP, VIA_SOCKS, VIA_FORWARD, VIA_PUBLISH, VIA_KEYGATE };
+static const char *const via_names[] = { "http-connect", "http", "socks5", "forward", "publish", "keygate" };
+
+/* A keygate as the proxy runs it: the upstream parsed, the key from the proxy's own environment
+ * (never from the plan, never written anywhere but to the upstream). */
+struct gate {
+	struct wire_url up;
+	const char *header;
+	const char *key;
+	char rule[80]; /* "keygate ANTHROPIC_API_KEY", for the log and -v */
+};
 
 struct conn {
 	enum via via;
 	int c;                 /* the client: the jail's side (the host's for VIA_PUBLISH) */
 	int s;                 /* the server, once connected */
 	uint16_t target_port;  /* VIA_FORWARD, VIA_PUBLISH: the port connected to */
+	size_t gate;           /* VIA_KEYGATE: which */
 	char host[WIRE_HOST_MAX + 1];
 	uint16_t port;
 	char addr[INET6_ADDRSTRLEN];
@@ -87,6 +104,8 @@ static struct {
 	char *denied_names[6];
 	size_t n_denied_names;
 	bool more_denied;
+	struct gate gates[MAX_GATES];
+	SSL_CTX *tls; /* for https:// keygates */
 } g = { .log_fd = -1, .maker = -1, .mu = PTHREAD_MUTEX_INITIALIZER, .maker_mu = PTHREAD_MUTEX_INITIALIZER };
 
 static long elapsed_ms(const struct timespec *t0)
@@ -639,7 +658,8 @@ static void relay(struct conn *cn, char *pre, size_t npre, bool sni)
  * it; -1: refused, with an error response when reply. The parser starts from the first byte each
  * time: it runs only when a read brings the end of a line, so a client sending a byte at a time
  * costs a parse per line, not per byte. */
-static int read_head(struct conn *cn, char **bufp, size_t *len, struct wire_http *r, bool reply)
+static int read_head(struct conn *cn, char **bufp, size_t *len, struct wire_http *r, bool reply,
+		     enum wire_result (*parse_fn)(const char *, size_t, struct wire_http *))
 {
 	bool parse = *len > 0;
 	if (*len == 0) {
@@ -669,7 +689,7 @@ static int read_head(struct conn *cn, char **bufp, size_t *len, struct wire_http
 	clock_gettime(CLOCK_MONOTONIC, &cn->t0);
 	memset(r, 0, sizeof *r);
 	for (;;) {
-		enum wire_result w = parse ? wire_http_parse(buf, *len, r) : WIRE_NEED_MORE;
+		enum wire_result w = parse ? parse_fn(buf, *len, r) : WIRE_NEED_MORE;
 		if (w == WIRE_DONE)
 			return 1;
 		if (w == WIRE_BAD) {
@@ -755,7 +775,7 @@ static void http_session(struct conn *cn, char *buf, size_t len, struct wire_htt
 			break;
 		}
 		struct wire_http next;
-		int got = read_head(cn, &buf, &len, &next, false);
+		int got = read_head(cn, &buf, &len, &next, false, wire_http_parse);
 		if (got <= 0) {
 			ok = got == 0;
 			break;
@@ -798,7 +818,7 @@ static void serve_http(struct conn *cn)
 	char *out = NULL;
 	size_t len = 0;
 	struct wire_http r;
-	if (read_head(cn, &buf, &len, &r, true) <= 0)
+	if (read_head(cn, &buf, &len, &r, true, wire_http_parse) <= 0)
 		goto out;
 	cn->via = r.connect ? VIA_CONNECT : VIA_HTTP;
 	snprintf(cn->host, sizeof cn->host, "%s", r.host);
@@ -982,6 +1002,383 @@ static void serve_publish(struct conn *cn)
 	log_conn(cn);
 }
 
+/* ---- the keygate: an agent's API key added outside the jail ---- */
+
+/* Can this key go into a header line as it is? Visible ASCII, at most WIRE_KEY_MAX bytes: a line
+ * break would let it end the line and start another, and whitespace around it is a pasting slip
+ * the API would refuse anyway. NULL, or why not (never quoting the key). */
+static const char *key_unsendable(const char *key)
+{
+	size_t n = strlen(key);
+	if (n == 0)
+		return "it is empty";
+	if (n > WIRE_KEY_MAX)
+		return "it is longer than 4 KiB";
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)key[i];
+		if (c == '\r' || c == '\n')
+			return "it holds a line break";
+		if (c <= 0x20 || c >= 0x7f)
+			return "it holds a space, a control byte or a non-ASCII byte";
+	}
+	return NULL;
+}
+
+/* In the supervisor, before the jail starts: each key is there and sendable, and OpenSSL loads when
+ * an upstream is https:// (loaded here, the proxy forked below has it already). */
+static int gates_check(const struct plan_net *n, struct aj_err *err)
+{
+	bool tls = false;
+	for (size_t i = 0; i < n->n_keygate; i++) {
+		const struct plan_keygate *k = &n->keygate[i];
+		const char *key = getenv(k->env);
+		const char *why = key ? key_unsendable(key) : "it is not set";
+		if (why)
+			return aj_fail(err, 0, "$%s: %s, so the keygate cannot send it", k->env, why);
+		struct wire_url u;
+		if ((why = wire_url_parse(k->upstream, &u)))
+			return aj_fail(err, 0, "the keygate for %s: its upstream: %s", k->env, why);
+		tls = tls || u.tls;
+	}
+	return tls ? lazy_ssl_load(err) : 0;
+}
+
+/* In the proxy, before it confines itself. */
+static int gates_start(const struct plan_net *n, struct aj_err *err)
+{
+	bool tls = false;
+	for (size_t i = 0; i < n->n_keygate; i++) {
+		const struct plan_keygate *k = &n->keygate[i];
+		struct gate *gt = &g.gates[i];
+		const char *why = wire_url_parse(k->upstream, &gt->up);
+		if (why)
+			return aj_fail(err, 0, "%s: its upstream: %s", k->env, why);
+		gt->header = k->header;
+		gt->key = getenv(k->env);
+		if (!gt->key || key_unsendable(gt->key))
+			return aj_fail(err, 0, "$%s is not a key it can send", k->env);
+		snprintf(gt->rule, sizeof gt->rule, "keygate %s", k->env);
+		tls = tls || gt->up.tls;
+	}
+	if (!tls)
+		return 0;
+	if (lazy_ssl_load(err) < 0)
+		return -1;
+	LS(ERR_clear_error)();
+	g.tls = LS(SSL_CTX_new)(LS(TLS_client_method)());
+	if (!g.tls)
+		return aj_fail(err, ENOMEM, "OpenSSL: a TLS context");
+	/* The system's trust store, or SSL_CERT_FILE / SSL_CERT_DIR; the certificate must be valid for
+	 * the upstream's name (SSL_set1_host, per connection). */
+	LS(SSL_CTX_set_verify)(g.tls, SSL_VERIFY_PEER, NULL);
+	if (LS(SSL_CTX_set_default_verify_paths)(g.tls) != 1)
+		return aj_fail(err, 0, "OpenSSL: cannot load the trust store");
+	LS(SSL_CTX_ctrl)(g.tls, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION, NULL);
+	/* A server that closes without close_notify ends its answer like a plain one: the client
+	 * checks the framing (Content-Length, chunks, SSE) itself. */
+	LS(SSL_CTX_set_options)(g.tls, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	return 0;
+}
+
+/* The upstream's host and port, resolved on the host. No policy check: the user chose the upstream
+ * outside the jail (loopback and private addresses included), and the jail cannot change it. */
+static int gate_connect(struct conn *cn, int *err)
+{
+	char port[8];
+	snprintf(port, sizeof port, "%u", cn->port);
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG }, *res = NULL;
+	int e = getaddrinfo(cn->host, port, &hints, &res);
+	if (e != 0) {
+		snprintf(cn->reason_buf, sizeof cn->reason_buf, "cannot resolve: %s",
+			 e == EAI_SYSTEM ? strerror(errno) : gai_strerror(e));
+		cn->reason = cn->reason_buf;
+		*err = 0;
+		return -1;
+	}
+	*err = 0;
+	for (struct addrinfo *a = res; a; a = a->ai_next) {
+		if (a->ai_family != AF_INET && a->ai_family != AF_INET6)
+			continue;
+		addr_text(a->ai_addr, cn->addr);
+		int fd = connect_one(a->ai_addr, a->ai_addrlen, err);
+		if (fd >= 0) {
+			cn->s = fd;
+			break;
+		}
+		snprintf(cn->reason_buf, sizeof cn->reason_buf, "connect: %s", strerror(*err));
+		cn->reason = cn->reason_buf;
+	}
+	freeaddrinfo(res);
+	return cn->s >= 0 ? 0 : -1;
+}
+
+/* TLS over cn->s, verified against the trust store and the upstream's name (or address). NULL, with
+ * cn->reason, when the handshake or the certificate fails. */
+static SSL *gate_tls(struct conn *cn, const struct gate *gt)
+{
+	LS(ERR_clear_error)();
+	SSL *ssl = LS(SSL_new)(g.tls);
+	if (!ssl) {
+		cn->reason = "OpenSSL: out of memory";
+		return NULL;
+	}
+	struct in6_addr ip;
+	bool literal = inet_pton(AF_INET, gt->up.host, &ip) == 1 || inet_pton(AF_INET6, gt->up.host, &ip) == 1;
+	/* A name is sent as SNI and checked against the certificate's names; an address (never sent as
+	 * SNI, RFC 6066) against its IP addresses. */
+	bool ok = LS(SSL_set_fd)(ssl, cn->s) == 1 &&
+		  (literal ? LS(X509_VERIFY_PARAM_set1_ip_asc)(LS(SSL_get0_param)(ssl), gt->up.host) == 1
+			   : LS(SSL_set1_host)(ssl, gt->up.host) == 1 &&
+				     LS(SSL_ctrl)(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+						  (void *)gt->up.host) == 1);
+	LS(SSL_ctrl)(ssl, SSL_CTRL_MODE, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, NULL);
+	struct timeval tv = { .tv_sec = CONNECT_MS / 1000 };
+	setsockopt(cn->s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(cn->s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	errno = 0;
+	if (!ok || LS(SSL_connect)(ssl) != 1) {
+		long v = LS(SSL_get_verify_result)(ssl);
+		unsigned long e = LS(ERR_get_error)();
+		char eb[160] = "";
+		if (e)
+			LS(ERR_error_string_n)(e, eb, sizeof eb);
+		if (v != X509_V_OK)
+			snprintf(cn->reason_buf, sizeof cn->reason_buf, "TLS: the certificate is not accepted: %s",
+				 LS(X509_verify_cert_error_string)(v));
+		else
+			snprintf(cn->reason_buf, sizeof cn->reason_buf, "TLS handshake failed: %s",
+				 e ? eb : errno ? strerror(errno) : "the server closed the connection");
+		cn->reason = cn->reason_buf;
+		LS(SSL_free)(ssl);
+		return NULL;
+	}
+	struct timeval zero = { 0 };
+	setsockopt(cn->s, SOL_SOCKET, SO_RCVTIMEO, &zero, sizeof zero);
+	setsockopt(cn->s, SOL_SOCKET, SO_SNDTIMEO, &zero, sizeof zero);
+	fcntl(cn->s, F_SETFL, fcntl(cn->s, F_GETFL) | O_NONBLOCK);
+	return ssl;
+}
+
+/* One read or write on the upstream's side, plain or TLS, never blocking: > 0 bytes, 0 the end
+ * (reads), -1 an error, -2 not now (*want gets the poll event that lets it go on). */
+static int gate_io(struct conn *cn, SSL *ssl, bool wr, char *buf, size_t n, short *want)
+{
+	if (ssl) {
+		LS(ERR_clear_error)();
+		int k = wr ? LS(SSL_write)(ssl, buf, (int)n) : LS(SSL_read)(ssl, buf, (int)n);
+		if (k > 0)
+			return k;
+		switch (LS(SSL_get_error)(ssl, k)) {
+		case SSL_ERROR_WANT_READ:
+			*want |= POLLIN;
+			return -2;
+		case SSL_ERROR_WANT_WRITE:
+			*want |= POLLOUT;
+			return -2;
+		case SSL_ERROR_ZERO_RETURN:
+			return wr ? -1 : 0;
+		default:
+			return -1;
+		}
+	}
+	ssize_t k = wr ? send(cn->s, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) : recv(cn->s, buf, n, MSG_DONTWAIT);
+	if (k > 0 || (k == 0 && !wr))
+		return (int)k;
+	if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+		*want |= wr ? POLLOUT : POLLIN;
+		return -2;
+	}
+	return -1;
+}
+
+/* Bytes on their way one direction. */
+struct flow {
+	char *buf;
+	size_t cap, off, len;
+};
+
+/* Relay one request and its answer, both ways in this thread, driven by poll: TLS cannot be
+ * spliced, and an answer streamed as server-sent events must reach the client as each event comes
+ * (no buffering beyond one read). up holds the rewritten head and the body bytes read with it;
+ * then at most body more bytes of the client's go up (all of them while body_to_eof: a chunked
+ * body, passed on as it is). Ends when the server has answered and closed, the client went away,
+ * or nothing moved for KEYGATE_IDLE_MS. 0 when the answer went back whole. */
+static int gate_relay(struct conn *cn, SSL *ssl, struct flow *up, uint64_t body, bool body_to_eof)
+{
+	struct flow down = { .buf = malloc(KEYGATE_BUF), .cap = KEYGATE_BUF };
+	if (!down.buf) {
+		cn->reason = "out of memory";
+		return -1;
+	}
+	bool c_done = !body_to_eof && body == 0, s_eof = false;
+	int rc = -1;
+	struct timespec moved_at;
+	clock_gettime(CLOCK_MONOTONIC, &moved_at);
+	for (;;) {
+		bool moved = false;
+		short want_c = 0, want_s = 0;
+		if (up->off == up->len && !c_done) {
+			size_t room = up->cap;
+			if (!body_to_eof && body < room)
+				room = (size_t)body;
+			ssize_t k = recv(cn->c, up->buf, room, MSG_DONTWAIT);
+			if (k > 0) {
+				up->off = 0;
+				up->len = (size_t)k;
+				if (!body_to_eof && (body -= (uint64_t)k) == 0)
+					c_done = true;
+				moved = true;
+			} else if (k == 0) {
+				c_done = true; /* the client said all it will: its answer still goes back */
+			} else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+				want_c |= POLLIN;
+			} else {
+				cn->reason = "the client went away";
+				break;
+			}
+		}
+		if (up->off < up->len) {
+			int k = gate_io(cn, ssl, true, up->buf + up->off, up->len - up->off, &want_s);
+			if (k == -1) {
+				cn->reason = "the upstream closed while the request was being sent";
+				break;
+			}
+			if (k > 0) {
+				up->off += (size_t)k;
+				cn->out += (uint64_t)k;
+				moved = true;
+			}
+		}
+		if (down.off == down.len && !s_eof) {
+			int k = gate_io(cn, ssl, false, down.buf, down.cap, &want_s);
+			if (k == -1) {
+				cn->reason = "the upstream's connection failed";
+				break;
+			}
+			if (k == 0)
+				s_eof = true;
+			if (k > 0) {
+				down.off = 0;
+				down.len = (size_t)k;
+				moved = true;
+			}
+		}
+		if (down.off < down.len) {
+			ssize_t k = send(cn->c, down.buf + down.off, down.len - down.off, MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (k > 0) {
+				down.off += (size_t)k;
+				__atomic_fetch_add(&cn->in, (uint64_t)k, __ATOMIC_RELAXED);
+				moved = true;
+			} else if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+				want_c |= POLLOUT;
+			} else {
+				cn->reason = "the client went away";
+				break;
+			}
+		}
+		if (s_eof && down.off == down.len) {
+			rc = cn->in ? 0 : -1;
+			if (!cn->in)
+				cn->reason = "the upstream closed without an answer";
+			break;
+		}
+		if (moved) {
+			clock_gettime(CLOCK_MONOTONIC, &moved_at);
+			continue;
+		}
+		long left = KEYGATE_IDLE_MS - elapsed_ms(&moved_at);
+		if (left <= 0 || (!want_c && !want_s)) {
+			cn->reason = left <= 0 ? "nothing moved for ten minutes" : "stalled";
+			break;
+		}
+		struct pollfd p[2] = { { .fd = cn->c, .events = want_c }, { .fd = cn->s, .events = want_s } };
+		int r = poll(p, 2, (int)left);
+		if (r < 0 && errno != EINTR)
+			break;
+		/* The client hung up altogether (not half-closed): nobody waits for an answer. */
+		if (r > 0 && (p[0].revents & (POLLERR | POLLHUP | POLLNVAL))) {
+			cn->reason = "the client went away";
+			break;
+		}
+	}
+	if (ssl && s_eof)
+		LS(SSL_shutdown)(ssl); /* our close_notify, once; the connection closes after it either way */
+	free(down.buf);
+	return rc;
+}
+
+/* A request to a keygate: read its head (bounds and deadline as for the proxy), put the key in,
+ * send it to the upstream (TLS for https://), and relay the body and the answer. One request per
+ * connection ("Connection: close" both ways): a client reconnects for the next, and nothing the
+ * jail pipelines after a request reaches the upstream without the rewrite. */
+static void serve_keygate(struct conn *cn)
+{
+	const struct gate *gt = &g.gates[cn->gate];
+	snprintf(cn->host, sizeof cn->host, "%s", gt->up.host);
+	cn->port = gt->up.port;
+	char *buf = NULL;
+	size_t len = 0;
+	struct wire_http r;
+	SSL *ssl = NULL;
+	struct flow up = { 0 };
+	if (read_head(cn, &buf, &len, &r, true, wire_origin_parse) <= 0)
+		goto out;
+	cn->rule = gt->rule;
+	/* The head, rewritten, and what came after it of the body, in one buffer that the relay goes
+	 * on using for the client's side. */
+	size_t rest = len - r.head_len;
+	uint64_t body = r.content_length;
+	if (!r.chunked && rest > body)
+		rest = (size_t)body; /* bytes past the body (a pipelined request) are not sent */
+	up.cap = WIRE_KEYGATE_REWRITE_MAX + rest;
+	if (up.cap < KEYGATE_BUF)
+		up.cap = KEYGATE_BUF;
+	up.buf = malloc(up.cap);
+	long n = up.buf ? wire_keygate_rewrite(buf, len, &r, &gt->up, gt->header, gt->key, up.buf, up.cap - rest) : -1;
+	if (n < 0) {
+		cn->reason = "the request head does not fit with the key";
+		http_refuse(cn, 431, "%s", cn->reason);
+		log_conn(cn);
+		goto out;
+	}
+	memcpy(up.buf + n, buf + r.head_len, rest);
+	up.len = (size_t)n + rest;
+	if (!r.chunked)
+		body -= rest;
+	free(buf);
+	buf = NULL;
+	int e = 0;
+	if (gate_connect(cn, &e) < 0) {
+		http_refuse(cn, e == ETIMEDOUT ? 504 : 502, "keygate: %s:%u: %s", cn->host, cn->port, cn->reason);
+		log_conn(cn);
+		goto out;
+	}
+	if (gt->up.tls && !(ssl = gate_tls(cn, gt))) {
+		http_refuse(cn, 502, "keygate: %s:%u: %s", cn->host, cn->port, cn->reason);
+		close(cn->s);
+		cn->s = -1; /* a failure to reach an allowed upstream, as for the proxy */
+		log_conn(cn);
+		goto out;
+	}
+	cn->allowed = true;
+	decided(cn);
+	stack_trim();
+	if (gate_relay(cn, ssl, &up, body, r.chunked) < 0 && cn->in == 0)
+		http_refuse(cn, strstr(cn->reason ? cn->reason : "", "ten minutes") ? 504 : 502, "keygate: %s:%u: %s",
+			    cn->host, cn->port, cn->reason ? cn->reason : "failed");
+	else if (cn->in)
+		cn->reason = NULL; /* an answer went back: whatever ended the connection after it is no failure */
+	log_conn(cn);
+out:
+	if (ssl)
+		LS(SSL_free)(ssl);
+	if (up.buf) {
+		explicit_bzero(up.buf, up.cap); /* it held the key */
+		free(up.buf);
+	}
+	free(buf);
+}
+
 static void *conn_main(void *arg)
 {
 	struct conn *cn = arg;
@@ -998,6 +1395,9 @@ static void *conn_main(void *arg)
 		break;
 	case VIA_PUBLISH:
 		serve_publish(cn);
+		break;
+	case VIA_KEYGATE:
+		serve_keygate(cn);
 		break;
 	}
 	close(cn->c);
@@ -1016,6 +1416,7 @@ struct listener {
 	int fd;
 	enum via via;
 	uint16_t port;
+	size_t gate; /* VIA_KEYGATE */
 };
 
 /* Returns false when the process is out of fds (or memory) for now: the connection stays queued and
@@ -1041,7 +1442,7 @@ static bool accept_one(const struct listener *l)
 		struct conn tmp = { .via = l->via, .c = c, .s = -1, .port = l->port };
 		clock_gettime(CLOCK_MONOTONIC, &tmp.t0);
 		tmp.reason = "too many connections at once";
-		if (l->via == VIA_HTTP) {
+		if (l->via == VIA_HTTP || l->via == VIA_KEYGATE) {
 			char out[512];
 			size_t n = wire_http_error(503, "too many connections through the proxy at once", out, sizeof out);
 			(void)send(c, out, n, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -1058,6 +1459,7 @@ static bool accept_one(const struct listener *l)
 	cn->c = c;
 	cn->s = -1;
 	cn->target_port = l->port;
+	cn->gate = l->gate;
 	clock_gettime(CLOCK_MONOTONIC, &cn->t0);
 	struct timeval tv = { .tv_sec = HANDSHAKE_MS / 1000 };
 	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
@@ -1167,15 +1569,17 @@ static void __attribute__((noreturn)) proxy_main(const struct plan *p, int sock,
 	int jfds[MAX_PORTS];
 	size_t nj = recv_listeners(sock, ctl, jfds, MAX_PORTS);
 	if (n->mode == NET_ALLOW) {
-		if (nj != 2 + n->n_forward)
+		if (nj != 2 + n->n_forward + n->n_keygate)
 			_exit(3);
-		ls[nl++] = (struct listener){ jfds[0], VIA_HTTP, n->http_port };
-		ls[nl++] = (struct listener){ jfds[1], VIA_SOCKS, n->socks_port };
+		ls[nl++] = (struct listener){ jfds[0], VIA_HTTP, n->http_port, 0 };
+		ls[nl++] = (struct listener){ jfds[1], VIA_SOCKS, n->socks_port, 0 };
 		for (size_t i = 0; i < n->n_forward; i++)
-			ls[nl++] = (struct listener){ jfds[2 + i], VIA_FORWARD, n->forward[i] };
+			ls[nl++] = (struct listener){ jfds[2 + i], VIA_FORWARD, n->forward[i], 0 };
+		for (size_t i = 0; i < n->n_keygate; i++)
+			ls[nl++] = (struct listener){ jfds[2 + n->n_forward + i], VIA_KEYGATE, n->keygate[i].port, i };
 	}
 	for (size_t i = 0; i < npub; i++)
-		ls[nl++] = (struct listener){ pub[i], VIA_PUBLISH, n->publish[i].port };
+		ls[nl++] = (struct listener){ pub[i], VIA_PUBLISH, n->publish[i].port, 0 };
 	if (npub)
 		g.maker = sock;
 	else
@@ -1186,6 +1590,12 @@ static void __attribute__((noreturn)) proxy_main(const struct plan *p, int sock,
 	if (getaddrinfo("localhost", "80", &(struct addrinfo){ .ai_socktype = SOCK_STREAM }, &res) == 0)
 		freeaddrinfo(res);
 	struct aj_err err = { 0 };
+	/* The keys, and OpenSSL's trust store (SSL_CERT_FILE, read now: the confinement below lets
+	 * the proxy read only what name lookups need). */
+	if (n->mode == NET_ALLOW && gates_start(n, &err) < 0) {
+		say("ajail: the keygate cannot start: %s", err.msg);
+		_exit(4);
+	}
 	if (harden_confine_net(&err) < 0) {
 		say("ajail: the network proxy cannot confine itself: %s", err.msg);
 		_exit(4);
@@ -1250,6 +1660,9 @@ int proxy_start(const struct plan *p, int sock, bool crlf, struct proxy *px, str
 	size_t npub = 0;
 	int ctl[2] = { -1, -1 }, res[2] = { -1, -1 };
 	int log_fd = -1;
+	/* A key the keygate could not send is an error before the jail starts, not a 502 later. */
+	if (n->mode == NET_ALLOW && gates_check(n, err) < 0)
+		return -1;
 	for (; npub < n->n_publish; npub++) {
 		char what[64];
 		snprintf(what, sizeof what, "--publish=%u:%u", n->publish[npub].host_port, n->publish[npub].port);
@@ -1393,6 +1806,11 @@ int proxy_jail_side(const struct plan_net *n, int sock, struct aj_err *err)
 		nfd++;
 		for (size_t i = 0; i < n->n_forward; i++) {
 			if ((fds[nfd] = listen_tcp(n->forward[i], err, "a localhost:PORT forward")) < 0)
+				goto out;
+			nfd++;
+		}
+		for (size_t i = 0; i < n->n_keygate; i++) {
+			if ((fds[nfd] = listen_tcp(n->keygate[i].port, err, "a keygate's port")) < 0)
 				goto out;
 			nfd++;
 		}

@@ -2,8 +2,8 @@
  *
  * Sockets belong to the network namespace they were made in, whoever holds them later. So the
  * jail's side (proxy_jail_side, run by the jail's first process in its new namespace, before the
- * command) makes the listening sockets there: the proxy's HTTP and SOCKS5 ports and one per
- * localhost:PORT rule, on 127.0.0.1; it sends them over a unix socket to the proxy process, which
+ * command) makes the listening sockets there: the proxy's HTTP and SOCKS5 ports, one per
+ * localhost:PORT rule and one per keygate (plan.h's struct plan_keygate), on 127.0.0.1; it sends them over a unix socket to the proxy process, which
  * ajail forked in the host's namespace (proxy_start). The proxy accepts on them, checks each request
  * against the allow-list before any lookup (netpolicy.h), and connects from the host's namespace:
  * nothing runs as a daemon, nothing outlives the jail, and the jail has no route out but the proxy.

@@ -197,11 +197,28 @@ static const char *absolute_path(const char *t, size_t n, size_t *pn)
 	return t + i;
 }
 
+/* RFC 3986 pchar but '%' (checked apart: two hex digits must follow): what a path may hold. */
+static bool is_path_char(unsigned char c)
+{
+	return is_alpha(c) || is_digit(c) || (c && strchr("-._~!$&'()*+,;=:@/", c));
+}
+
 /* The target of a complete request line: authority form for CONNECT, absolute form (http only)
- * for every other method. */
-static enum wire_result target_parse(const char *t, size_t n, struct wire_http *r)
+ * for every other method; with origin (the keygate), origin form only. */
+static enum wire_result target_parse(const char *t, size_t n, struct wire_http *r, bool origin)
 {
 	const char *why;
+	if (origin) {
+		/* The bytes were checked by request_line (visible ASCII); what a server would read as
+		 * anything but a path and a query goes. */
+		if (r->connect)
+			return http_bad(r, 400, "CONNECT to the API's address (it is not a proxy)");
+		if (t[0] != '/')
+			return http_bad(r, 400, "not an origin-form target (this is the API's address, not a proxy)");
+		if (memchr(t, '#', n))
+			return http_bad(r, 400, "fragment in the target");
+		return WIRE_DONE;
+	}
 	if (r->connect) {
 		why = authority_parse(t, n, true, 443, r->host, &r->port);
 		return why ? http_bad(r, 400, why) : WIRE_DONE;
@@ -231,7 +248,7 @@ static enum wire_result target_parse(const char *t, size_t n, struct wire_http *
 
 /* The request line s[0..n) (no line end): METHOD SP TARGET SP HTTP/1.x. When !complete, s is what
  * arrived so far and only what a longer line could not repair is refused. */
-static enum wire_result request_line(const char *s, size_t n, bool complete, struct wire_http *r)
+static enum wire_result request_line(const char *s, size_t n, bool complete, struct wire_http *r, bool origin)
 {
 	size_t i = 0;
 	while (i < n && is_tchar((unsigned char)s[i]))
@@ -276,7 +293,7 @@ static enum wire_result request_line(const char *s, size_t n, bool complete, str
 		return http_bad(r, 400, "malformed HTTP version");
 	if (v[5] != '1' || (v[7] != '0' && v[7] != '1'))
 		return http_bad(r, 505, "HTTP version not supported");
-	return target_parse(t, tn, r);
+	return target_parse(t, tn, r, origin);
 }
 
 /* What the header lines of one head add up to. */
@@ -383,7 +400,7 @@ static enum wire_result header_line(const char *s, size_t n, bool complete, stru
 /* Line ends: CRLF, or a bare LF, which RFC 9112 2.2 lets a recipient take as one and many clients
  * and proxies do (the CR before an LF is dropped). A bare CR anywhere else is refused: a server
  * that took it as a line end would see header lines this parser did not. */
-enum wire_result wire_http_parse(const char *buf, size_t len, struct wire_http *r)
+static enum wire_result parse_head(const char *buf, size_t len, struct wire_http *r, bool origin)
 {
 	memset(r, 0, sizeof *r);
 	if (!buf)
@@ -401,7 +418,7 @@ enum wire_result wire_http_parse(const char *buf, size_t len, struct wire_http *
 			n--;
 		enum wire_result res;
 		if (line == 0) {
-			res = request_line(buf + pos, n, lf != NULL, r);
+			res = request_line(buf + pos, n, lf != NULL, r, origin);
 			if (res == WIRE_DONE) {
 				h.http10 = buf[pos + n - 1] == '0'; /* "HTTP/1.0" ends the line */
 				res = WIRE_NEED_MORE;
@@ -428,6 +445,16 @@ enum wire_result wire_http_parse(const char *buf, size_t len, struct wire_http *
 	if (len >= WIRE_HTTP_HEAD_MAX)
 		return http_bad(r, 431, "request head too long");
 	return WIRE_NEED_MORE;
+}
+
+enum wire_result wire_http_parse(const char *buf, size_t len, struct wire_http *r)
+{
+	return parse_head(buf, len, r, false);
+}
+
+enum wire_result wire_origin_parse(const char *buf, size_t len, struct wire_http *r)
+{
+	return parse_head(buf, len, r, true);
 }
 
 /* An output buffer that remembers when something did not fit. */
@@ -477,6 +504,44 @@ static const char *const dropped[] = {
 	"proxy-connection", "proxy-authorization", "connection", "keep-alive", "te", "trailer", "upgrade", "host",
 };
 
+/* The header lines of a head (from first, the line after the request line, to head_end), each
+ * ending in CRLF, twice over: the names Connection lists, then every line not dropped: not
+ * hop-by-hop, not named by Connection, not one of also[0..n_also). */
+static void put_headers(struct out *o, const char *first, const char *head_end, const char *const *also, size_t n_also)
+{
+	struct conn_names conn = { .n = 0 };
+	for (int pass = 0; pass < 2; pass++) {
+		for (const char *s = first; s < head_end;) {
+			const char *e = memchr(s, '\n', (size_t)(head_end - s));
+			size_t n = (size_t)(e - s);
+			const char *next = e + 1;
+			if (n && s[n - 1] == '\r')
+				n--;
+			if (n == 0)
+				break;
+			const char *colon = memchr(s, ':', n);
+			size_t nn = (size_t)(colon - s);
+			if (pass == 0) {
+				if (eq_lower(s, nn, "connection"))
+					list_each(colon + 1, n - nn - 1, conn_name_add, &conn);
+			} else {
+				bool drop = false;
+				for (size_t k = 0; !drop && k < sizeof dropped / sizeof dropped[0]; k++)
+					drop = eq_lower(s, nn, dropped[k]);
+				for (size_t k = 0; !drop && k < n_also; k++)
+					drop = eq_lower(s, nn, also[k]);
+				for (size_t k = 0; !drop && k < conn.n; k++)
+					drop = eq_nocase(s, nn, conn.v[k].s, conn.v[k].n);
+				if (!drop) {
+					out_put(o, s, n);
+					out_str(o, "\r\n");
+				}
+			}
+			s = next;
+		}
+	}
+}
+
 long wire_http_rewrite(const char *buf, size_t len, const struct wire_http *r, char *out, size_t cap)
 {
 	struct wire_http p;
@@ -516,38 +581,118 @@ long wire_http_rewrite(const char *buf, size_t len, const struct wire_http *r, c
 	}
 	out_str(&o, "\r\n");
 
-	/* The header lines, twice: the names Connection lists, then every line not dropped. */
-	struct conn_names conn = { .n = 0 };
-	const char *first = eol + 1, *head_end = buf + p.head_len;
-	for (int pass = 0; pass < 2; pass++) {
-		for (const char *s = first; s < head_end;) {
-			const char *e = memchr(s, '\n', (size_t)(head_end - s));
-			size_t n = (size_t)(e - s);
-			const char *next = e + 1;
-			if (n && s[n - 1] == '\r')
-				n--;
-			if (n == 0)
-				break;
-			const char *colon = memchr(s, ':', n);
-			size_t nn = (size_t)(colon - s);
-			if (pass == 0) {
-				if (eq_lower(s, nn, "connection"))
-					list_each(colon + 1, n - nn - 1, conn_name_add, &conn);
-			} else {
-				bool drop = false;
-				for (size_t k = 0; !drop && k < sizeof dropped / sizeof dropped[0]; k++)
-					drop = eq_lower(s, nn, dropped[k]);
-				for (size_t k = 0; !drop && k < conn.n; k++)
-					drop = eq_nocase(s, nn, conn.v[k].s, conn.v[k].n);
-				if (!drop) {
-					out_put(&o, s, n);
-					out_str(&o, "\r\n");
-				}
-			}
-			s = next;
-		}
-	}
+	put_headers(&o, eol + 1, buf + p.head_len, NULL, 0);
 	out_str(&o, r->keep_alive_out ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
+	if (o.full)
+		return -1;
+	return (long)o.len;
+}
+
+/* ---- the keygate ----------------------------------------------------------------------------------- */
+
+static bool is_hex(unsigned char c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+const char *wire_url_parse(const char *url, struct wire_url *u)
+{
+	memset(u, 0, sizeof *u);
+	if (!url || !url[0])
+		return "empty";
+	size_t n = strlen(url);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)url[i] <= 0x20 || (unsigned char)url[i] >= 0x7f)
+			return "a space, control or non-ASCII byte in the URL";
+	size_t at;
+	if (n >= 7 && eq_lower(url, 7, "http://")) {
+		at = 7;
+	} else if (n >= 8 && eq_lower(url, 8, "https://")) {
+		u->tls = true;
+		at = 8;
+	} else {
+		return "not an http:// or https:// URL";
+	}
+	if (strpbrk(url, "?#"))
+		return "a query or fragment in the URL";
+	const char *a = url + at;
+	size_t an = strcspn(a, "/");
+	const char *why = authority_parse(a, an, false, u->tls ? 443 : 80, u->host, &u->port);
+	if (why)
+		return why;
+	const char *path = a + an;
+	size_t pn = strlen(path);
+	while (pn && path[pn - 1] == '/')
+		pn--; /* "https://host/v1/" and ".../v1" are the same prefix: requests start with their own '/' */
+	if (pn > WIRE_URL_PREFIX_MAX)
+		return "path too long";
+	for (size_t i = 0; i < pn; i++) {
+		unsigned char c = (unsigned char)path[i];
+		if (c == '%' ? i + 2 >= pn || !is_hex((unsigned char)path[i + 1]) || !is_hex((unsigned char)path[i + 2])
+			     : !is_path_char(c))
+			return "a byte a URL path cannot hold";
+	}
+	memcpy(u->prefix, path, pn);
+	u->prefix[pn] = '\0';
+	return NULL;
+}
+
+/* What the keygate never passes on from the jail: whatever credential it holds there is not the key. */
+static const char *const credentials[] = { "authorization", "proxy-authorization", "x-api-key" };
+
+long wire_keygate_rewrite(const char *buf, size_t len, const struct wire_http *r, const struct wire_url *up,
+			  const char *header, const char *key, char *out, size_t cap)
+{
+	struct wire_http p;
+	if (!buf || !r || !up || !header || !key || !out || wire_origin_parse(buf, len, &p) != WIRE_DONE ||
+	    p.head_len != r->head_len)
+		return -1;
+	size_t hl = strlen(header), kl = strlen(key);
+	if (hl == 0 || hl > 64 || kl == 0 || kl > WIRE_KEY_MAX)
+		return -1;
+	for (size_t i = 0; i < hl; i++)
+		if (!is_tchar((unsigned char)header[i]) || (header[i] >= 'A' && header[i] <= 'Z'))
+			return -1;
+	/* A key is sent as it is, so it must not be able to end its line: visible ASCII only. */
+	for (size_t i = 0; i < kl; i++)
+		if ((unsigned char)key[i] <= 0x20 || (unsigned char)key[i] >= 0x7f)
+			return -1;
+	struct out o = { out, cap, 0, false };
+
+	/* "POST /v1/messages HTTP/1.1" -> "POST <prefix>/v1/messages HTTP/1.1". */
+	const char *eol = memchr(buf, '\n', p.head_len);
+	size_t ln = (size_t)(eol - buf);
+	if (ln && buf[ln - 1] == '\r')
+		ln--;
+	size_t ml = strlen(p.method);
+	out_put(&o, buf, ml + 1);
+	out_str(&o, up->prefix);
+	out_put(&o, buf + ml + 1, ln - ml - 1);
+	out_str(&o, "\r\nHost: ");
+	bool v6 = strchr(up->host, ':') != NULL;
+	if (v6)
+		out_str(&o, "[");
+	out_str(&o, up->host);
+	if (v6)
+		out_str(&o, "]");
+	if (up->port != (up->tls ? 443 : 80)) {
+		char port[8];
+		snprintf(port, sizeof port, ":%u", (unsigned)up->port);
+		out_str(&o, port);
+	}
+	out_str(&o, "\r\n");
+	const char *also[sizeof credentials / sizeof credentials[0] + 1];
+	memcpy(also, credentials, sizeof credentials);
+	also[sizeof credentials / sizeof credentials[0]] = header;
+	put_headers(&o, eol + 1, buf + p.head_len, also, sizeof also / sizeof also[0]);
+	if (strcmp(header, "authorization") == 0) {
+		out_str(&o, "Authorization: Bearer ");
+	} else {
+		out_put(&o, header, hl);
+		out_str(&o, ": ");
+	}
+	out_put(&o, key, kl);
+	out_str(&o, "\r\nConnection: close\r\n\r\n");
 	if (o.full)
 		return -1;
 	return (long)o.len;

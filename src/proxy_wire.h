@@ -76,6 +76,46 @@ long wire_http_rewrite(const char *buf, size_t len, const struct wire_http *r, c
  * and the Host and Connection lines are added. */
 #define WIRE_HTTP_REWRITE_MAX (WIRE_HTTP_HEAD_MAX / 3 * 4 + 512)
 
+/* ---- the keygate: an agent's API key added on the way out (plan.h's struct plan_keygate) ---- */
+
+/* The longest API key sent on, and the longest path prefix an upstream URL may have. */
+#define WIRE_KEY_MAX 4096
+#define WIRE_URL_PREFIX_MAX 1024
+
+/* An upstream the keygate sends requests to, chosen on the host: http[s]://HOST[:PORT][/PREFIX]. */
+struct wire_url {
+	bool tls;                       /* https:// */
+	char host[WIRE_HOST_MAX + 1];   /* lower case; an IPv6 literal without brackets */
+	uint16_t port;                  /* given, else 80 (http) or 443 (https) */
+	char prefix[WIRE_URL_PREFIX_MAX + 1]; /* "/v1" or "": the path every request goes beneath, no '/' at its end */
+};
+
+/* Parse an upstream URL: scheme http or https (any case), a host as wire_http_parse takes one in a
+ * target (a name, an IPv4 literal, [IPv6]), an optional port, an optional path made of RFC 3986
+ * pchar and '/' (trailing '/'s dropped). No userinfo, query or fragment, no space or control
+ * byte. Returns NULL, or a short static reason. */
+const char *wire_url_parse(const char *url, struct wire_url *u);
+
+/* Parse the head of a request a client sent to the keygate, which is a server, not a proxy: as
+ * wire_http_parse, but the target must be in origin form ("POST /v1/messages?beta=true HTTP/1.1");
+ * absolute form, authority form (CONNECT) and asterisk form are refused with 400. host stays empty
+ * and port 0. */
+enum wire_result wire_origin_parse(const char *buf, size_t len, struct wire_http *r);
+
+/* The head the keygate sends upstream for a head wire_origin_parse accepted with r, written to out
+ * (at most cap bytes): the request line with the upstream's prefix before the target (the client's
+ * version kept), "Host: " the upstream's host (with its port when not the scheme's), every header
+ * but the hop-by-hop ones wire_http_rewrite drops, Host, and any header that carries a credential
+ * (Authorization, Proxy-Authorization, X-Api-Key, and header: what the jail sent there is not the
+ * key), then "header: key" ("Authorization: Bearer key" when header is "authorization") and
+ * "Connection: close". header is a lower-case token; key is 1..WIRE_KEY_MAX bytes without a control
+ * byte. Returns the length, or -1 when it does not fit, buf is not such a head, or header or key
+ * is not as said. */
+long wire_keygate_rewrite(const char *buf, size_t len, const struct wire_http *r, const struct wire_url *up,
+			  const char *header, const char *key, char *out, size_t cap);
+/* A cap for wire_keygate_rewrite that always suffices. */
+#define WIRE_KEYGATE_REWRITE_MAX (WIRE_HTTP_REWRITE_MAX + WIRE_URL_PREFIX_MAX + WIRE_KEY_MAX + 64)
+
 /* A complete HTTP/1.1 response with a short text/plain body, for the proxy's own refusals:
  * "HTTP/1.1 403 Forbidden\r\n...\r\n\r\najail: <text>\n". text is escaped (control bytes dropped).
  * Returns its length (the text truncated to fit cap, always a valid response when cap >= 256; 0

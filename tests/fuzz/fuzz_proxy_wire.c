@@ -13,6 +13,12 @@
  *     it; on anything else it is -1;
  *   - wire_socks_greeting, then wire_socks_request on what follows it (and on the whole input);
  *   - wire_tls_sni: a name only with WIRE_TLS_SNI, and then a valid one without ':';
+ *   - wire_origin_parse (the keygate's): on WIRE_DONE the same bounds, an origin-form target; then
+ *     wire_keygate_rewrite with one of a few upstreams and headers: fits WIRE_KEYGATE_REWRITE_MAX,
+ *     CRLF lines, the upstream's prefix before the target, one Host (the upstream's), one Connection
+ *     ("close"), the key exactly once and in one line (its header's, "Bearer " for authorization), no
+ *     other Authorization, X-Api-Key or Proxy-Authorization, nothing hop-by-hop; one byte less of cap
+ *     is -1; on anything else -1; wire_url_parse on the input as text: a valid host, no '?' or '#';
  *   - wire_http_error on the input as text (cut at its first NUL), a status and a cap taken from
  *     the input's first and last bytes: a response whose Content-Length is exact, its body one line.
  * Every buffer is allocated to its exact size, so ASan sees a read or write past it.
@@ -222,6 +228,114 @@ static void fuzz_http(const uint8_t *data, size_t size)
 	}
 }
 
+/* ---- the keygate --------------------------------------------------------------------------------- */
+
+static void check_keygate(const uint8_t *data, size_t size, const struct wire_http *r)
+{
+	static const char *const urls[] = { "https://api.anthropic.com", "http://127.0.0.1:8080/pre/fix",
+					    "https://[2001:db8::1]:444/v1" };
+	static const char *const headers[] = { "x-api-key", "authorization" };
+	static const char key[] = "sk-FUZZ-KEY-0123456789abcdef";
+	struct wire_url u;
+	const char *url = urls[size % 3];
+	fuzz_check(wire_url_parse(url, &u) == NULL, "upstream %s refused", url);
+	const char *header = headers[(size / 3) % 2];
+	size_t cap = WIRE_KEYGATE_REWRITE_MAX;
+	char *out = malloc(cap);
+	long n = wire_keygate_rewrite((const char *)data, size, r, &u, header, key, out, cap);
+	fuzz_check(n > 0 && (size_t)n <= cap, "keygate rewrite of an accepted head: %ld", n);
+	fuzz_check(memcmp(out + n - 4, "\r\n\r\n", 4) == 0, "keygate rewrite does not end in CRLFCRLF");
+	fuzz_check(!memchr(out, '\0', (size_t)n), "a NUL in the keygate's head");
+	char host[WIRE_HOST_MAX + 16];
+	bool v6 = strchr(u.host, ':');
+	snprintf(host, sizeof host, "%s%s%s", v6 ? "[" : "", u.host, v6 ? "]" : "");
+	if (u.port != (u.tls ? 443 : 80))
+		snprintf(host + strlen(host), sizeof host - strlen(host), ":%u", (unsigned)u.port);
+	char key_line[128];
+	if (strcmp(header, "authorization") == 0)
+		snprintf(key_line, sizeof key_line, "Authorization: Bearer %s", key);
+	else
+		snprintf(key_line, sizeof key_line, "%s: %s", header, key);
+	int n_host = 0, n_conn = 0, n_key = 0;
+	size_t line = 0;
+	for (const char *s = out; s < out + n; line++) {
+		const char *lf = memchr(s, '\n', (size_t)(out + n - s));
+		fuzz_check(lf && lf > s && lf[-1] == '\r', "keygate line %zu does not end in CRLF", line);
+		size_t len = (size_t)(lf - s) - 1;
+		fuzz_check(!memchr(s, '\r', len), "a bare CR in keygate line %zu", line);
+		if (line == 0) {
+			size_t ml = strlen(r->method), pl = strlen(u.prefix);
+			fuzz_check(len > ml + 1 + pl && memcmp(s, r->method, ml) == 0 && s[ml] == ' ' &&
+					   memcmp(s + ml + 1, u.prefix, pl) == 0 && s[ml + 1 + pl] == '/',
+				   "keygate request line '%.*s'", (int)len, s);
+		} else if (len == 0) {
+			fuzz_check(lf + 1 == out + n, "an empty line before the end of the keygate's head");
+		} else {
+			const char *colon = memchr(s, ':', len);
+			fuzz_check(colon && is_token(s, (size_t)(colon - s)), "malformed keygate header line '%.*s'", (int)len, s);
+			bool is_key = len == strlen(key_line) && memcmp(s, key_line, len) == 0;
+			n_key += is_key;
+			static const char *const never[] = { "authorization", "x-api-key", "proxy-authorization", "proxy-connection",
+							     "keep-alive", "te", "trailer", "upgrade" };
+			for (size_t k = 0; k < sizeof never / sizeof never[0]; k++)
+				fuzz_check(is_key || !name_is(s, len, never[k]), "keygate passed on '%.*s'", (int)len, s);
+			/* (unless the input had it: a jail never knows the key, a fuzzer may guess it) */
+			fuzz_check(is_key || !memmem(s, len, key, sizeof key - 1) || memmem(data, size, key, sizeof key - 1),
+				   "the key outside its line: '%.*s'", (int)len, s);
+			if (name_is(s, len, "host")) {
+				n_host++;
+				fuzz_check(len == 6 + strlen(host) && memcmp(s + 6, host, strlen(host)) == 0,
+					   "keygate Host '%.*s' is not %s", (int)len, s, host);
+			}
+			if (name_is(s, len, "connection")) {
+				n_conn++;
+				fuzz_check(len == 17 && memcmp(s, "Connection: close", 17) == 0, "'%.*s'", (int)len, s);
+			}
+		}
+		s = lf + 1;
+	}
+	fuzz_check(n_host == 1 && n_conn == 1 && n_key == 1, "keygate head: %d Host, %d Connection, %d key lines", n_host,
+		   n_conn, n_key);
+	char *small = malloc((size_t)n - 1);
+	fuzz_check(wire_keygate_rewrite((const char *)data, size, r, &u, header, key, small, (size_t)n - 1) == -1,
+		   "keygate rewrite did not notice a short cap");
+	free(small);
+	free(out);
+}
+
+static void fuzz_keygate(const uint8_t *data, size_t size)
+{
+	struct wire_http r;
+	enum wire_result res = wire_origin_parse((const char *)data, size, &r);
+	struct wire_url u;
+	wire_url_parse("https://api.anthropic.com", &u);
+	char scratch[64];
+	if (res == WIRE_DONE) {
+		fuzz_check(r.head_len > 0 && r.head_len <= size && r.head_len <= WIRE_HTTP_HEAD_MAX && data[r.head_len - 1] == '\n',
+			   "origin head_len %zu of %zu", r.head_len, size);
+		const char *sp = memchr(data, ' ', r.head_len);
+		fuzz_check(sp && sp[1] == '/' && !r.connect && r.host[0] == '\0', "not an origin-form target");
+		check_keygate(data, size, &r);
+	} else {
+		fuzz_check(res == WIRE_NEED_MORE || (r.why && r.status), "origin parse refused without a reason");
+		fuzz_check(wire_keygate_rewrite((const char *)data, size, &r, &u, "x-api-key", "k", scratch, sizeof scratch) == -1,
+			   "a head the origin parser did not accept rewritten");
+	}
+	/* The input as an upstream URL (as a host's $ANTHROPIC_BASE_URL could be). */
+	if (size < 2048) {
+		char *text = malloc(size + 1);
+		memcpy(text, data, size);
+		text[size] = '\0';
+		if (!wire_url_parse(text, &u)) {
+			fuzz_check(valid_host(u.host, true) && u.port != 0, "url host '%s' port %u", u.host, u.port);
+			fuzz_check(!strpbrk(text, "?# \r\n") && strlen(u.prefix) <= WIRE_URL_PREFIX_MAX, "url '%s' accepted", text);
+			size_t pl = strlen(u.prefix);
+			fuzz_check(pl == 0 || (u.prefix[0] == '/' && u.prefix[pl - 1] != '/'), "prefix '%s'", u.prefix);
+		}
+		free(text);
+	}
+}
+
 /* ---- SOCKS ------------------------------------------------------------------------------------------ */
 
 static void check_socks_request(const uint8_t *data, size_t size)
@@ -341,6 +455,7 @@ static void fuzz_error(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_http(data, size);
+	fuzz_keygate(data, size);
 	fuzz_socks(data, size);
 	fuzz_tls(data, size);
 	fuzz_error(data, size);
