@@ -17,16 +17,18 @@ LDFLAGS += -Wl,--as-needed -Wl,-z,relro,-z,now
 # Every library the finished tool uses is checked here, so `make` fails early with one clear line
 # when a -dev package is missing. The run path links only what it calls (--as-needed): start-up
 # latency is a feature, and each shared library costs relocations at every exec.
-LIBS_PC := libarchive libgit2 libzstd libseccomp
+LIBS_PC := libarchive libgit2 libzstd libseccomp openssl
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 # Linked: only what every run may need and is cheap to load. libarchive (and libgit2) pull in
-# libxml2, ICU, libstdc++, OpenSSL: loaded with dlopen when a verb needs them (src/lazy_*.c).
+# libxml2, ICU, libstdc++, OpenSSL: loaded with dlopen when a verb needs them (src/lazy_*.c), as is
+# libssl for an https:// keygate (its headers only, for the functions' types).
 PC_LIBS   := $(shell $(PKG_CONFIG) --libs libzstd 2>/dev/null)
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
 # Pure modules (no syscalls that change anything): unit-tested directly.
-PURE_SRCS := src/error.c src/util.c src/config.c src/cli.c src/plan.c src/recipe.c src/netpolicy.c src/proxy_wire.c
+PURE_SRCS := src/error.c src/util.c src/config.c src/cli.c src/plan.c src/recipe.c src/netpolicy.c src/proxy_wire.c src/profile.c \
+             src/projconf.c src/sha256.c
 # Modules that touch the kernel or the disk: every other src/*.c (gen_seccomp.c is a build tool).
 SYS_SRCS  := $(filter-out $(PURE_SRCS) src/gen_seccomp.c,$(sort $(wildcard src/*.c)))
 SRCS := $(PURE_SRCS) $(SYS_SRCS)
@@ -63,6 +65,13 @@ build/net_presets.h: share/net-presets | build
 	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@.tmp && mv $@.tmp $@
 build/netpolicy.o build/san/netpolicy.o build/fuzz/obj/netpolicy.o: build/net_presets.h
 build/netpolicy.o build/san/netpolicy.o: CFLAGS += -Ibuild
+# The shipped agent profiles, compiled in: { "NAME", "TEXT" }, one per file of share/profiles.
+PROFILES := $(sort $(wildcard share/profiles/*))
+build/profiles.h: $(PROFILES) | build
+	for f in $(PROFILES); do printf '{ "%s",\n' "$${f##*/}"; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' "$$f"; echo '},'; done > $@.tmp && mv $@.tmp $@
+build/profile.o build/san/profile.o build/fuzz/obj/profile.o: build/profiles.h
+build/profile.o build/san/profile.o: CFLAGS += -Ibuild
 
 build:
 	@mkdir -p build/tests
@@ -132,6 +141,7 @@ build/fuzz/obj/%.o: src/%.c $(wildcard src/*.h)
 build/fuzz/obj/harden.o: build/seccomp_bpf.h
 build/fuzz/obj/harden.o: FUZZ_CFLAGS += -Ibuild
 build/fuzz/obj/netpolicy.o: FUZZ_CFLAGS += -Ibuild
+build/fuzz/obj/profile.o: FUZZ_CFLAGS += -Ibuild
 .PRECIOUS: build/fuzz/obj/%.o
 
 build/fuzz/libajail.a: $(FUZZ_OBJS)
@@ -176,7 +186,7 @@ bench: deps
 # Debian 12 packages: libraries, cmocka, busybox-static (the tests' tiny rootfs), the tools the
 # tests and benchmarks drive (bubblewrap and util-linux's unshare are what users would use instead),
 # clang and its runtime (libFuzzer, the sanitizers) for tests/fuzz/.
-DEB_PKGS := build-essential pkg-config libarchive-dev libgit2-dev libzstd-dev libseccomp-dev \
+DEB_PKGS := build-essential pkg-config libarchive-dev libgit2-dev libzstd-dev libseccomp-dev libssl-dev \
             libcmocka-dev busybox-static bubblewrap util-linux bsdutils procps git iproute2 passwd tar zstd gzip xz-utils bzip2 python3 mmdebstrap uidmap \
             clang libclang-rt-14-dev curl openssl strace
 # Commands that a package other than Debian's may provide (this machine's npm comes with NodeSource's
@@ -203,6 +213,7 @@ install: all
 	install -d $(DESTDIR)$(DATADIR)/ajail
 	cp -R mkrootfs rootfs-recipes $(DESTDIR)$(DATADIR)/ajail/
 	install -Dm644 share/net-presets $(DESTDIR)$(DATADIR)/ajail/net-presets
+	for f in $(PROFILES); do install -Dm644 "$$f" $(DESTDIR)$(DATADIR)/ajail/profiles/$${f##*/}; done
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/ajail $(DESTDIR)$(DATADIR)/bash-completion/completions/ajail \

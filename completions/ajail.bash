@@ -5,30 +5,33 @@
 # command's own arguments) only when that is loaded.
 #
 # The option list mirrors optdefs[] in src/cli.c and the capability list mirrors cap_names[]; keep them in
-# step. A verb (fs, clone, doctor) is a verb only as the very first word, as cli_parse() decides.
+# step. A verb (fs, clone, state, doctor, trust) is a verb only as the very first word, as cli_parse() decides.
 #
 # bash splits "--fs=al" into the words "--fs" "=" "al" (COMP_WORDBREAKS holds '=' and ':'). We glue the
 # pieces that touch in COMP_LINE back together, decide on whole words, then hand bash back only the text
 # after the last word-break character, which is the part readline replaces.
 
 __ajail_long_opts=(--fs= --fs-edit --fs-edit= --home-edit --home-edit= --ro --ro= --rol --rol= --rw --rw=
-	--hide --hide= --mount= --dev= --cap-add= --no-net --net= --allow-net= --publish= --net-log= --clone --clone= --clone-dirty --clone-push --new-session --quiet --verbose
+	--hide --hide= --mount= --dev= --cap-add= --no-net --net= --allow-net= --publish= --net-log= --profile= --no-profile --no-host-ca --clone --clone= --clone-dirty --clone-push --new-session --quiet --verbose
 	--lockdown --memory= --cpus= --pids= --no-cap-drop --no-seccomp --allow-ptrace --no-landlock --no-rlimits --no-mask
-	--dry-run --help --version)
+	--no-project --dry-run --help --version)
 __ajail_short_opts=(-q -v -h)
 # Options whose value may also be the next word (ARG_REQUIRED in src/cli.c): "--fs alpine".
-__ajail_value_opts=" --fs --mount --dev --cap-add --memory --cpus --pids --net --allow-net --publish --net-log "
+__ajail_value_opts=" --fs --mount --dev --cap-add --memory --cpus --pids --net --allow-net --publish --net-log --profile "
 __ajail_caps=(CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE
 	NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT
 	SYS_PTRACE SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG MKNOD LEASE
 	AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ
 	PERFMON BPF CHECKPOINT_RESTORE)
-__ajail_verbs=(fs clone doctor)
+__ajail_verbs=(fs clone state doctor trust)
 __ajail_fs_cmds=(import list rm build cp export)
 __ajail_clone_cmds=(list show rm gc sync)
+__ajail_state_cmds=(list rm path)
 __ajail_mount_modes=(ro rol rw hide dev)
 # The presets shipped in share/net-presets (a user's own are not looked for).
-__ajail_net_presets=(@claude @codex @npm @pypi @github @debian @alpine @rust @go)
+__ajail_net_presets=(@claude @codex @gemini @opencode @aider @npm @pypi @github @debian @alpine @rust @go)
+# The profiles shipped in share/profiles (built into ajail); a user's own are looked for below.
+__ajail_profiles=(aider claude codex gemini opencode)
 
 # Glue COMP_WORDS back into shell words. Sets __ajail_w (words up to the cursor's), __ajail_cw (index of
 # the cursor's word) and __ajail_raw (index in COMP_WORDS where each word starts).
@@ -162,6 +165,20 @@ __ajail_rootfs_names()
 	__ajail_subdirs "$REPLY/fs"
 }
 
+# Profile names: the shipped ones, then the user's own (files in ${XDG_CONFIG_HOME:-~/.config}/ajail/profiles).
+__ajail_profile_names()
+{
+	local d f
+	printf '%s\n' "${__ajail_profiles[@]}"
+	d=${XDG_CONFIG_HOME:-$HOME/.config}/ajail/profiles
+	[[ $d == /* ]] || d=$HOME/.config/ajail/profiles
+	for f in "$d"/*; do
+		[[ -e $f && ! -d $f ]] || continue
+		f=${f##*/}
+		[[ $f == .* ]] || printf '%s\n' "$f"
+	done
+}
+
 __ajail_recipes()
 {
 	local d f self
@@ -222,7 +239,11 @@ __ajail_value()
 		__ajail_add "${__ajail_caps[@]/#/$prefix}"
 		;;
 	net)
-		__ajail_add "${prefix}host" "${prefix}none"
+		__ajail_add "${prefix}host" "${prefix}none" "${prefix}allow"
+		;;
+	profile)
+		mapfile -t list < <(__ajail_profile_names | sort -u)
+		__ajail_add "${list[@]/#/$prefix}"
 		;;
 	allow-net) # PATTERN[,PATTERN...]: presets after the last comma
 		case $value in
@@ -263,10 +284,25 @@ __ajail_verb()
 		case $verb in
 		fs) __ajail_add "${__ajail_fs_cmds[@]}" ;;
 		clone) __ajail_add "${__ajail_clone_cmds[@]}" ;;
+		state)
+			__ajail_add "${__ajail_state_cmds[@]}"
+			[[ $__ajail_cur == -* ]] && __ajail_add --help
+			;;
 		esac
+		[[ $verb != trust ]] && return
+	fi
+	if [[ $verb == trust ]]; then # ajail trust [--yes|--revoke|--list [--json]] [DIR]
+		if [[ $__ajail_cur == -* ]]; then
+			__ajail_add --yes --revoke --list --json --help
+		else
+			__ajail_paths -d "" "$__ajail_cur"
+		fi
 		return
 	fi
-	[[ $__ajail_cur == -* ]] && return
+	if [[ $__ajail_cur == -* ]]; then
+		[[ $verb:$sub == state:list ]] && __ajail_add --json
+		return
+	fi
 	case $verb:$sub:$n in
 	fs:rm:* | fs:cp:1 | fs:export:1)
 		mapfile -t list < <(__ajail_rootfs_names)
@@ -282,6 +318,11 @@ __ajail_verb()
 	clone:show:* | clone:rm:* | clone:sync:*)
 		__ajail_store
 		mapfile -t list < <(__ajail_subdirs "$REPLY/clone")
+		__ajail_add "${list[@]}"
+		;;
+	state:rm:* | state:path:1) # an agent's state in the store
+		__ajail_store
+		mapfile -t list < <(__ajail_subdirs "$REPLY/state")
 		__ajail_add "${list[@]}"
 		;;
 	esac

@@ -2,7 +2,7 @@
 # $(DATADIR)/fish/vendor_completions.d/ajail.fish.
 #
 # The option list mirrors optdefs[] in src/cli.c and the capability list mirrors cap_names[]; keep them in
-# step. A verb (fs, clone, doctor) is a verb only as the very first word, as cli_parse() decides;
+# step. A verb (fs, clone, state, doctor, trust) is a verb only as the very first word, as cli_parse() decides;
 # `ajail -q fs` and `ajail -- fs` run a program named fs.
 
 function __ajail_store
@@ -28,6 +28,18 @@ end
 # for the arguments of a command that has no completions.
 function __ajail_paths
     complete -C"__ajail_no_such_command_ $argv[1]"
+end
+
+# Profile names: the shipped ones (share/profiles, built into ajail), then the user's own (files in
+# ${XDG_CONFIG_HOME:-~/.config}/ajail/profiles; fish's * skips names starting with '.').
+function __ajail_profile_names
+    printf '%s\tshipped profile\n' aider claude codex gemini opencode
+    set -l d $HOME/.config/ajail/profiles
+    string match -q -- '/*' "$XDG_CONFIG_HOME"; and set d $XDG_CONFIG_HOME/ajail/profiles
+    for f in $d/*
+        test -d $f; and continue
+        printf '%s\tyour profile\n' (string replace -r '.*/' '' -- $f)
+    end
 end
 
 function __ajail_recipes
@@ -93,6 +105,8 @@ function __ajail_values -a opt value prefix
             __ajail_paths /dev/$dev | string replace -r '^/dev/' ''
         case cap-add
             printf '%s\n' $__ajail_caps
+        case profile
+            __ajail_profile_names
         case clone
             git for-each-ref --format='%(refname:short)' refs/heads 2>/dev/null
     end | string replace -r '^' -- "$prefix"
@@ -103,7 +117,7 @@ end
 function __ajail_cmd_words
     set -l toks (commandline -opc)
     set -e toks[1]
-    set -q toks[1]; and contains -- $toks[1] fs clone doctor; and return 1
+    set -q toks[1]; and contains -- $toks[1] fs clone state doctor trust; and return 1
     set -l n (count $toks)
     set -l i 1
     while test $i -le $n
@@ -112,7 +126,7 @@ function __ajail_cmd_words
             set -q toks[(math $i + 1)]; or return 0 # the cursor's word is the command
             printf '%s\n' $toks[(math $i + 1)..-1]
             return 0
-        else if contains -- $t --fs --mount --dev --cap-add
+        else if contains -- $t --fs --mount --dev --cap-add --profile --net --allow-net --publish --net-log --memory --cpus --pids
             set i (math $i + 2)
         else if string match -q -- '-?*' $t
             set i (math $i + 1)
@@ -126,7 +140,7 @@ end
 
 function __ajail_in_opts
     set -l toks (commandline -opc)
-    if set -q toks[2]; and contains -- $toks[2] fs clone doctor
+    if set -q toks[2]; and contains -- $toks[2] fs clone state doctor trust
         return 1
     end
     not __ajail_cmd_words >/dev/null
@@ -137,7 +151,7 @@ function __ajail_at_cmd
     __ajail_in_opts; or return 1
     string match -q -- '-*' (commandline -ct); and return 1
     set -l prev (commandline -opc)[-1]
-    not contains -- $prev --fs --mount --dev --cap-add
+    not contains -- $prev --fs --mount --dev --cap-add --profile --net --allow-net --publish --net-log --memory --cpus --pids
 end
 
 # The command and its arguments, completed as if typed on their own.
@@ -182,7 +196,9 @@ complete -c ajail -f
 # Verbs: only as the first word.
 complete -c ajail -n '__ajail_first_word' -a fs -d 'Manage rootfses (import, list, rm, build, cp, export)'
 complete -c ajail -n '__ajail_first_word' -a clone -d 'Manage clone workspaces (list, show, rm, gc, sync)'
+complete -c ajail -n '__ajail_first_word' -a state -d "Manage agents' state (list, rm, path)"
 complete -c ajail -n '__ajail_first_word' -a doctor -d 'Check what this kernel and machine allow'
+complete -c ajail -n '__ajail_first_word' -a trust -d "Trust (revoke, list) a repository's .ajail.conf"
 
 complete -c ajail -n '__ajail_verb_sub fs' -a import -d 'Import a rootfs from a tarball'
 complete -c ajail -n '__ajail_verb_sub fs' -a list -d 'List the rootfses in the store'
@@ -202,6 +218,26 @@ complete -c ajail -n '__ajail_verb_sub clone' -a show -d 'Show a clone workspace
 complete -c ajail -n '__ajail_verb_sub clone' -a rm -d 'Remove clone workspaces'
 complete -c ajail -n '__ajail_verb_sub clone' -a gc -d 'Remove what no workspace uses'
 complete -c ajail -n '__ajail_verb_sub clone' -a sync -d 'Bring a workspace up to date'
+
+complete -c ajail -n '__ajail_verb_sub state' -a list -d "List agents' state"
+complete -c ajail -n '__ajail_verb_sub state' -a rm -d "Remove an agent's state"
+complete -c ajail -n '__ajail_verb_sub state' -a path -d "Where an agent's state is kept"
+complete -c ajail -n '__ajail_verb_sub state' -s h -l help -d 'Show help'
+complete -c ajail -n '__ajail_verb_args state list' -l json -d 'JSON'
+complete -c ajail -n '__ajail_verb_args state rm' -a '(__ajail_subdirs (__ajail_store)/state)'
+complete -c ajail -n '__ajail_verb_args state path 1' -a '(__ajail_subdirs (__ajail_store)/state)'
+
+# ajail trust [--yes|--revoke|--list [--json]] [DIR]
+function __ajail_trust_args
+    set -l toks (commandline -opc)
+    test (count $toks) -ge 2; and test "$toks[2]" = trust
+end
+complete -c ajail -n __ajail_trust_args -l yes -d 'Trust without asking'
+complete -c ajail -n __ajail_trust_args -l revoke -d 'Forget the trust'
+complete -c ajail -n __ajail_trust_args -l list -d 'Every trusted project file and its state'
+complete -c ajail -n __ajail_trust_args -l json -d 'With --list: JSON'
+complete -c ajail -n __ajail_trust_args -s h -l help -d 'Show help'
+complete -c ajail -n __ajail_trust_args -a '(__fish_complete_directories)'
 for sub in show rm sync
     complete -c ajail -n "__ajail_verb_args clone $sub" -a '(__ajail_subdirs (__ajail_store)/clone)'
 end
@@ -211,6 +247,7 @@ complete -c ajail -n __ajail_in_opts -l fs -x -a '(__ajail_values fs (commandlin
 complete -c ajail -n __ajail_in_opts -l mount -x -a '(__ajail_values mount (commandline -ct | string replace -r "^--mount=" ""))' -d 'Mount host SRC at DST: SRC,DST[,ro|rol|rw|hide|dev]'
 complete -c ajail -n __ajail_in_opts -l dev -x -a '(__ajail_values dev (commandline -ct | string replace -r "^--dev=" ""))' -d 'Make host /dev/DEV available'
 complete -c ajail -n __ajail_in_opts -l cap-add -x -a '(__ajail_values cap-add "")' -d 'Keep a capability; all others are dropped'
+complete -c ajail -n __ajail_in_opts -l profile -x -a '(__ajail_values profile "")' -d 'Apply agent profile NAME'
 # "--ro" alone means the working directory; "--ro=DIR" names one (completed below).
 complete -c ajail -n __ajail_in_opts -l fs-edit -d 'Keep changes to the rootfs (--fs-edit=/DIR: just DIR)'
 complete -c ajail -n __ajail_in_opts -l home-edit -d 'Keep changes to /root (--home-edit=SUBDIR: just that)'
@@ -223,10 +260,12 @@ complete -c ajail -n '__ajail_in_opts; and string match -q -r -- "^-[^=]*\$" (co
     -a '--fs-edit= --home-edit= --ro= --rol= --rw= --hide= --clone=' -d 'Option with a value'
 complete -c ajail -n '__ajail_in_opts; and __ajail_optional_value >/dev/null' -a '(__ajail_optional_value)'
 complete -c ajail -n __ajail_in_opts -l no-net -d 'No network: a new network namespace with only lo'
-complete -c ajail -n __ajail_in_opts -l net -x -a 'host none' -d "The network: the host's, or none"
-complete -c ajail -n __ajail_in_opts -l allow-net -x -a '@claude @codex @npm @pypi @github @debian @alpine @rust @go' -d "Only through ajail's filtering proxy: PATTERN[,PATTERN...]"
+complete -c ajail -n __ajail_in_opts -l net -x -a 'host none allow' -d "The network: the host's, none, or only what is allowed"
+complete -c ajail -n __ajail_in_opts -l allow-net -x -a '@claude @codex @gemini @opencode @aider @npm @pypi @github @debian @alpine @rust @go' -d "Only through ajail's filtering proxy: PATTERN[,PATTERN...]"
 complete -c ajail -n __ajail_in_opts -l publish -x -d "The jail's PORT at the host's 127.0.0.1:HOSTPORT"
 complete -c ajail -n __ajail_in_opts -l net-log -r -F -d 'One JSON line per connection through the proxy'
+complete -c ajail -n __ajail_in_opts -l no-profile -d 'No agent profile'
+complete -c ajail -n __ajail_in_opts -l no-host-ca -d "Do not hand the host's CA bundle to the jail"
 complete -c ajail -n __ajail_in_opts -l clone-dirty -d "Carry uncommitted changes into the clone"
 complete -c ajail -n __ajail_in_opts -l clone-push -d "Let the clone push to origin"
 complete -c ajail -n __ajail_in_opts -l new-session -d "Always detach from the terminal's session"
@@ -240,6 +279,7 @@ complete -c ajail -n __ajail_in_opts -l allow-ptrace -d 'Let ptrace and process_
 complete -c ajail -n __ajail_in_opts -l no-landlock -d 'No landlock'
 complete -c ajail -n __ajail_in_opts -l no-rlimits -d "No resource limits beyond the caller's"
 complete -c ajail -n __ajail_in_opts -l no-mask -d 'No masks over /proc and /sys'
+complete -c ajail -n __ajail_in_opts -l no-project -d "Do not read the repository's .ajail.conf"
 complete -c ajail -n __ajail_in_opts -s q -l quiet -d 'No status block'
 complete -c ajail -n __ajail_in_opts -s v -l verbose -d 'Explain each decision'
 complete -c ajail -n __ajail_in_opts -l dry-run -d 'Print the plan and run nothing'

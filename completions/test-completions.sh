@@ -4,7 +4,9 @@
 # Each case starts a fresh `bash --norc -c`, sources ajail.bash, fills COMP_WORDS / COMP_CWORD /
 # COMP_LINE / COMP_POINT the way readline does (words split at whitespace and at COMP_WORDBREAKS
 # characters, so "--fs=al" is "--fs" "=" "al"), calls _ajail and prints COMPREPLY, one per line.
-# The store is a temporary AJAIL_HOME holding fs/alpine, fs/debian and a hidden fs/.partial.
+# The store is a temporary AJAIL_HOME holding fs/alpine, fs/debian and a hidden fs/.partial, a clone
+# workspace agent1, and agents' state state/claude, state/mybot and a hidden state/.tmp; a temporary
+# XDG_CONFIG_HOME holds the user's own profile mybot (and a hidden .draft).
 #
 # usage: bash completions/test-completions.sh        exit 0 when every assertion holds
 set -u
@@ -17,7 +19,12 @@ trap 'exit 130' INT TERM
 
 export AJAIL_HOME=$tmp/store
 mkdir -p "$AJAIL_HOME/fs/alpine/etc/apk" "$AJAIL_HOME/fs/alpine/usr" "$AJAIL_HOME/fs/debian" \
-	"$AJAIL_HOME/fs/.partial" "$AJAIL_HOME/clone/agent1" "$tmp/cwd/subdir" "$tmp/cwd/other dir"
+	"$AJAIL_HOME/fs/.partial" "$AJAIL_HOME/clone/agent1" "$AJAIL_HOME/state/claude" "$AJAIL_HOME/state/mybot" \
+	"$AJAIL_HOME/state/.tmp" "$tmp/cwd/subdir" "$tmp/cwd/other dir"
+export XDG_CONFIG_HOME=$tmp/config
+mkdir -p "$XDG_CONFIG_HOME/ajail/profiles"
+: >"$XDG_CONFIG_HOME/ajail/profiles/mybot"
+: >"$XDG_CONFIG_HOME/ajail/profiles/.draft"
 : >"$AJAIL_HOME/fs/alpine.meta" # metadata beside a rootfs is not a rootfs
 : >"$tmp/cwd/file.txt"
 cd "$tmp/cwd" || exit 1
@@ -111,28 +118,51 @@ exactly 'ajail --lo' --lockdown
 exactly 'ajail fs ' import list rm build cp export
 
 # Options, verbs, where options end.
-has 'ajail ' fs clone doctor --fs= --no-net --cap-add= -q
+has 'ajail ' fs clone state doctor trust --fs= --no-net --cap-add= -q
 has 'ajail -' --fs= --fs-edit --fs-edit= --home-edit --home-edit= --ro --ro= --rol --rol= --rw --rw= \
 	--hide --hide= --mount= --dev= --cap-add= --no-net --clone --clone= --clone-dirty --clone-push --new-session -q --quiet -v \
 	--verbose --dry-run -h --help --version --lockdown --memory= --cpus= --pids= --allow-ptrace \
-	--net= --allow-net= --publish= --net-log=
+	--net= --allow-net= --publish= --net-log= --profile= --no-profile --no-host-ca --no-project
 exactly 'ajail --ro' --ro --ro= --rol --rol=
 has 'ajail do' doctor
+has 'ajail tr' trust
+exactly 'ajail trust --' --yes --revoke --list --json --help
+has 'ajail --no-p' --no-project
 lacks 'ajail -q do' doctor do done
 lacks 'ajail -- _aj' _ajail __ajail_add
-lacks 'ajail -q ' fs clone doctor
+lacks 'ajail -q ' fs clone state doctor
 exactly 'ajail clone ' list show rm gc sync
+has 'ajail st' state
+exactly 'ajail state ' list rm path
+exactly 'ajail state -' --help
+exactly 'ajail state list -' --json
+exactly 'ajail state rm ' claude mybot
+exactly 'ajail state rm claude ' claude mybot
+lacks 'ajail state rm ' .tmp
+lacks 'ajail state rm .' .tmp
+exactly 'ajail state path m' mybot
+lacks 'ajail state path mybot ' claude mybot
+lacks 'ajail -q st' state
 exactly 'ajail clone rm ' agent1
 exactly 'ajail fs rm ' alpine debian
 exactly 'ajail fs export al' alpine
 
 # Values.
 exactly 'ajail --fs=al' alpine
-exactly 'ajail --net=' host none
-exactly 'ajail --net ' host none
+exactly 'ajail --net=' host none allow
+exactly 'ajail --net ' host none allow
+exactly 'ajail --net=al' allow
+exactly 'ajail --prof' --profile=
+exactly 'ajail --profile=cl' claude
+exactly 'ajail --profile=' aider claude codex gemini opencode mybot
+exactly 'ajail --profile my' mybot
+lacks 'ajail --profile=' .draft
+exactly 'ajail --no-h' --no-host-ca
 # '@' breaks words in bash: readline replaces only what follows it.
 exactly 'ajail --allow-net=@n' npm
 exactly 'ajail --allow-net=@claude,@c' claude codex
+exactly 'ajail --allow-net=@g' gemini github go
+exactly 'ajail --allow-net=@a' aider alpine
 exactly 'ajail -q --fs=d' debian
 has 'ajail --fs=/us' /usr
 has 'ajail --fs=./' ./subdir
@@ -153,6 +183,7 @@ exactly 'ajail --fs alpine --fs-edit=/etc/' /etc/apk/
 # After the options: a command, then files.
 has 'ajail --fs=alpine ech' echo
 has 'ajail --fs alpine ech' echo
+has 'ajail --profile claude ech' echo
 has 'ajail -- ech' echo
 has 'ajail -q echo fi' file.txt
 lacks 'ajail true --n' --no-net
@@ -195,7 +226,13 @@ if command -v fish >/dev/null 2>&1; then
 	fish_has 'ajail --no' --no-net --no-seccomp --no-landlock --no-mask
 	fish_has 'ajail fs ' import list rm build cp export
 	fish_has 'ajail clone ' list show rm gc sync
-	fish_has 'ajail ' fs clone doctor
+	fish_has 'ajail ' fs clone state doctor trust
+	fish_has 'ajail state ' list rm path
+	fish_has 'ajail state rm ' claude mybot
+	fish_has 'ajail --profile=cl' --profile=claude
+	fish_has 'ajail --profile ' aider mybot
+	fish_has 'ajail --net=al' --net=allow
+	fish_has 'ajail --profile claude ech' echo
 	fish_has 'ajail --cap-add=SYS_PT' --cap-add=SYS_PTRACE
 	fish_has 'ajail --ro=s' --ro=subdir/
 	fish_has 'ajail --fs alpine --fs-edit=/e' --fs-edit=/etc/

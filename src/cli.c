@@ -11,7 +11,9 @@ static const char usage_text[] =
 	"Usage: ajail [OPTIONS] [--] [COMMAND [ARG...]]\n"
 	"       ajail fs import|list|rm|build|cp|export ...     (ajail fs --help)\n"
 	"       ajail clone list|show|rm|gc|sync ...             (ajail clone --help)\n"
+	"       ajail state list|rm|path ...                     (ajail state --help)\n"
 	"       ajail doctor [--json]\n"
+	"       ajail trust [--yes|--revoke|--list [--json]] [DIR]   (ajail trust --help)\n"
 	"\n"
 	"Run COMMAND (default: bash, or sh where the rootfs has none) in an unprivileged sandbox whose root\n"
 	"is a named rootfs under an ephemeral overlay. The working directory is mounted read-write at its\n"
@@ -21,7 +23,9 @@ static const char usage_text[] =
 	"  --fs=NAME            rootfs NAME from $AJAIL_HOME/fs (default ~/.ajail/fs), an absolute path,\n"
 	"                       or 'host' (the host's /usr /bin /lib* /sbin /etc /opt, read-only)\n"
 	"  --fs-edit[=/DIR]     keep changes to the rootfs (all of it, or just /DIR)\n"
-	"  --home-edit[=SUBDIR] keep changes to /root (all of it, or just /root/SUBDIR; created if missing)\n"
+	"  --home-edit[=PATH]   keep changes to /root (all of it, or just /root/PATH; a missing PATH is made\n"
+	"                       a file when it has an extension or ends in rc, or a profile keeps it as\n"
+	"                       one (.claude.json), else a directory; PATH/ is always a directory)\n"
 	"\n"
 	"Directories (DIR defaults to the working directory; later options layer on earlier ones):\n"
 	"  --ro[=DIR]           overlay: writable inside, changes never reach the host\n"
@@ -38,15 +42,25 @@ static const char usage_text[] =
 	"  --clone-dirty        carry uncommitted changes of the working tree into the clone\n"
 	"  --clone-push         let the clone push to origin (its hooks, config and info stay read-only)\n"
 	"\n"
+	"Agents:\n"
+	"  --profile=NAME       apply agent profile NAME (claude, codex, gemini, opencode, aider, or your own\n"
+	"                       in ~/.config/ajail/profiles); by default the command's name picks one. It keeps\n"
+	"                       the agent's state in $AJAIL_HOME/state/NAME, passes its variables (API keys),\n"
+	"                       and names its network preset\n"
+	"  --no-profile         no agent profile\n"
+	"  --no-host-ca         do not hand the host's CA bundle to the jail (/run/ajail/ca-certificates.crt,\n"
+	"                       SSL_CERT_FILE, NODE_EXTRA_CA_CERTS, ...)\n"
+	"\n"
 	"Isolation:\n"
 	"  --no-net, --net=none no network: a new network namespace with only lo\n"
 	"  --net=host           the host's network (the default)\n"
+	"  --net=allow          only what --allow-net and the agent's profile allow (see --allow-net)\n"
 	"  --allow-net=PATTERN[,PATTERN...]\n"
 	"                       a network namespace whose only way out is ajail's proxy, which lets\n"
 	"                       through: example.com, *.example.com, HOST:PORT (default ports 80, 443),\n"
 	"                       an address or CIDR, localhost:PORT (the host's), @PRESET (claude, codex,\n"
-	"                       npm, pypi, github, debian, alpine, rust, go; your own in\n"
-	"                       ~/.config/ajail/net-presets)\n"
+	"                       gemini, opencode, aider, npm, pypi, github, debian, alpine, rust, go; your\n"
+	"                       own in ~/.config/ajail/net-presets)\n"
 	"  --publish=[HOSTPORT:]PORT\n"
 	"                       the jail's PORT at the host's 127.0.0.1:HOSTPORT (with --allow-net or --no-net)\n"
 	"  --net-log=FILE       with --allow-net: one JSON line per connection (-v prints each as it happens)\n"
@@ -75,6 +89,9 @@ static const char usage_text[] =
 	"  --dry-run            print the plan and run nothing\n"
 	"  -h, --help           this text\n"
 	"  --version            version\n"
+	"\n"
+	"Project options: a repository's .ajail.conf (one option per line) applies, after AJAIL_ARGS, once\n"
+	"you trust it with 'ajail trust'; --no-project (or AJAIL_NO_PROJECT=1) leaves it unread.\n"
 	"\n"
 	"Environment: AJAIL_ARGS='--fs=x;--no-net' adds options before the command line; AJAIL_ENV_X=v sets\n"
 	"X=v in the jail, whose environment is otherwise only HOME USER PATH TERM IS_SANDBOX.\n"
@@ -219,6 +236,7 @@ void opts_release(struct opts *o)
 	strv_free(o->allow_net);
 	free(o->publish);
 	free(o->net_log);
+	free(o->profile);
 	free(o->clone_branch);
 	strv_free(o->argv);
 	strv_free(o->verb_args);
@@ -321,6 +339,7 @@ enum arg_kind { ARG_NONE, ARG_OPTIONAL, ARG_REQUIRED };
 
 enum opt_id {
 	O_FS, O_FS_EDIT, O_HOME_EDIT, O_RO, O_ROL, O_RW, O_HIDE, O_MOUNT, O_DEV, O_CAP_ADD, O_NO_NET, O_NET, O_ALLOW_NET, O_PUBLISH, O_NET_LOG,
+	O_PROFILE, O_NO_PROFILE, O_NO_HOST_CA, O_NO_PROJECT,
 	O_CLONE, O_CLONE_DIRTY, O_CLONE_PUSH, O_NEW_SESSION, O_QUIET, O_VERBOSE, O_DRY_RUN, O_HELP, O_VERSION,
 	O_NO_CAP_DROP, O_NO_SECCOMP, O_ALLOW_PTRACE, O_NO_LANDLOCK, O_NO_RLIMITS, O_NO_MASK, O_LOCKDOWN, O_MEMORY,
 	O_CPUS, O_PIDS,
@@ -347,6 +366,10 @@ static const struct optdef {
 	{ "allow-net", 0, ARG_REQUIRED, O_ALLOW_NET },
 	{ "publish", 0, ARG_REQUIRED, O_PUBLISH },
 	{ "net-log", 0, ARG_REQUIRED, O_NET_LOG },
+	{ "profile", 0, ARG_REQUIRED, O_PROFILE },
+	{ "no-profile", 0, ARG_NONE, O_NO_PROFILE },
+	{ "no-host-ca", 0, ARG_NONE, O_NO_HOST_CA },
+	{ "no-project", 0, ARG_NONE, O_NO_PROJECT },
 	{ "clone", 0, ARG_OPTIONAL, O_CLONE },
 	{ "clone-dirty", 0, ARG_NONE, O_CLONE_DIRTY },
 	{ "clone-push", 0, ARG_NONE, O_CLONE_PUSH },
@@ -425,8 +448,8 @@ static int apply(struct opts *o, const struct optdef *d, const char *val, const 
 				return aj_usage(err, "%s: '..' is not allowed; SUBDIR is relative to /root", origin);
 			if (strcmp(n, "/") == 0)
 				o->home_edit = true;
-			else
-				strv_push(&o->home_edit_dirs, xstrdup(n + 1));
+			else /* a trailing '/' says "a directory" when it has to be made (plan.c) */
+				strv_push(&o->home_edit_dirs, val[strlen(val) - 1] == '/' ? xasprintf("%s/", n + 1) : xstrdup(n + 1));
 		}
 		break;
 	case O_RO:
@@ -465,8 +488,12 @@ static int apply(struct opts *o, const struct optdef *d, const char *val, const 
 			o->net_host_given = true;
 		} else if (strcmp(val, "none") == 0) {
 			o->net = NET_NONE;
+		} else if (strcmp(val, "allow") == 0) {
+			/* The allow-list's own namespace with only what --allow-net and the agent's profile name. */
+			o->net = NET_ALLOW;
 		} else {
-			return aj_usage(err, "%s: expected --net=host or --net=none (for an allow-list: --allow-net=PATTERN)",
+			return aj_usage(err, "%s: expected --net=host, --net=none or --net=allow (for an allow-list: "
+					     "--allow-net=PATTERN)",
 					origin);
 		}
 		o->no_net = o->net == NET_NONE;
@@ -478,6 +505,22 @@ static int apply(struct opts *o, const struct optdef *d, const char *val, const 
 		break;
 	case O_PUBLISH:
 		return parse_publish(o, val, origin, err);
+	case O_PROFILE:
+		free(o->profile);
+		o->profile = xstrdup(val);
+		o->no_profile = false;
+		break;
+	case O_NO_PROFILE:
+		free(o->profile);
+		o->profile = NULL;
+		o->no_profile = true;
+		break;
+	case O_NO_HOST_CA:
+		o->no_host_ca = true;
+		break;
+	case O_NO_PROJECT:
+		o->no_project = true;
+		break;
 	case O_NET_LOG:
 		free(o->net_log);
 		o->net_log = xstrdup(val);
@@ -667,7 +710,8 @@ const char *cli_lockdown_conflict(const struct opts *o)
 static const struct {
 	const char *name;
 	enum cli_verb verb;
-} verbs[] = { { "fs", VERB_FS }, { "clone", VERB_CLONE }, { "doctor", VERB_DOCTOR } };
+} verbs[] = { { "fs", VERB_FS }, { "clone", VERB_CLONE }, { "doctor", VERB_DOCTOR }, { "state", VERB_STATE },
+	       { "trust", VERB_TRUST } };
 
 /* Options up to "--" or the first word that is not one, then the command. */
 static int parse_cmdline(struct opts *o, int argc, char *const argv[], struct aj_err *err)

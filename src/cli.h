@@ -27,7 +27,7 @@ struct opt_mount {
 
 enum tristate { TRI_AUTO = -1, TRI_NO = 0, TRI_YES = 1 };
 
-enum cli_verb { VERB_RUN, VERB_FS, VERB_CLONE, VERB_DOCTOR };
+enum cli_verb { VERB_RUN, VERB_FS, VERB_CLONE, VERB_DOCTOR, VERB_STATE, VERB_TRUST };
 
 /* The jail's network: the host's (as the original ajail), none (a namespace with only lo), or one of
  * its own whose only way out is ajail's filtering proxy (--allow-net). The last of --net=,
@@ -58,6 +58,10 @@ struct opts {
 	struct opt_publish *publish;
 	size_t n_publish;
 	char *net_log;         /* --net-log=FILE, as written */
+	char *profile;         /* --profile=NAME: an agent profile for any command; NULL: by the command's name */
+	bool no_profile;       /* --no-profile: none, whatever the command */
+	bool no_host_ca;       /* --no-host-ca: the host's CA bundle is not handed to the jail */
+	bool no_project;       /* --no-project: the repository's .ajail.conf is not read (trust_cmd.h) */
 	bool clone;
 	char *clone_branch;
 	bool clone_dirty;      /* --clone-dirty: carry uncommitted changes into the clone */

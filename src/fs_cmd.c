@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "archive.h"
+#include "hostca.h"
 #include "hostpath.h"
 #include "output.h"
 #include "recipe.h"
@@ -357,8 +358,13 @@ static int cmd_build(struct store *s, const struct fs_args *a, struct aj_err *er
 	if (!a->quiet)
 		fprintf(stderr, "ajail: building '%s': %s %s %s\n", name, builder, real_recipe, tarball);
 	fflush(stderr);
+	/* The host's CA bundle, for a builder that fetches through a proxy only the host trusts (npm in
+	 * mkrootfs/debian): the builder may use it during the build, never leave it in the rootfs. */
+	const char *hostca = hostca_path(environ);
 	pid_t pid = fork();
 	if (pid == 0) {
+		if (hostca)
+			setenv("AJAIL_HOST_CA", hostca, 1);
 		execl(builder, builder, real_recipe, tarball, (char *)NULL);
 		fprintf(stderr, "ajail: exec %s: %s\n", builder, strerror(errno));
 		_exit(127);

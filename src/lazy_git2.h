@@ -22,6 +22,8 @@
 	X(git_branch_iterator_new) \
 	X(git_branch_next) \
 	X(git_commit_free) \
+	X(git_config_free) \
+	X(git_config_get_string) \
 	X(git_commit_id) \
 	X(git_commit_lookup) \
 	X(git_commit_time) \
@@ -76,6 +78,7 @@
 	X(git_reference_peel) \
 	X(git_reference_target) \
 	X(git_repository_commondir) \
+	X(git_repository_config_snapshot) \
 	X(git_repository_free) \
 	X(git_repository_head) \
 	X(git_repository_head_unborn) \

@@ -17,11 +17,15 @@
 #include "error.h"
 #include "fs_cmd.h"
 #include "harden.h"
+#include "hostca.h"
 #include "hostpath.h"
 #include "output.h"
 #include "plan.h"
+#include "profile.h"
 #include "sandbox.h"
+#include "state_cmd.h"
 #include "store.h"
+#include "trust_cmd.h"
 #include "tty.h"
 #include "workspace.h"
 #include "util.h"
@@ -46,7 +50,7 @@ static char **read_lines(const char *path)
 }
 
 /* After a --clone session: record it, deliver the branch, or remove a workspace the jail never used. */
-static void finish_clone(struct workspace *ws, const struct ws_repo *repo, const char *deleted_file, int status, bool quiet)
+static void finish_clone(struct workspace *ws, const struct ws_repo *repo, const char *deleted_file, int status)
 {
 	struct aj_err err = { 0 };
 	if (status < 0) {
@@ -64,7 +68,9 @@ static void finish_clone(struct workspace *ws, const struct ws_repo *repo, const
 	if (deliver_workspace(ws->dir, &commits, &ref, &err) < 0) {
 		output_error(&err);
 		output_note("the work stays in %s; deliver it later with 'ajail clone sync %s'", ws->dir, ws->id);
-	} else if (!quiet) {
+	} else {
+		/* Even with -q: where the work went (or that there was none) is the one line a user of
+		 * --clone cannot do without. */
 		if (commits > 0)
 			output_note("delivered %d commit%s of workspace %s as %s in %s", commits, commits == 1 ? "" : "s",
 				    ws->id, ref ? ref : "?", repo->toplevel);
@@ -74,7 +80,85 @@ static void finish_clone(struct workspace *ws, const struct ws_repo *repo, const
 	workspace_release(ws);
 }
 
-static int cmd_run(struct opts *o)
+/* $XDG_CONFIG_HOME/ajail/REL, else ~/.config/ajail/REL; NULL without either. */
+static char *user_config_path(const char *rel)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	if (xdg && xdg[0] == '/')
+		return xasprintf("%s/ajail/%s", xdg, rel);
+	if (home && home[0] == '/')
+		return xasprintf("%s/.config/ajail/%s", home, rel);
+	return NULL;
+}
+
+/* The agent profile of this run: --profile=NAME, else the one named as the command is (claude,
+ * codex, ...); the user's own file of that name replaces the shipped one. 1 when there is one. */
+static int load_profile(const struct opts *o, struct profile *pr, struct aj_err *err)
+{
+	if (o->no_profile)
+		return 0;
+	const char *name = o->profile;
+	if (!name && o->argv && o->argv[0])
+		name = profile_command_name(o->argv[0]);
+	if (!name)
+		return 0;
+	if (!profile_name_ok(name))
+		return aj_usage(err, "--profile=%s: a profile name has letters, digits, '-', '_' and '.'", name);
+	cleanup_free char *rel = xasprintf("profiles/%s", name);
+	cleanup_free char *path = user_config_path(rel);
+	cleanup_free char *text = path ? read_file_at(AT_FDCWD, path, PROFILE_MAX_TEXT) : NULL;
+	if (!text && path && errno != ENOENT && errno != ENOTDIR)
+		return aj_fail(err, errno, "profile %s: %s", name, path);
+	const char *use = text ? text : profile_shipped(name);
+	if (!use) {
+		if (!o->profile)
+			return 0;
+		const char *const *names = profile_shipped_names();
+		cleanup_free char *list = strv_join((char **)names, ", ");
+		return aj_usage(err, "--profile=%s: no such profile (shipped: %s; your own go in %s)", name, list,
+				path ? path : "~/.config/ajail/profiles/NAME");
+	}
+	if (profile_parse(use, name, text ? path : "shipped", pr, err) < 0)
+		return -1;
+	return 1;
+}
+
+/* $AJAIL_HOME/state/NAME, made (0700: sign-ins live there) when missing, canonical. Made step by
+ * step without following a symlink: the store is the user's own, but a path is checked once. */
+static char *make_state_dir(const char *store, const char *name, struct aj_err *err)
+{
+	if (mkdir(store, 0700) < 0 && errno != EEXIST) {
+		aj_fail(err, errno, "create %s", store);
+		return NULL;
+	}
+	cleanup_close int sfd = open(store, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sfd < 0 || (mkdirat(sfd, "state", 0700) < 0 && errno != EEXIST)) {
+		aj_fail(err, errno, "create %s/state", store);
+		return NULL;
+	}
+	cleanup_close int dfd = openat(sfd, "state", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0 || (mkdirat(dfd, name, 0700) < 0 && errno != EEXIST)) {
+		aj_fail(err, errno, "create %s/state/%s", store, name);
+		return NULL;
+	}
+	cleanup_close int nfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (nfd < 0) {
+		aj_fail(err, errno, "open %s/state/%s (a symlink is not followed)", store, name);
+		return NULL;
+	}
+	char buf[64];
+	snprintf(buf, sizeof buf, "/proc/self/fd/%d", nfd);
+	char real[PATH_MAX];
+	ssize_t n = readlink(buf, real, sizeof real - 1);
+	if (n <= 0) {
+		aj_fail(err, errno, "%s/state/%s", store, name);
+		return NULL;
+	}
+	real[n] = '\0';
+	return xstrdup(real);
+}
+
+static int cmd_run(struct opts *o, const struct trust_project *proj)
 {
 	struct aj_err err = { 0 };
 	cleanup_free char *store = config_store_dir(environ);
@@ -114,14 +198,36 @@ static int cmd_run(struct opts *o)
 			f.cgroup_v1 = true;
 		}
 	}
-	/* The user's own network presets, when --allow-net may need them. */
+	/* The agent profile, and where its state lives. */
+	__attribute__((cleanup(profile_release))) struct profile profile = { 0 };
+	int have_profile = load_profile(o, &profile, &err);
+	if (have_profile < 0) {
+		store_rootfs_release(&rootfs);
+		output_error(&err);
+		return aj_err_exit_code(&err);
+	}
+	cleanup_free char *state_dir = NULL;
+	cleanup_close int state_lockfd = -1; /* held while the jail runs: `state rm` waits for it */
+	if (have_profile) {
+		f.profile = &profile;
+		if (profile.n_state && !o->lockdown && store) {
+			state_dir = o->dry_run ? xasprintf("%s/state/%s", store, profile.name)
+					       : make_state_dir(store, profile.name, &err);
+			if (!state_dir) {
+				store_rootfs_release(&rootfs);
+				output_error(&err);
+				return aj_err_exit_code(&err);
+			}
+			f.state_dir = state_dir;
+			if (!o->dry_run)
+				state_lockfd = state_lock(store, profile.name);
+		}
+	}
+	f.host_ca = hostca_path(environ);
+	/* The user's own network presets, when --allow-net (or a profile's preset) may need them. */
 	cleanup_free char *presets_path = NULL, *presets = NULL;
-	if (o->allow_net) {
-		const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-		if (xdg && xdg[0] == '/')
-			presets_path = path_join(xdg, "ajail/net-presets");
-		else if (home && home[0] == '/')
-			presets_path = path_join(home, ".config/ajail/net-presets");
+	if (o->net == NET_ALLOW) {
+		presets_path = user_config_path("net-presets");
 		if (presets_path) {
 			presets = read_file_at(AT_FDCWD, presets_path, 1 << 20);
 			if (!presets && errno != ENOENT && errno != ENOTDIR) {
@@ -208,11 +314,14 @@ static int cmd_run(struct opts *o)
 		output_note("%s", plan.warnings[i]);
 	if (o->dry_run) {
 		plan_print(&plan, stdout);
+		trust_cmd_print(proj, stdout, false);
 		plan_release(&plan);
 		return 0;
 	}
-	if (!plan.quiet)
+	if (!plan.quiet) {
 		plan_print_status(&plan, stderr);
+		trust_cmd_print(proj, stderr, true);
+	}
 	fflush(stderr);
 	/* `fs rm` must see that this rootfs is in use (it refuses to pull a root from under a jail). */
 	int reg = plan.rootfs.kind == ROOTFS_DIR ? store_register_jail(store, plan.rootfs.path, plan.argv) : -1;
@@ -230,7 +339,7 @@ static int cmd_run(struct opts *o)
 	if (f.clone && net_summary && workspace_record_network(&ws, net_summary, &err) < 0)
 		output_error(&err);
 	if (f.clone)
-		finish_clone(&ws, &repo, deleted_file, r < 0 ? -1 : status, o->quiet);
+		finish_clone(&ws, &repo, deleted_file, r < 0 ? -1 : status);
 	workspace_repo_release(&repo);
 	if (r < 0) {
 		output_error(&err);
@@ -326,6 +435,13 @@ int main(int argc, char *argv[])
 		opts_release(&o);
 		return aj_err_exit_code(&err);
 	}
+	/* A run in a repository with a trusted .ajail.conf: o is parsed again with its options. */
+	__attribute__((cleanup(trust_project_release))) struct trust_project proj = { 0 };
+	if (trust_cmd_apply(argc, argv, &o, &proj, &err) < 0) {
+		output_error(&err);
+		opts_release(&o);
+		return aj_err_exit_code(&err);
+	}
 	int rc;
 	if (o.help) {
 		fputs(cli_usage(), stdout);
@@ -341,8 +457,14 @@ int main(int argc, char *argv[])
 		rc = clone_cmd_main(o.verb_args, store);
 	} else if (o.verb == VERB_DOCTOR) {
 		rc = cmd_doctor(&o);
+	} else if (o.verb == VERB_STATE) {
+		cleanup_free char *store = config_store_dir(environ);
+		rc = state_cmd_main(o.verb_args, store);
+	} else if (o.verb == VERB_TRUST) {
+		cleanup_free char *store = config_store_dir(environ);
+		rc = trust_cmd_main(o.verb_args, store);
 	} else {
-		rc = cmd_run(&o);
+		rc = cmd_run(&o, &proj);
 	}
 	opts_release(&o);
 	return rc;

@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 
 #include "config.h"
+#include "proxy_wire.h"
 #include "util.h"
 
 void plan_init(struct plan *p)
@@ -25,6 +26,8 @@ void plan_release(struct plan *p)
 		free(p->steps[i].work);
 		free(p->steps[i].dst);
 		free(p->steps[i].origin);
+		free(p->steps[i].create_base);
+		free(p->steps[i].create_content);
 	}
 	free(p->steps);
 	strv_free(p->env);
@@ -33,6 +36,16 @@ void plan_release(struct plan *p)
 	free(p->hostname);
 	strv_free(p->notes);
 	strv_free(p->warnings);
+	free(p->profile);
+	free(p->profile_source);
+	free(p->state_dir);
+	free(p->host_ca);
+	for (size_t i = 0; i < p->net.n_keygate; i++) {
+		free(p->net.keygate[i].env);
+		free(p->net.keygate[i].header);
+		free(p->net.keygate[i].upstream);
+		free(p->net.keygate[i].base_env);
+	}
 	free(p->clone_id);
 	free(p->clone_branch);
 	strv_free(p->layers.ll_write);
@@ -355,6 +368,65 @@ static int add_host_root(struct plan *p, const struct facts *f, struct aj_err *e
 	return 0;
 }
 
+/* What a --home-edit=PATH that does not exist yet is made as, by a rule a user can predict: a
+ * trailing '/' makes a directory; a path an agent profile keeps makes what the agent keeps there
+ * (.claude.json is a file, .codex a directory); a name with an extension (a '.' after its first
+ * character: settings.json, .aider.conf.yml) or ending in "rc" (.bashrc, .npmrc) makes a file;
+ * anything else a directory. A path that exists is used as what it is. */
+bool plan_home_path_is_file(const char *as_written, const char *rel, char **initial)
+{
+	*initial = NULL;
+	size_t n = strlen(as_written);
+	if (n && as_written[n - 1] == '/')
+		return false;
+	int known = profile_known_kind(rel, initial);
+	if (known)
+		return known == 1;
+	const char *slash = strrchr(rel, '/');
+	const char *base = slash ? slash + 1 : rel;
+	size_t bn = strlen(base);
+	if (bn > 1 && strchr(base + 1, '.') && base[bn - 1] != '.')
+		return true;
+	return bn > 2 && strcmp(base + bn - 2, "rc") == 0;
+}
+
+static int add_home_edit(struct plan *p, const struct facts *f, const char *rootfs, const char *sub, struct aj_err *err)
+{
+	bool trailing_slash = sub[strlen(sub) - 1] == '/';
+	cleanup_free char *rel = xstrdup(sub);
+	while (*rel && rel[strlen(rel) - 1] == '/')
+		rel[strlen(rel) - 1] = '\0';
+	cleanup_free char *src = xasprintf("%s/root/%s", rootfs, rel);
+	cleanup_free char *dst = xasprintf("/root/%s", rel);
+	cleanup_free char *origin = xasprintf("--home-edit=%s", sub);
+	cleanup_free char *in_root = xasprintf("root/%s", rel);
+	struct probe_res r;
+	if (resolve_in_rootfs(f, origin, rootfs, in_root, &r, err) < 0) {
+		free(r.path);
+		return -1;
+	}
+	bool is_file;
+	cleanup_free char *initial = NULL;
+	if (r.type == FT_MISSING) {
+		is_file = plan_home_path_is_file(sub, rel, &initial);
+		note(p, "%s: /root/%s is not in the rootfs yet: made as %s and kept", origin, rel, is_file ? "a file" : "a directory");
+	} else if (r.type == FT_DIR || r.type == FT_FILE) {
+		is_file = r.type == FT_FILE;
+		if (is_file && trailing_slash) {
+			free(r.path);
+			return aj_usage(err, "%s: /root/%s is a file in rootfs %s, not a directory", origin, rel, f->rootfs->name);
+		}
+	} else {
+		free(r.path);
+		return aj_usage(err, "%s: /root/%s in rootfs %s is neither a file nor a directory", origin, rel, f->rootfs->name);
+	}
+	free(r.path);
+	struct mount_step *s = add_step(p, MK_BIND_RW, src, dst, MF_CREATE_SRC | (is_file ? MF_FILE : 0), origin);
+	s->create_base = xstrdup(rootfs);
+	s->create_content = steal_pointer(&initial);
+	return 0;
+}
+
 static int add_store_root(struct plan *p, const struct opts *o, const struct facts *f, struct aj_err *err)
 {
 	const char *rootfs = f->rootfs->path;
@@ -391,15 +463,12 @@ static int add_store_root(struct plan *p, const struct opts *o, const struct fac
 	}
 	if (o->home_edit) {
 		cleanup_free char *src = path_join(rootfs, "root");
-		add_step(p, MK_BIND_RW, src, "/root", MF_CREATE_SRC, "--home-edit");
+		struct mount_step *s = add_step(p, MK_BIND_RW, src, "/root", MF_CREATE_SRC, "--home-edit");
+		s->create_base = xstrdup(rootfs);
 	} else {
-		for (size_t i = 0; o->home_edit_dirs && o->home_edit_dirs[i]; i++) {
-			const char *sub = o->home_edit_dirs[i];
-			cleanup_free char *src = xasprintf("%s/root/%s", rootfs, sub);
-			cleanup_free char *dst = xasprintf("/root/%s", sub);
-			cleanup_free char *origin = xasprintf("--home-edit=%s", sub);
-			add_step(p, MK_BIND_RW, src, dst, MF_CREATE_SRC, origin);
-		}
+		for (size_t i = 0; o->home_edit_dirs && o->home_edit_dirs[i]; i++)
+			if (add_home_edit(p, f, rootfs, o->home_edit_dirs[i], err) < 0)
+				return -1;
 	}
 	return 0;
 }
@@ -773,6 +842,10 @@ static int build_layers(struct plan *p, const struct opts *o, const struct facts
 			l->ll_tcp_connect[l->n_ll_tcp_connect++] = n->socks_port;
 			for (size_t i = 0; i < n->n_forward; i++)
 				l->ll_tcp_connect[l->n_ll_tcp_connect++] = n->forward[i];
+			/* A keygate's port, if plan_keygate_finish ran before this (else it adds it). */
+			for (size_t i = 0; i < n->n_keygate; i++)
+				if (n->keygate[i].port)
+					l->ll_tcp_connect[l->n_ll_tcp_connect++] = n->keygate[i].port;
 		}
 	}
 	if (!o->no_landlock && f->landlock_abi <= 0)
@@ -869,6 +942,9 @@ static bool port_taken(const struct plan_net *n, uint16_t port)
 	for (size_t i = 0; i < n->n_publish; i++)
 		if (n->publish[i].port == port)
 			return true;
+	for (size_t i = 0; i < n->n_keygate; i++)
+		if (n->keygate[i].port == port)
+			return true;
 	return port == n->http_port || port == n->socks_port;
 }
 
@@ -901,6 +977,87 @@ static void add_proxy_env(struct plan *p)
 	set_env_default(p, "NODE_USE_ENV_PROXY", "1");
 }
 
+/* The jail's own value for key, whatever AJAIL_ENV_ or a profile set before: a keygate's variables
+ * are what make it work, and the key variable must never hold anything but the placeholder. */
+static void set_env_force(struct plan *p, const char *key, const char *value)
+{
+	size_t klen = strlen(key);
+	for (size_t i = 0; p->env && p->env[i]; i++)
+		if (strncmp(p->env[i], key, klen) == 0 && p->env[i][klen] == '=') {
+			free(p->env[i]);
+			p->env[i] = xasprintf("%s=%s", key, value);
+			return;
+		}
+	strv_push(&p->env, xasprintf("%s=%s", key, value));
+}
+
+/* Does a NO_PROXY list take 127.0.0.1 to be direct? Only its plain forms count (curl, Node and
+ * Python each read CIDR and wildcards their own way). */
+static bool no_proxy_has_loopback(const char *v)
+{
+	for (const char *s = v; *s;) {
+		size_t n = strcspn(s, ", ");
+		if ((n == 9 && strncmp(s, "127.0.0.1", 9) == 0) || (n == 1 && *s == '*'))
+			return true;
+		s += n;
+		s += strspn(s, ", ");
+	}
+	return false;
+}
+
+int plan_keygate_finish(struct plan *p, const struct facts *f, struct aj_err *err)
+{
+	struct plan_net *n = &p->net;
+	for (size_t i = 0; i < n->n_keygate; i++) {
+		struct plan_keygate *k = &n->keygate[i];
+		struct wire_url u;
+		const char *host_url = config_getenv(f->environ, k->base_env);
+		if (host_url && host_url[0]) {
+			/* The value is not repeated: a URL may carry a token of its own. */
+			const char *why = wire_url_parse(host_url, &u);
+			if (why)
+				return aj_usage(err, "%s: %s (the keygate for %s wants http[s]://HOST[:PORT][/PATH])", k->base_env,
+						why, k->env);
+			free(k->upstream);
+			k->upstream = xstrdup(host_url);
+		} else {
+			const char *why = wire_url_parse(k->upstream, &u);
+			if (why)
+				return aj_usage(err, "the keygate for %s: its upstream: %s", k->env, why);
+		}
+		/* Next to the proxy's own ports, clear of the forwards, the published ports and the other
+		 * keygates (port_taken sees this one's 0 as nothing). */
+		uint16_t port = 3129;
+		while (port_taken(n, port))
+			port++;
+		k->port = port;
+		cleanup_free char *url = xasprintf("http://127.0.0.1:%u", port);
+		set_env_force(p, k->env, PLAN_KEYGATE_PLACEHOLDER);
+		set_env_force(p, k->base_env, url);
+		/* build_layers adds the port when it runs after this; when it ran before, here. */
+		struct plan_layers *l = &p->layers;
+		if (l->landlock_net && l->n_ll_tcp_connect < sizeof l->ll_tcp_connect / sizeof l->ll_tcp_connect[0])
+			l->ll_tcp_connect[l->n_ll_tcp_connect++] = port;
+		cleanup_free char *up = util_escape_controls(k->upstream);
+		note(p, "%s stays outside the jail: the jail's %s=%s and %s=%s; ajail's proxy takes each request there, puts "
+			"the key into %s and sends it on to %s",
+		     k->env, k->env, PLAN_KEYGATE_PLACEHOLDER, k->base_env, url, k->header, up);
+	}
+	/* Requests to the keygate must go straight to it, not to the proxy at HTTP_PROXY (which would
+	 * refuse 127.0.0.1): a NO_PROXY of the user's own that leaves loopback out gets it added. */
+	static const char *const no_proxy[] = { "NO_PROXY", "no_proxy" };
+	for (size_t i = 0; n->n_keygate && i < 2; i++) {
+		const char *v = config_getenv(p->env, no_proxy[i]);
+		if (!v) {
+			set_env_force(p, no_proxy[i], "localhost,127.0.0.1,::1");
+		} else if (!no_proxy_has_loopback(v)) {
+			cleanup_free char *more = xasprintf("%s%s127.0.0.1", v, v[0] ? "," : "");
+			set_env_force(p, no_proxy[i], more);
+		}
+	}
+	return 0;
+}
+
 /* --net, --no-net, --allow-net, --publish, --net-log. */
 static int build_net(struct plan *p, const struct opts *o, const struct facts *f, struct aj_err *err)
 {
@@ -930,7 +1087,28 @@ static int build_net(struct plan *p, const struct opts *o, const struct facts *f
 				np_presets_release(&presets);
 				return -1;
 			}
+		/* The agent's own needs (its API, its sign-in) come with its profile. */
+		const struct profile *pr = f->profile;
+		for (size_t i = 0; pr && pr->net && pr->net[i]; i++)
+			if (netpolicy_add(&n->policy, pr->net[i], &presets, err) < 0) {
+				np_presets_release(&presets);
+				return aj_err_wrap(err, "profile %s (%s)", pr->name, pr->source);
+			}
 		np_presets_release(&presets);
+		if (n->policy.n == 0)
+			return aj_usage(err, "--net=allow: nothing is allowed; name what the jail may reach with "
+					     "--allow-net=PATTERN (e.g. --allow-net=@npm), or use --no-net");
+		for (size_t i = 0; pr && i < pr->n_secret; i++) {
+			const struct profile_secret *sec = &pr->secret[i];
+			const char *key = config_getenv(f->environ, sec->env);
+			if (!key || !*key || n->n_keygate == sizeof n->keygate / sizeof n->keygate[0])
+				continue;
+			struct plan_keygate *g = &n->keygate[n->n_keygate++];
+			g->env = xstrdup(sec->env);
+			g->header = xstrdup(sec->header);
+			g->upstream = xstrdup(sec->upstream);
+			g->base_env = xstrdup(sec->base_env);
+		}
 		for (size_t i = 0; i < n->policy.n; i++) {
 			const struct np_rule *r = &n->policy.rules[i];
 			if (r->kind != NP_LOCALHOST || port_taken(n, r->port))
@@ -950,6 +1128,158 @@ static int build_net(struct plan *p, const struct opts *o, const struct facts *f
 			n->log_path = o->net_log[0] == '/' ? xstrdup(o->net_log) : path_join(f->cwd, o->net_log);
 	}
 	return 0;
+}
+
+/* Is VAR an API key (or its base URL) that the keygate keeps outside? Then it is not passed through. */
+static bool keygated(const struct plan *p, const char *var)
+{
+	for (size_t i = 0; i < p->net.n_keygate; i++)
+		if (strcmp(p->net.keygate[i].env, var) == 0 || strcmp(p->net.keygate[i].base_env, var) == 0)
+			return true;
+	return false;
+}
+
+/* The agent's own state: each path its profile keeps, from $AJAIL_HOME/state/NAME, read-write, made
+ * as the profile says when missing. Never in the rootfs, so no other agent's jail, no export and no
+ * other rootfs sees it. An explicit --home-edit of the same path wins: the user asked for it in the
+ * rootfs. */
+static void add_profile_state(struct plan *p, const struct opts *o, const struct facts *f)
+{
+	const struct profile *pr = f->profile;
+	if (!pr || !pr->n_state)
+		return;
+	if (o->lockdown) {
+		note(p, "--lockdown: profile %s keeps no state (nothing persists)", pr->name);
+		return;
+	}
+	if (!f->state_dir) {
+		strv_push(&p->warnings, xasprintf("profile %s: no $AJAIL_HOME or $HOME, so the agent's state is not kept", pr->name));
+		return;
+	}
+	p->state_dir = xstrdup(f->state_dir);
+	cleanup_free char *origin = xasprintf("profile %s", pr->name);
+	for (size_t i = 0; i < pr->n_state; i++) {
+		const struct profile_state *st = &pr->state[i];
+		bool explicit = false;
+		for (size_t j = 0; o->home_edit_dirs && o->home_edit_dirs[j] && !explicit; j++) {
+			size_t n = strlen(o->home_edit_dirs[j]);
+			while (n && o->home_edit_dirs[j][n - 1] == '/')
+				n--;
+			explicit = strlen(st->path) == n && strncmp(st->path, o->home_edit_dirs[j], n) == 0;
+		}
+		if (explicit) {
+			note(p, "profile %s: /root/%s is kept in the rootfs, as --home-edit asks, not in %s", pr->name, st->path,
+			     f->state_dir);
+			continue;
+		}
+		cleanup_free char *src = path_join(f->state_dir, st->path);
+		cleanup_free char *dst = path_join("/root", st->path);
+		struct mount_step *s = add_step(p, MK_BIND_RW, src, dst, MF_CREATE_SRC | (st->dir ? 0 : MF_FILE), origin);
+		s->create_base = xstrdup(f->state_dir);
+		s->create_content = st->initial ? xstrdup(st->initial) : NULL;
+	}
+	note(p, "profile %s: its state is kept in %s, shared by every rootfs, in no rootfs", pr->name, f->state_dir);
+}
+
+/* The profile's variables: those it sets, and the host's it passes through when set. */
+static void add_profile_env(struct plan *p, const struct facts *f)
+{
+	const struct profile *pr = f->profile;
+	if (!pr)
+		return;
+	for (size_t i = 0; pr->set_env && pr->set_env[i]; i++) {
+		const char *eq = strchr(pr->set_env[i], '=');
+		cleanup_free char *key = xstrndup(pr->set_env[i], (size_t)(eq - pr->set_env[i]));
+		set_env_default(p, key, eq + 1);
+	}
+	for (size_t i = 0; pr->pass_env && pr->pass_env[i]; i++) {
+		const char *v = config_getenv(f->environ, pr->pass_env[i]);
+		if (v && !keygated(p, pr->pass_env[i]))
+			set_env_default(p, pr->pass_env[i], v);
+	}
+}
+
+/* ${VAR} in a profile's argument: the jail's VAR, or nothing. */
+static char *expand_arg(const struct plan *p, const char *a)
+{
+	cleanup_free char *out = NULL;
+	size_t n = 0;
+	FILE *m = open_memstream(&out, &n);
+	for (const char *c = a; *c; c++) {
+		const char *close = c[0] == '$' && c[1] == '{' ? strchr(c + 2, '}') : NULL;
+		if (!close) {
+			fputc(*c, m);
+			continue;
+		}
+		cleanup_free char *name = xstrndup(c + 2, (size_t)(close - c - 2));
+		const char *v = config_getenv(p->env, name);
+		if (v)
+			fputs(v, m);
+		c = close;
+	}
+	fclose(m);
+	return steal_pointer(&out);
+}
+
+/* The profile's arguments go right after the command's name, and only when the command is the
+ * agent itself: `ajail --profile=codex bash` must not hand bash Codex's options. */
+static void add_profile_args(struct plan *p, const struct facts *f)
+{
+	const struct profile *pr = f->profile;
+	if (!pr || !pr->args || !p->argv || p->argv_default)
+		return;
+	const char *cmd = profile_command_name(p->argv[0]);
+	if (!cmd || strcmp(cmd, pr->name) != 0)
+		return;
+	char **argv = NULL;
+	strv_push(&argv, xstrdup(p->argv[0]));
+	for (size_t i = 0; pr->args[i]; i++) {
+		const char *a = pr->args[i];
+		if (a[0] == '?') {
+			const char *nl = strchr(a, '\n');
+			cleanup_free char *var = xstrndup(a + 1, (size_t)(nl - a - 1));
+			if (!config_getenv(p->env, var))
+				continue;
+			a = nl + 1;
+		}
+		strv_push(&argv, expand_arg(p, a));
+	}
+	for (size_t i = 1; p->argv[i]; i++)
+		strv_push(&argv, xstrdup(p->argv[i]));
+	strv_free(p->argv);
+	p->argv = argv;
+}
+
+/* The host's CA bundle, for jails on a rootfs of the store that have a network: a rootfs trusts only
+ * the CAs it was built with, so behind a TLS-intercepting proxy (a company's, this machine's) every
+ * npm, pip or git fetch would fail. It is mounted read-only in /run, never written into the rootfs,
+ * and the variables common tools read point at it. */
+static void add_host_ca(struct plan *p, const struct opts *o, const struct facts *f)
+{
+	if (o->no_host_ca || !f->host_ca || f->rootfs->kind != ROOTFS_DIR || p->net.mode == NET_NONE)
+		return;
+	cleanup_free char *src = NULL;
+	enum fact_type t;
+	if (probe(f, f->host_ca, true, &src, &t) < 0 || t != FT_FILE)
+		return;
+	add_step(p, MK_DIR, NULL, "/run/ajail", MF_SYSTEM, "host CA")->mode = 0755;
+	add_step(p, MK_BIND_RO, src, PLAN_HOST_CA, MF_FILE | MF_SYSTEM, "host CA");
+	p->host_ca = xstrdup(src);
+	note(p, "the host's CA bundle %s is at " PLAN_HOST_CA " (--no-host-ca: the rootfs's own only)", src);
+}
+
+static void add_host_ca_env(struct plan *p)
+{
+	if (!p->host_ca)
+		return;
+	/* OpenSSL (Python, Ruby, curl), Node (added to its own), requests/pip, curl, git, the AWS and
+	 * Google SDKs, Deno, Cargo. */
+	static const char *const keys[] = { "SSL_CERT_FILE",  "NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE",
+					    "CURL_CA_BUNDLE", "GIT_SSL_CAINFO",      "PIP_CERT",
+					    "AWS_CA_BUNDLE",  "DENO_CERT",           "CARGO_HTTP_CAINFO",
+					    "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH" };
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		set_env_default(p, keys[i], PLAN_HOST_CA);
 }
 
 int plan_build(const struct opts *o, const struct facts *f, struct plan *p, struct aj_err *err)
@@ -998,6 +1328,7 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 			goto fail;
 	}
 	add_system_mounts(p, f, o, no_net);
+	add_host_ca(p, o, f);
 	if (o->lockdown && o->lockdown_dropped) {
 		cleanup_free char *list = strv_join(o->lockdown_dropped, " ");
 		strv_push(&p->warnings, xasprintf("--lockdown: left out %s from AJAIL_ARGS (a lockdown takes nothing that would "
@@ -1007,6 +1338,7 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 		add_step(p, MK_TMPFS, NULL, "/root", MF_SYSTEM, "--lockdown")->mode = 0700;
 		note(p, "--lockdown: an empty home, the working directory read-only, no network");
 	}
+	add_profile_state(p, o, f);
 
 	if (f->clone && strcmp(f->clone->toplevel, "/") == 0) {
 		/* A repository whose work tree is / (a /.git): its clone would be mounted over the root. */
@@ -1072,6 +1404,10 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 	p->env = config_jail_env(f->environ, f->cwd_in_git);
 	if (p->net.mode == NET_ALLOW)
 		add_proxy_env(p);
+	add_profile_env(p, f);
+	if (plan_keygate_finish(p, f, err) < 0)
+		goto fail;
+	add_host_ca_env(p);
 	if (f->cwd_in_git)
 		note(p, "the working directory is in a git work tree: core.checkStat=minimal, so git inside (where "
 			"files look owned by uid 0) neither rehashes nor rewrites the index");
@@ -1081,6 +1417,11 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 	} else {
 		strv_push(&p->argv, xstrdup("bash"));
 		p->argv_default = true;
+	}
+	add_profile_args(p, f);
+	if (f->profile) {
+		p->profile = xstrdup(f->profile->name);
+		p->profile_source = xstrdup(f->profile->source);
 	}
 	if (f->tty_fds & 1) {
 		/* The jail gets a terminal of its own; it never holds the host's. */
@@ -1135,6 +1476,11 @@ static char *describe_net(const struct plan *p, bool brief)
 				n->socks_port, safe);
 		for (size_t i = 0; i < n->n_forward; i++)
 			fprintf(b, "%s127.0.0.1:%u -> the host's", i ? ", " : "; forwarded ", n->forward[i]);
+		for (size_t i = 0; i < n->n_keygate; i++) {
+			cleanup_free char *up = util_escape_controls(n->keygate[i].upstream);
+			fprintf(b, "; key %s stays outside the jail: %s=http://127.0.0.1:%u -> %s", n->keygate[i].env,
+				n->keygate[i].base_env, n->keygate[i].port, up);
+		}
 		if (n->log_path) {
 			cleanup_free char *lp = util_escape_controls(n->log_path);
 			fprintf(b, "; log %s", lp);
@@ -1256,6 +1602,23 @@ void plan_print_layers(const struct plan *p, FILE *out)
 	}
 }
 
+/* "claude (shipped); state in ~/.ajail/state/claude", or "none". */
+static void print_profile(const struct plan *p, FILE *out, const char *label)
+{
+	if (!p->profile) {
+		if (label[0] != 'a') /* --dry-run says so; the status block stays short */
+			fprintf(out, "%snone\n", label);
+		return;
+	}
+	cleanup_free char *src = util_escape_controls(p->profile_source);
+	fprintf(out, "%s%s (%s)", label, p->profile, src);
+	if (p->state_dir) {
+		cleanup_free char *sd = util_escape_controls(p->state_dir);
+		fprintf(out, "; state in %s", sd);
+	}
+	fputc('\n', out);
+}
+
 void plan_print(const struct plan *p, FILE *out)
 {
 	fprintf(out, "rootfs:      %s%s%s\n", p->rootfs.name, p->rootfs.path ? " " : "", p->rootfs.path ? p->rootfs.path : "");
@@ -1270,6 +1633,9 @@ void plan_print(const struct plan *p, FILE *out)
 	fputc('\n', out);
 	cleanup_free char *cwd = util_escape_controls(p->cwd);
 	fprintf(out, "cwd:         %s\n", cwd);
+	print_profile(p, out, "profile:     ");
+	if (p->host_ca)
+		fprintf(out, "host CA:     %s at " PLAN_HOST_CA "\n", p->host_ca);
 	plan_print_layers(p, out);
 	fputs("mounts:\n", out);
 	for (size_t i = 0; i < p->n_steps; i++) {
@@ -1381,6 +1747,7 @@ void plan_print_status(const struct plan *p, FILE *out)
 			p->clone_branch);
 	cleanup_free char *net = describe_net(p, true);
 	fprintf(out, "ajail: network  %s\n", net);
+	print_profile(p, out, "ajail: profile  ");
 	if (p->layers.lockdown)
 		fputs("ajail: lockdown on\n", out);
 	/* Only what is unusual: a layer turned off is worth a line every time. */

@@ -15,6 +15,10 @@
 #include "cli.h"
 #include "error.h"
 #include "netpolicy.h"
+#include "profile.h"
+
+/* Where the host's CA bundle appears in a jail (the variables common tools read point at it). */
+#define PLAN_HOST_CA "/run/ajail/ca-certificates.crt"
 
 /* Mount steps, applied in order inside the jail's mount namespace. Closed set: sandbox.c switches
  * over it with one audited case each. */
@@ -43,7 +47,7 @@ enum mount_kind {
 
 enum mount_flags {
 	MF_FILE = 1 << 0,         /* dst is a file, not a directory */
-	MF_CREATE_SRC = 1 << 1,   /* create src (a directory in the rootfs) when missing: --home-edit */
+	MF_CREATE_SRC = 1 << 1,   /* create src beneath create_base when missing: --home-edit, agent state */
 	MF_REPLACE_LINK = 1 << 2, /* dst may be a symlink in an ephemeral root: replace it (resolv.conf) */
 	MF_SYSTEM = 1 << 3,       /* part of the standard jail (/proc, /dev, ...): not in the status block */
 	MF_OPTIONAL = 1 << 4,     /* skip when dst does not exist (what a kernel offers in /proc and /sys varies) */
@@ -60,6 +64,11 @@ struct mount_step {
 	unsigned flags;    /* enum mount_flags */
 	unsigned mode;     /* MK_TMPFS, MK_DIR */
 	char *origin;      /* why this step exists: "rootfs", "cwd", "--rw=build" */
+	/* MF_CREATE_SRC: the directory (the rootfs, an agent's state directory) beneath which src is made
+	 * when missing, as a directory or (MF_FILE) an empty file, by the supervisor and without
+	 * following any symlink. */
+	char *create_base;
+	char *create_content; /* ...and what a file made so holds at first; NULL: nothing */
 	/* What the plan saw at src (a host path the jail may be able to change: the cwd, a --rw
 	 * directory, a rootfs). The child opens src once, without following any symlink, and mounts
 	 * that fd only if it is still this inode; 0: no identity recorded (system paths the jail cannot
@@ -183,6 +192,12 @@ struct facts {
 	 * none; and its path, for messages. */
 	const char *net_presets;
 	const char *net_presets_path;
+	/* The agent profile this run uses (main.c picked and parsed it), or NULL; and its state
+	 * directory, $AJAIL_HOME/state/NAME (canonical once made; as configured under --dry-run). */
+	const struct profile *profile;
+	const char *state_dir;
+	/* The host's CA bundle (hostca_path), or NULL. */
+	const char *host_ca;
 };
 
 /* The most ports --publish and localhost:PORT rules may name together (each is a listening socket
@@ -202,6 +217,18 @@ struct plan_net {
 	struct opt_publish publish[PLAN_NET_PORTS_MAX];
 	size_t n_publish;
 	char *log_path;                   /* --net-log, absolute; NULL: none */
+	/* An agent's API key that never enters the jail (a profile's `secret` line, NET_ALLOW only).
+	 * The jail's base_env points at http://127.0.0.1:port, where the proxy takes each request,
+	 * puts the real key (read from the supervisor's own environment at start, never stored in the
+	 * plan) into header, and sends it on to upstream; the jail's env holds a placeholder. */
+	struct plan_keygate {
+		char *env;      /* ANTHROPIC_API_KEY */
+		char *header;   /* "x-api-key", or "authorization" (sent as "Bearer KEY") */
+		char *upstream; /* where requests go: the host's base_env when set, else the profile's default */
+		char *base_env; /* ANTHROPIC_BASE_URL: the jail's variable that names the API's address */
+		uint16_t port;  /* in the jail, on 127.0.0.1 */
+	} keygate[4];
+	size_t n_keygate;
 };
 
 struct plan {
@@ -223,6 +250,10 @@ struct plan {
 	struct plan_net net;
 	uint64_t caps_keep;      /* capabilities kept (--cap-add) */
 	struct plan_layers layers;
+	char *profile;           /* the agent profile applied, and where it came from ("shipped" or a file) */
+	char *profile_source;
+	char *state_dir;         /* its state directory, when it keeps state */
+	char *host_ca;           /* the host's CA bundle, handed to the jail at PLAN_HOST_CA */
 	char *clone_id;          /* --clone: the workspace id and branch, for the status block */
 	char *clone_branch;
 	bool quiet;
@@ -236,6 +267,17 @@ void plan_release(struct plan *p);
 
 int plan_build(const struct opts *o, const struct facts *f, struct plan *p, struct aj_err *err);
 
+/* What the jail's key variable holds instead of the key: nothing any API would take for one. */
+#define PLAN_KEYGATE_PLACEHOLDER "ajail-keygate-placeholder"
+/* The keygates' rest, once plan_build (the profile's `secret` lines) has put env, header, upstream
+ * (the profile's default) and base_env into p->net.keygate[] of a NET_ALLOW plan, after the jail's
+ * env is made: each upstream becomes the host's $base_env when set (a usage error naming the
+ * variable when it is not http[s]://HOST[:PORT][/PATH]); each gets a port of the jail's 127.0.0.1
+ * clear of the proxy's, the forwards and the published ports, in the landlock connect list; the
+ * jail's env gets env=PLAN_KEYGATE_PLACEHOLDER and base_env=http://127.0.0.1:PORT, and a NO_PROXY
+ * that takes 127.0.0.1 direct. Never reads the key itself. Pure: reads only f->environ. */
+int plan_keygate_finish(struct plan *p, const struct facts *f, struct aj_err *err);
+
 /* --dry-run: the whole plan. */
 void plan_print(const struct plan *p, FILE *out);
 /* The layers section of --dry-run. */
@@ -247,6 +289,10 @@ const char *plan_kind_name(enum mount_kind k);
 bool plan_kind_is_persistent(enum mount_kind k);
 /* Does the jail see the host path src through a step of this kind (at dst)? */
 bool plan_kind_shows_host_dir(enum mount_kind k);
+/* --home-edit=PATH of a path missing from the rootfs: made as a file (true) or a directory?
+ * as_written keeps a trailing '/'; rel is the path without it; *initial (caller frees): what a
+ * profile says a new file of that name holds, or NULL. Pure. */
+bool plan_home_path_is_file(const char *as_written, const char *rel, char **initial);
 
 /* Escape a path for an overlayfs lowerdir: '\', ':' and ',' get a backslash. Caller frees. */
 char *plan_overlay_escape(const char *path);

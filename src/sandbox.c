@@ -320,18 +320,40 @@ static int open_layer(const char *path, uint64_t dev, uint64_t ino, const char *
 	return fd;
 }
 
+/* A file just made for --home-edit or an agent's state gets its first content (Claude Code takes an
+ * empty .claude.json for a corrupted one), only while it is still empty: never over what a jail
+ * wrote. Opened beneath base through no symlink. */
+static int fill_new_file(int base, const char *rel, const char *content)
+{
+	cleanup_close int fd = sys_openat2(base, rel, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+					   RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -1;
+	if (!S_ISREG(st.st_mode) || st.st_size != 0)
+		return 0;
+	return write_all(fd, content, strlen(content)) < 0 ? -1 : 0;
+}
+
 static int prepare_host(const struct plan *p, struct created_list *created, struct aj_err *err)
 {
 	for (size_t i = 0; i < p->n_steps; i++) {
 		const struct mount_step *s = &p->steps[i];
 		if (s->flags & MF_CREATE_SRC) {
-			/* --home-edit=SUB: made in the rootfs on purpose, and kept. */
-			const char *rel = path_relative(s->src, p->rootfs.path);
-			cleanup_close int base = open_layer(p->rootfs.path, p->rootfs.dev, p->rootfs.ino, s->origin, err);
+			/* --home-edit=SUB (in the rootfs) and an agent's state (in its state directory): made on
+			 * purpose, and kept. The rootfs is checked against what the plan saw; the state
+			 * directory is ajail's own (made by main.c, 0700, no jail ever sees it, only entries
+			 * beneath it), opened without following a symlink. */
+			const char *rel = path_relative(s->src, s->create_base);
+			bool in_rootfs = p->rootfs.path && strcmp(s->create_base, p->rootfs.path) == 0;
+			cleanup_close int base = in_rootfs ? open_layer(p->rootfs.path, p->rootfs.dev, p->rootfs.ino, s->origin, err)
+							   : hostpath_open(s->create_base, O_PATH | O_DIRECTORY);
 			if (base < 0)
-				return -1;
-			if (mkpath_beneath(base, rel, false, NULL, NULL, err) < 0)
+				return in_rootfs ? -1 : aj_fail(err, errno, "%s: open %s", s->origin, s->create_base);
+			if (mkpath_beneath(base, rel, (s->flags & MF_FILE) != 0, NULL, NULL, err) < 0)
 				return aj_err_wrap(err, "%s", s->origin);
+			if (s->create_content && (s->flags & MF_FILE) && fill_new_file(base, rel, s->create_content) < 0)
+				return aj_fail(err, errno, "%s: write %s", s->origin, s->src);
 		}
 		if (s->persist_layer < 0)
 			continue;
@@ -1041,11 +1063,26 @@ static void __attribute__((noreturn)) init_main(const struct plan *p, const sigs
 	}
 }
 
+/* The jail's first process is a copy of the supervisor, its environment included: a keygate's key
+ * is wiped from that copy before anything of the jail runs (the command's environment is the
+ * plan's, which never holds a key). The supervisor's own, which the proxy read, is untouched. */
+static void forget_keys(const struct plan_net *n)
+{
+	extern char **environ;
+	for (size_t i = 0; i < n->n_keygate; i++) {
+		size_t kl = strlen(n->keygate[i].env);
+		for (char **e = environ; e && *e; e++)
+			if (strncmp(*e, n->keygate[i].env, kl) == 0 && (*e)[kl] == '=')
+				explicit_bzero(*e + kl + 1, strlen(*e + kl + 1));
+	}
+}
+
 static void __attribute__((noreturn)) child_main(const struct plan *p, const sigset_t *orig_mask, int errfd,
 						  int alive_fd, const struct tty_relay *relay, int sock, int netsock,
 						  const struct sock_fprog *filter, const char *join_cgroup)
 {
 	struct aj_err err = { 0 };
+	forget_keys(&p->net);
 	/* A cgroup v1 cannot be entered through clone3: the jail's first process moves itself in, before
 	 * it can start anything else. (Only root's jails use v1, and uid 0 inside is root's own uid.) */
 	if (join_cgroup) {

@@ -685,6 +685,62 @@ static int clone_refs(git_repository *urepo, int gitfd, const struct ws_repo *r,
 	return 0;
 }
 
+/* A commit inside must just work: the identity git on the host would use in this repository (its
+ * own config, the user's, the system's; GIT_AUTHOR_* first, as git does), copied into the clone.
+ * The repository's config may have been written by a jail: a value is taken only when it is one
+ * short line, and written quoted. */
+static bool identity_ok(const char *v)
+{
+	if (!v || !*v || strlen(v) > 256)
+		return false;
+	for (const unsigned char *c = (const unsigned char *)v; *c; c++)
+		if (*c < 0x20 || *c == 0x7f)
+			return false;
+	return true;
+}
+
+static void write_identity(FILE *f, git_repository *urepo)
+{
+	const char *name = getenv("GIT_AUTHOR_NAME"), *email = getenv("GIT_AUTHOR_EMAIL");
+	git_config *cfg = NULL;
+	if (LG(git_repository_config_snapshot)(&cfg, urepo) == 0) {
+		const char *v;
+		if (!identity_ok(name) && LG(git_config_get_string)(&v, cfg, "user.name") == 0)
+			name = v;
+		if (!identity_ok(email) && LG(git_config_get_string)(&v, cfg, "user.email") == 0)
+			email = v;
+	}
+	if (identity_ok(name) || identity_ok(email)) {
+		fputs("[user]\n", f);
+		if (identity_ok(name)) {
+			fputs("\tname = \"", f);
+			config_quote(f, name);
+			fputs("\"\n", f);
+		}
+		if (identity_ok(email)) {
+			fputs("\temail = \"", f);
+			config_quote(f, email);
+			fputs("\"\n", f);
+		}
+	}
+	if (cfg)
+		LG(git_config_free)(cfg);
+}
+
+/* origin is the user's repository, read-only unless --clone-push: a push there would fail with git's
+ * "remote rejected (unpacker error)", which says nothing of how work leaves a clone. Only a message:
+ * the jail may delete the hook, and then gets git's own error. */
+static const char pre_push_hook[] =
+	"#!/bin/sh\n"
+	"# Written by ajail: explains why a push to origin fails in a clone jail.\n"
+	"case \"$2\" in /ajail/origin|/ajail/origin/|file:///ajail/origin|file:///ajail/origin/) ;; *) exit 0 ;; esac\n"
+	"[ -w /ajail/origin/refs ] && exit 0\n"
+	"branch=$(git symbolic-ref --short -q HEAD)\n"
+	"echo \"ajail: origin (/ajail/origin) is your repository, read-only in this jail: nothing is pushed from here.\" >&2\n"
+	"echo \"ajail: commit on ${branch:-your branch}; when this jail ends, ajail delivers it to the repository as a branch\" >&2\n"
+	"echo \"ajail: of the same name ('ajail clone list' shows it; run ajail with --clone-push to let a jail push).\" >&2\n"
+	"exit 1\n";
+
 /* The clone's git directory, made by hand: nothing here comes from the user's config or hooks. */
 static int make_gitdir(int wsfd, git_repository *urepo, const struct ws_repo *r, const char *branch,
 		       const char *lower_index, struct aj_err *err)
@@ -725,11 +781,14 @@ static int make_gitdir(int wsfd, git_repository *urepo, const struct ws_repo *r,
 	fputs("\"]\n\tremote = origin\n", f);
 	if (r->head_ref)
 		fprintf(f, "\tmerge = %s\n", r->head_ref);
+	write_identity(f, urepo);
 	fclose(f);
 	int rc = write_file_at(gitfd, "config", cbuf, 0644);
 	free(cbuf);
 	if (rc < 0)
 		return aj_fail(err, errno, "write config");
+	if (write_file_at(gitfd, "hooks/pre-push", pre_push_hook, 0755) < 0)
+		return aj_fail(err, errno, "write hooks/pre-push");
 	if (clone_refs(urepo, gitfd, r, err) < 0)
 		return -1;
 	/* The user's own exclusions still apply inside (they are not in any .gitignore). A linked

@@ -225,7 +225,7 @@ static void test_home_edit(void **state)
 	assert_false(c->o.home_edit);
 	assert_int_equal(strv_len(c->o.home_edit_dirs), 3);
 	assert_string_equal(c->o.home_edit_dirs[0], ".claude");
-	assert_string_equal(c->o.home_edit_dirs[1], "a/b");
+	assert_string_equal(c->o.home_edit_dirs[1], "a/b/"); /* the '/' says "a directory" (plan.c) */
 	assert_string_equal(c->o.home_edit_dirs[2], ".config/x");
 
 	/* SUBDIR naming /root itself means all of it */
@@ -1104,7 +1104,10 @@ static void test_net_modes(void **state)
 	ok(c, parse(c, NULL, "--net", "host", "true", NULL));
 	assert_int_equal(c->o.net, NET_HOST);
 	assert_true(c->o.net_host_given);
-	expect_usage_error(c, parse(c, NULL, "--net=allow", "true", NULL), "--net=allow", "--allow-net", NULL);
+	expect_usage_error(c, parse(c, NULL, "--net=filtered", "true", NULL), "--net=filtered", "--allow-net", NULL);
+	/* --net=allow: the allow-list's namespace with only what --allow-net and the profile name */
+	ok(c, parse(c, NULL, "--net=allow", "true", NULL));
+	assert_int_equal(c->o.net, NET_ALLOW);
 	/* The last of them decides; --allow-net patterns add up. */
 	ok(c, parse(c, NULL, "--allow-net=a.example", "--allow-net", "@npm,b.example:22", "true", NULL));
 	assert_int_equal(c->o.net, NET_ALLOW);

@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "config.h"
 #include "plan.h"
+#include "profile.h"
 #include "util.h"
 
 /* ---- the fake machine -------------------------------------------------------------------------- */
@@ -96,6 +97,8 @@ static const struct fake_entry machine[] = {
 	DIR_(ROOTFS),
 	DIR_(ROOTFS "/etc"),
 	DIR_(ROOTFS "/root"),
+	FILE_(ROOTFS "/root/.present.json"),
+	FILE_("/etc/ssl/certs/ca-certificates.crt"),
 	LINK_(ROOTFS "/bin", "usr/bin", ROOTFS "/usr/bin", FT_DIR),
 };
 
@@ -2081,6 +2084,116 @@ static void test_plan_print_status_layers(void **state)
 	want(cg, "ajail: limits   memory 512M cpus 2.000 pids 64\n");
 }
 
+/* ---- agent profiles, the host's CA (issue 11) ------------------------------------------------------ */
+
+#define STATE "/home/u/.ajail/state/claude"
+
+static void use_profile(struct ctx *c, struct profile *pr, const char *name)
+{
+	struct aj_err err = { 0 };
+	assert_int_equal(profile_parse(profile_shipped(name), name, "shipped", pr, &err), 0);
+	c->f.profile = pr;
+	c->f.state_dir = STATE;
+}
+
+static void test_profile_state(void **state)
+{
+	struct ctx *c = *state;
+	struct profile pr;
+	use_profile(c, &pr, "claude");
+	ok(c, build(c, "claude", NULL));
+	int d = find(&c->p, "/root/.claude", "profile claude");
+	check_step(&c->p, d, MK_BIND_RW, STATE "/.claude", "/root/.claude", MF_CREATE_SRC, "profile claude");
+	assert_string_equal(c->p.steps[d].create_base, STATE);
+	assert_null(c->p.steps[d].create_content);
+	int f = find(&c->p, "/root/.claude.json", "profile claude");
+	check_step(&c->p, f, MK_BIND_RW, STATE "/.claude.json", "/root/.claude.json", MF_CREATE_SRC | MF_FILE, "profile claude");
+	assert_string_equal(c->p.steps[f].create_content, "{}");
+	assert_string_equal(c->p.profile, "claude");
+	assert_string_equal(c->p.state_dir, STATE);
+	assert_non_null(config_getenv(c->p.env, "DISABLE_AUTOUPDATER"));
+
+	/* an explicit --home-edit of the same path goes to the rootfs */
+	ok(c, build(c, "--home-edit=.claude.json", "claude", NULL));
+	assert_int_equal(find(&c->p, "/root/.claude.json", "profile claude"), -1);
+	assert_true(find(&c->p, "/root/.claude.json", "--home-edit=.claude.json") >= 0);
+	assert_true(find(&c->p, "/root/.claude", "profile claude") >= 0);
+
+	/* a lockdown keeps nothing */
+	ok(c, build(c, "--lockdown", "claude", NULL));
+	assert_int_equal(find(&c->p, "/root/.claude", NULL), -1);
+	assert_null(c->p.state_dir);
+	profile_release(&pr);
+	c->f.profile = NULL;
+}
+
+static void test_profile_args(void **state)
+{
+	struct ctx *c = *state;
+	struct profile pr;
+	use_profile(c, &pr, "codex");
+	ok(c, build(c, "/usr/bin/codex", "exec", "hi", NULL));
+	assert_int_equal(strv_len(c->p.argv), 5);
+	assert_string_equal(c->p.argv[0], "/usr/bin/codex");
+	assert_string_equal(c->p.argv[1], "-c");
+	assert_string_equal(c->p.argv[2], "sandbox_mode=\"danger-full-access\"");
+	assert_string_equal(c->p.argv[3], "exec");
+	/* the API's address, which Codex reads from its config only */
+	static char *env[] = { "HOME=/home/u", "OPENAI_BASE_URL=http://gw.example/v1", NULL };
+	char *const *saved = c->f.environ;
+	c->f.environ = env;
+	ok(c, build(c, "codex", "exec", "hi", NULL));
+	assert_int_equal(strv_len(c->p.argv), 7);
+	assert_string_equal(c->p.argv[4], "openai_base_url=\"http://gw.example/v1\"");
+	c->f.environ = saved;
+	/* not for another command under --profile=codex */
+	ok(c, build(c, "bash", "-c", "x", NULL));
+	assert_int_equal(strv_len(c->p.argv), 3);
+	profile_release(&pr);
+	c->f.profile = NULL;
+}
+
+static void test_profile_net(void **state)
+{
+	struct ctx *c = *state;
+	expect_error(c, build(c, "--net=allow", "true", NULL), AJ_ERR_USAGE, "--net=allow", "--allow-net", NULL);
+	struct profile pr;
+	use_profile(c, &pr, "claude");
+	ok(c, build(c, "--net=allow", "claude", NULL));
+	assert_int_equal(c->p.net.mode, NET_ALLOW);
+	assert_true(c->p.net.policy.n > 0);
+	profile_release(&pr);
+	c->f.profile = NULL;
+}
+
+static void test_home_edit_kind(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, build(c, "--home-edit=.claude.json", "--home-edit=.claude", NULL));
+	int f = find(&c->p, "/root/.claude.json", NULL);
+	assert_true(c->p.steps[f].flags & MF_FILE);
+	assert_string_equal(c->p.steps[f].create_content, "{}");
+	assert_false(c->p.steps[find(&c->p, "/root/.claude", NULL)].flags & MF_FILE);
+	expect_error(c, build(c, "--home-edit=.present.json/", NULL), AJ_ERR_USAGE, "is a file", NULL);
+}
+
+static void test_host_ca(void **state)
+{
+	struct ctx *c = *state;
+	c->f.host_ca = "/etc/ssl/certs/ca-certificates.crt";
+	ok(c, build(c, NULL));
+	int i = find(&c->p, PLAN_HOST_CA, "host CA");
+	check_step(&c->p, i, MK_BIND_RO, "/etc/ssl/certs/ca-certificates.crt", PLAN_HOST_CA, MF_FILE | MF_SYSTEM, "host CA");
+	assert_string_equal(config_getenv(c->p.env, "SSL_CERT_FILE"), PLAN_HOST_CA);
+	assert_string_equal(config_getenv(c->p.env, "NODE_EXTRA_CA_CERTS"), PLAN_HOST_CA);
+	ok(c, build(c, "--no-host-ca", NULL));
+	assert_int_equal(find(&c->p, PLAN_HOST_CA, NULL), -1);
+	assert_null(config_getenv(c->p.env, "SSL_CERT_FILE"));
+	ok(c, build(c, "--no-net", NULL));
+	assert_int_equal(find(&c->p, PLAN_HOST_CA, NULL), -1);
+	c->f.host_ca = NULL;
+}
+
 #define S(f) cmocka_unit_test_setup_teardown(f, setup_store, teardown)
 #define H(f) cmocka_unit_test_setup_teardown(f, setup_host, teardown)
 
@@ -2101,6 +2214,11 @@ int main(void)
 		S(test_store_fs_edit_whole_ignores_dirs),
 		S(test_store_home_edit),
 		S(test_store_home_edit_with_fs_edit),
+		S(test_profile_state),
+		S(test_profile_args),
+		S(test_profile_net),
+		S(test_home_edit_kind),
+		S(test_host_ca),
 		S(test_system_mounts),
 		S(test_order_system_cwd_user),
 		S(test_ro_then_rw),
