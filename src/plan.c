@@ -1181,8 +1181,9 @@ static void add_profile_state(struct plan *p, const struct opts *o, const struct
 	note(p, "profile %s: its state is kept in %s, shared by every rootfs, in no rootfs", pr->name, f->state_dir);
 }
 
-/* The profile's variables: those it sets, and the host's it passes through when set. */
-static void add_profile_env(struct plan *p, const struct facts *f)
+/* The profile's variables: those it sets, and the host's it passes through when set (not into a
+ * lockdown: the code there is trusted with nothing, API keys included). */
+static void add_profile_env(struct plan *p, const struct opts *o, const struct facts *f)
 {
 	const struct profile *pr = f->profile;
 	if (!pr)
@@ -1191,6 +1192,11 @@ static void add_profile_env(struct plan *p, const struct facts *f)
 		const char *eq = strchr(pr->set_env[i], '=');
 		cleanup_free char *key = xstrndup(pr->set_env[i], (size_t)(eq - pr->set_env[i]));
 		set_env_default(p, key, eq + 1);
+	}
+	if (o->lockdown) {
+		if (pr->pass_env)
+			note(p, "--lockdown: profile %s passes none of the host's variables", pr->name);
+		return;
 	}
 	for (size_t i = 0; pr->pass_env && pr->pass_env[i]; i++) {
 		const char *v = config_getenv(f->environ, pr->pass_env[i]);
@@ -1404,7 +1410,7 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 	p->env = config_jail_env(f->environ, f->cwd_in_git);
 	if (p->net.mode == NET_ALLOW)
 		add_proxy_env(p);
-	add_profile_env(p, f);
+	add_profile_env(p, o, f);
 	if (plan_keygate_finish(p, f, err) < 0)
 		goto fail;
 	add_host_ca_env(p);

@@ -2119,10 +2119,17 @@ static void test_profile_state(void **state)
 	assert_true(find(&c->p, "/root/.claude.json", "--home-edit=.claude.json") >= 0);
 	assert_true(find(&c->p, "/root/.claude", "profile claude") >= 0);
 
-	/* a lockdown keeps nothing */
+	/* a lockdown keeps nothing, and gets no key */
+	static char *env[] = { "HOME=/home/u", "ANTHROPIC_API_KEY=sk-secret", NULL };
+	char *const *saved = c->f.environ;
+	c->f.environ = env;
+	ok(c, build(c, "claude", NULL));
+	assert_string_equal(config_getenv(c->p.env, "ANTHROPIC_API_KEY"), "sk-secret");
 	ok(c, build(c, "--lockdown", "claude", NULL));
 	assert_int_equal(find(&c->p, "/root/.claude", NULL), -1);
 	assert_null(c->p.state_dir);
+	assert_null(config_getenv(c->p.env, "ANTHROPIC_API_KEY"));
+	c->f.environ = saved;
 	profile_release(&pr);
 	c->f.profile = NULL;
 }
