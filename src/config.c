@@ -26,6 +26,16 @@ char *config_store_dir(char *const *env)
 	return NULL;
 }
 
+char *config_user_file(char *const *env, const char *rel)
+{
+	const char *xdg = config_getenv(env, "XDG_CONFIG_HOME"), *home = config_getenv(env, "HOME");
+	if (xdg && xdg[0] == '/')
+		return xasprintf("%s/ajail/%s", xdg, rel);
+	if (home && home[0] == '/')
+		return xasprintf("%s/.config/ajail/%s", home, rel);
+	return NULL;
+}
+
 /* Set KEY=VALUE in v, replacing an existing KEY. */
 static void env_set(char ***v, const char *key, size_t keylen, const char *value)
 {

@@ -12,6 +12,9 @@ const char *config_getenv(char *const *env, const char *name);
 
 /* The store: $AJAIL_HOME, else $HOME/.ajail. NULL (with neither set). Caller frees. */
 char *config_store_dir(char *const *env);
+/* The user's own ajail file REL (net-presets, profiles/NAME): $XDG_CONFIG_HOME/ajail/REL when that is
+ * absolute, else $HOME/.config/ajail/REL; NULL without either. Caller frees. */
+char *config_user_file(char *const *env, const char *rel);
 
 /* The jail's environment: HOME=/root USER=root PATH TERM IS_SANDBOX=1, then every AJAIL_ENV_X=v of
  * the host as X=v (overriding the defaults). git_checkstat adds core.checkStat=minimal through

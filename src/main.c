@@ -80,17 +80,6 @@ static void finish_clone(struct workspace *ws, const struct ws_repo *repo, const
 	workspace_release(ws);
 }
 
-/* $XDG_CONFIG_HOME/ajail/REL, else ~/.config/ajail/REL; NULL without either. */
-static char *user_config_path(const char *rel)
-{
-	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-	if (xdg && xdg[0] == '/')
-		return xasprintf("%s/ajail/%s", xdg, rel);
-	if (home && home[0] == '/')
-		return xasprintf("%s/.config/ajail/%s", home, rel);
-	return NULL;
-}
-
 /* The agent profile of this run: --profile=NAME, else the one named as the command is (claude,
  * codex, ...); the user's own file of that name replaces the shipped one. 1 when there is one. */
 static int load_profile(const struct opts *o, struct profile *pr, struct aj_err *err)
@@ -105,7 +94,7 @@ static int load_profile(const struct opts *o, struct profile *pr, struct aj_err 
 	if (!profile_name_ok(name))
 		return aj_usage(err, "--profile=%s: a profile name has letters, digits, '-', '_' and '.'", name);
 	cleanup_free char *rel = xasprintf("profiles/%s", name);
-	cleanup_free char *path = user_config_path(rel);
+	cleanup_free char *path = config_user_file(environ, rel);
 	cleanup_free char *text = path ? read_file_at(AT_FDCWD, path, PROFILE_MAX_TEXT) : NULL;
 	if (!text && path && errno != ENOENT && errno != ENOTDIR)
 		return aj_fail(err, errno, "profile %s: %s", name, path);
@@ -227,7 +216,7 @@ static int cmd_run(struct opts *o, const struct trust_project *proj)
 	/* The user's own network presets, when --allow-net (or a profile's preset) may need them. */
 	cleanup_free char *presets_path = NULL, *presets = NULL;
 	if (o->net == NET_ALLOW) {
-		presets_path = user_config_path("net-presets");
+		presets_path = config_user_file(environ, "net-presets");
 		if (presets_path) {
 			presets = read_file_at(AT_FDCWD, presets_path, 1 << 20);
 			if (!presets && errno != ENOENT && errno != ENOTDIR) {

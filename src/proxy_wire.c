@@ -542,6 +542,34 @@ static void put_headers(struct out *o, const char *first, const char *head_end, 
 	}
 }
 
+/* The request line of a head that the parser accepted (so it has a '\n'): its length without the
+ * line end, and where that '\n' is. */
+static size_t request_line_len(const char *buf, size_t head_len, const char **eol)
+{
+	*eol = memchr(buf, '\n', head_len);
+	size_t ln = (size_t)(*eol - buf);
+	if (ln && buf[ln - 1] == '\r')
+		ln--;
+	return ln;
+}
+
+/* "\r\nHost: HOST[:PORT]", an IPv6 address in brackets, the port only when not the scheme's own. */
+static void put_host(struct out *o, const char *host, uint16_t port, uint16_t default_port)
+{
+	out_str(o, "\r\nHost: ");
+	bool v6 = strchr(host, ':') != NULL;
+	if (v6)
+		out_str(o, "[");
+	out_str(o, host);
+	if (v6)
+		out_str(o, "]");
+	if (port != default_port) {
+		char buf[8];
+		snprintf(buf, sizeof buf, ":%u", (unsigned)port);
+		out_str(o, buf);
+	}
+}
+
 long wire_http_rewrite(const char *buf, size_t len, const struct wire_http *r, char *out, size_t cap)
 {
 	struct wire_http p;
@@ -552,10 +580,8 @@ long wire_http_rewrite(const char *buf, size_t len, const struct wire_http *r, c
 
 	/* The request line, its target in origin form; the client's version is kept, since the
 	 * response comes back to it unchanged. */
-	const char *eol = memchr(buf, '\n', p.head_len);
-	size_t ln = (size_t)(eol - buf);
-	if (ln && buf[ln - 1] == '\r')
-		ln--;
+	const char *eol;
+	size_t ln = request_line_len(buf, p.head_len, &eol);
 	size_t ml = strlen(p.method);
 	const char *t = buf + ml + 1;
 	const char *sp = memchr(t, ' ', ln - ml - 1);
@@ -567,18 +593,7 @@ long wire_http_rewrite(const char *buf, size_t len, const struct wire_http *r, c
 		out_str(&o, "/");
 	out_put(&o, path, pn);
 	out_put(&o, sp, (size_t)(buf + ln - sp));
-	out_str(&o, "\r\nHost: ");
-	bool v6 = strchr(p.host, ':') != NULL;
-	if (v6)
-		out_str(&o, "[");
-	out_str(&o, p.host);
-	if (v6)
-		out_str(&o, "]");
-	if (p.port != 80) {
-		char port[8];
-		snprintf(port, sizeof port, ":%u", (unsigned)p.port);
-		out_str(&o, port);
-	}
+	put_host(&o, p.host, p.port, 80);
 	out_str(&o, "\r\n");
 
 	put_headers(&o, eol + 1, buf + p.head_len, NULL, 0);
@@ -660,26 +675,13 @@ long wire_keygate_rewrite(const char *buf, size_t len, const struct wire_http *r
 	struct out o = { out, cap, 0, false };
 
 	/* "POST /v1/messages HTTP/1.1" -> "POST <prefix>/v1/messages HTTP/1.1". */
-	const char *eol = memchr(buf, '\n', p.head_len);
-	size_t ln = (size_t)(eol - buf);
-	if (ln && buf[ln - 1] == '\r')
-		ln--;
+	const char *eol;
+	size_t ln = request_line_len(buf, p.head_len, &eol);
 	size_t ml = strlen(p.method);
 	out_put(&o, buf, ml + 1);
 	out_str(&o, up->prefix);
 	out_put(&o, buf + ml + 1, ln - ml - 1);
-	out_str(&o, "\r\nHost: ");
-	bool v6 = strchr(up->host, ':') != NULL;
-	if (v6)
-		out_str(&o, "[");
-	out_str(&o, up->host);
-	if (v6)
-		out_str(&o, "]");
-	if (up->port != (up->tls ? 443 : 80)) {
-		char port[8];
-		snprintf(port, sizeof port, ":%u", (unsigned)up->port);
-		out_str(&o, port);
-	}
+	put_host(&o, up->host, up->port, up->tls ? 443 : 80);
 	out_str(&o, "\r\n");
 	const char *also[sizeof credentials / sizeof credentials[0] + 1];
 	memcpy(also, credentials, sizeof credentials);

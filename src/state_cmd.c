@@ -11,12 +11,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "error.h"
 #include "output.h"
 #include "profile.h"
 #include "store.h"
 #include "util.h"
 #include "walk.h"
+
+extern char **environ;
 
 static const char usage[] =
 	"Usage: ajail state list [--json]      agents' state: size, files, last change, in use\n"
@@ -71,10 +74,8 @@ static bool profile_exists(const char *name)
 {
 	if (profile_shipped(name))
 		return true;
-	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-	cleanup_free char *path = xdg && xdg[0] == '/' ? xasprintf("%s/ajail/profiles/%s", xdg, name)
-				  : home && home[0] == '/' ? xasprintf("%s/.config/ajail/profiles/%s", home, name)
-							   : NULL;
+	cleanup_free char *rel = xasprintf("profiles/%s", name);
+	cleanup_free char *path = config_user_file(environ, rel);
 	return path && access(path, F_OK) == 0;
 }
 
