@@ -12,7 +12,7 @@
 # EXIT trap removes. The network sections (net-*, and "net" for all of them) are in bench/net.sh.
 set -euo pipefail
 
-SECTIONS=(startup layers rss git import export clone net-startup net-rss net-download net-requests)
+SECTIONS=(startup layers agents rss git import export clone net-startup net-rss net-download net-requests)
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
@@ -165,6 +165,31 @@ bench_layers()
 	else
 		verdict layers MISSED "all layers cost $d ms at start-up ($a ms against $b ms); target under 1 ms"
 	fi
+}
+
+# ---------------------------------------------------------------------------------------------------
+# agents: what an agent's profile costs at start-up (issue 11): its state mounted from $AJAIL_HOME/state,
+# its variables, the host's CA bundle; and with --net=allow the proxy, and the keygate that keeps the
+# API key outside (an https upstream: the proxy loads libssl and the CA bundle). No target: figures.
+bench_agents()
+{
+	local out a
+	echo "## Agents: start to exit of \`true\` with an agent's profile, $RUNS interleaved runs each"
+	echo
+	out=$(ANTHROPIC_API_KEY=sk-bench "$TIMEIT" -n "$RUNS" -- "no profile" "$AJAIL" --quiet --fs=bench --no-profile true \
+		-- "no profile, no host CA" "$AJAIL" --quiet --fs=bench --no-profile --no-host-ca true \
+		-- "--profile=claude" "$AJAIL" --quiet --fs=bench --profile=claude true \
+		-- "--net=allow, no key" env -u ANTHROPIC_API_KEY "$AJAIL" --quiet --fs=bench --net=allow --profile=claude true \
+		-- "--net=allow, keygate" "$AJAIL" --quiet --fs=bench --net=allow --profile=claude true) ||
+		die "agents: a contender failed (see above)"
+	echo "$out"
+	echo
+	echo "Ratios are to the median without a profile (the host's CA bundle included). \"--profile=claude\" mounts"
+	echo "~/.claude and ~/.claude.json from \$AJAIL_HOME/state/claude and passes its variables; \"--net=allow\" adds"
+	echo "the network namespace and ajail's proxy; \"keygate\" the listener that puts ANTHROPIC_API_KEY into"
+	echo "requests to https://api.anthropic.com (libssl and the CA bundle loaded by the proxy before the jail ends)."
+	a=$(median "--profile=claude" <<<"$out")
+	verdict agents PASS "a jail with Claude Code's profile starts and ends in $a ms (median)"
 }
 
 # ---------------------------------------------------------------------------------------------------
