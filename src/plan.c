@@ -1181,6 +1181,20 @@ static void add_profile_state(struct plan *p, const struct opts *o, const struct
 	note(p, "profile %s: its state is kept in %s, shared by every rootfs, in no rootfs", pr->name, f->state_dir);
 }
 
+/* A variable that by its name holds a credential: an API key, a token, a secret, a password, or
+ * headers (ANTHROPIC_CUSTOM_HEADERS may carry an Authorization). */
+static bool is_credential(const char *name)
+{
+	static const char *const ends[] = { "_KEY", "_TOKEN", "_SECRET", "_PASSWORD", "_HEADERS" };
+	size_t n = strlen(name);
+	for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) {
+		size_t e = strlen(ends[i]);
+		if (n > e && strcmp(name + n - e, ends[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* The profile's variables: those it sets, and the host's it passes through when set (not into a
  * lockdown: the code there is trusted with nothing, API keys included). */
 static void add_profile_env(struct plan *p, const struct opts *o, const struct facts *f)
@@ -1198,10 +1212,27 @@ static void add_profile_env(struct plan *p, const struct opts *o, const struct f
 			note(p, "--lockdown: profile %s passes none of the host's variables", pr->name);
 		return;
 	}
+	cleanup_strv char **held = NULL;
 	for (size_t i = 0; pr->pass_env && pr->pass_env[i]; i++) {
-		const char *v = config_getenv(f->environ, pr->pass_env[i]);
-		if (v && !keygated(p, pr->pass_env[i]))
-			set_env_default(p, pr->pass_env[i], v);
+		const char *name = pr->pass_env[i];
+		const char *v = config_getenv(f->environ, name);
+		if (!v || keygated(p, name))
+			continue;
+		/* Behind the allow-list a credential in the jail's environment is one prompt injection
+		 * away from any host the jail may reach (an allowed one it can post to): only the keygate
+		 * may hold it. AJAIL_ENV_ still passes one on purpose. */
+		if (p->net.mode == NET_ALLOW && is_credential(name) && !config_getenv(p->env, name)) {
+			strv_push(&held, xstrdup(name));
+			continue;
+		}
+		set_env_default(p, name, v);
+	}
+	if (held) {
+		cleanup_free char *list = strv_join(held, ", ");
+		strv_push(&p->warnings, xasprintf("--net=allow: %s stay%s outside the jail (no keygate holds %s); AJAIL_ENV_%s=... "
+						  "passes %s on purpose",
+						  list, strv_len(held) == 1 ? "s" : "", strv_len(held) == 1 ? "it" : "them", held[0],
+						  strv_len(held) == 1 ? "it" : "one"));
 	}
 }
 
@@ -1264,12 +1295,28 @@ static void add_host_ca(struct plan *p, const struct opts *o, const struct facts
 {
 	if (o->no_host_ca || !f->host_ca || f->rootfs->kind != ROOTFS_DIR || p->net.mode == NET_NONE)
 		return;
+	/* Followed only in /etc (a distribution's bundle is often a symlink there, and no jail writes
+	 * /etc); a $SSL_CERT_FILE elsewhere is taken only as a file itself, and the mount is of the
+	 * inode seen here (a jail may be swapping it for a symlink right now). */
+	struct probe_res r;
 	cleanup_free char *src = NULL;
-	enum fact_type t;
-	if (probe(f, f->host_ca, true, &src, &t) < 0 || t != FT_FILE)
+	if (probe_full(f, f->host_ca, false, &r) < 0)
 		return;
+	if (r.type == FT_SYMLINK && str_has_prefix(f->host_ca, "/etc/")) {
+		free(r.path);
+		enum fact_type t;
+		if (probe(f, f->host_ca, true, &src, &t) < 0 || t != FT_FILE || probe_full(f, src, false, &r) < 0)
+			return;
+	} else {
+		src = xstrdup(f->host_ca);
+	}
+	free(r.path);
+	if (r.type != FT_FILE) {
+		note(p, "the CA bundle %s is not a plain file (a symlink outside /etc is not followed): not handed in", f->host_ca);
+		return;
+	}
 	add_step(p, MK_DIR, NULL, "/run/ajail", MF_SYSTEM, "host CA")->mode = 0755;
-	add_step(p, MK_BIND_RO, src, PLAN_HOST_CA, MF_FILE | MF_SYSTEM, "host CA");
+	set_id(add_step(p, MK_BIND_RO, src, PLAN_HOST_CA, MF_FILE | MF_SYSTEM, "host CA"), &r);
 	p->host_ca = xstrdup(src);
 	note(p, "the host's CA bundle %s is at " PLAN_HOST_CA " (--no-host-ca: the rootfs's own only)", src);
 }

@@ -132,8 +132,16 @@ char *projconf_loosening(const char *opt)
 		return NULL;
 	if (IS("ro") || IS("rol"))
 		return val && leaves_cwd(val) ? xasprintf("the jail can read %s on the host", shown) : NULL;
-	if (IS("fs"))
-		return val && strchr(val, '/') ? xasprintf("the jail's root is the host directory %s", shown) : NULL;
+	/* Any rootfs is a choice of what programs the jail runs and what of the host it sees: the host's
+	 * own /usr, /etc and /opt with host, or another rootfs of the store (one with an agent's files
+	 * kept by --home-edit, say). */
+	if (IS("fs")) {
+		if (val && strchr(val, '/'))
+			return xasprintf("the jail's root is the host directory %s", shown);
+		if (val && strcmp(val, "host") == 0)
+			return xstrdup("the jail sees the host's /usr, /etc and /opt (read-only)");
+		return xasprintf("the jail runs on rootfs %s from your store, not the one you chose", shown ? shown : "?");
+	}
 	if (IS("net")) {
 		if (val && strcmp(val, "none") == 0)
 			return NULL;

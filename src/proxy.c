@@ -1324,6 +1324,15 @@ static void serve_keygate(struct conn *cn)
 	if (read_head(cn, &buf, &len, &r, true, wire_origin_parse) <= 0)
 		goto out;
 	cn->rule = gt->rule;
+	if (r.chunked) {
+		/* A chunked body would have to be decoded to find its end; relayed to EOF instead, what the
+		 * jail pipelined after it would reach the upstream unrewritten (to another Host behind the
+		 * same front end). The agents' SDKs send Content-Length. */
+		cn->reason = "a chunked request body (send Content-Length)";
+		http_refuse(cn, 411, "%s", cn->reason);
+		log_conn(cn);
+		goto out;
+	}
 	/* The head, rewritten, and what came after it of the body, in one buffer that the relay goes
 	 * on using for the client's side. */
 	size_t rest = len - r.head_len;

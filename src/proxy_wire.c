@@ -203,6 +203,37 @@ static bool is_path_char(unsigned char c)
 	return is_alpha(c) || is_digit(c) || (c && strchr("-._~!$&'()*+,;=:@/", c));
 }
 
+/* Does the path of origin-form target t[0..n) (up to a '?') hold a "." or ".." segment, also as
+ * %2e / %2E? The keygate puts the upstream's prefix in front of the path; a server that resolves dot
+ * segments would take "/../x" out of it (RFC 3986 5.2.4). */
+static bool has_dot_segment(const char *t, size_t n)
+{
+	size_t end = 0;
+	while (end < n && t[end] != '?')
+		end++;
+	for (size_t i = 0; i < end;) {
+		while (i < end && t[i] == '/')
+			i++;
+		size_t dots = 0, j = i;
+		while (j < end && t[j] != '/') {
+			if (t[j] == '.') {
+				j++;
+			} else if (t[j] == '%' && j + 2 < end && t[j + 1] == '2' && (t[j + 2] == 'e' || t[j + 2] == 'E')) {
+				j += 3;
+			} else {
+				dots = 99;
+				break;
+			}
+			dots++;
+		}
+		if (dots == 1 || dots == 2)
+			return true;
+		while (i < end && t[i] != '/')
+			i++;
+	}
+	return false;
+}
+
 /* The target of a complete request line: authority form for CONNECT, absolute form (http only)
  * for every other method; with origin (the keygate), origin form only. */
 static enum wire_result target_parse(const char *t, size_t n, struct wire_http *r, bool origin)
@@ -217,6 +248,8 @@ static enum wire_result target_parse(const char *t, size_t n, struct wire_http *
 			return http_bad(r, 400, "not an origin-form target (this is the API's address, not a proxy)");
 		if (memchr(t, '#', n))
 			return http_bad(r, 400, "fragment in the target");
+		if (has_dot_segment(t, n))
+			return http_bad(r, 400, "a '.' or '..' segment in the path (it would leave the upstream's prefix)");
 		return WIRE_DONE;
 	}
 	if (r->connect) {
@@ -709,6 +742,7 @@ static const char *reason_phrase(int status)
 	case 405: return "Method Not Allowed";
 	case 407: return "Proxy Authentication Required";
 	case 408: return "Request Timeout";
+	case 411: return "Length Required";
 	case 414: return "URI Too Long";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";

@@ -140,6 +140,25 @@ python3 -c 'import sys; f, l = [float(x.split("=")[1]) for x in sys.argv[1].spli
 	gap "the first event came with the last (buffered): $out"
 ok "server-sent events are relayed as they come"
 
+# --- what the keygate refuses: a chunked body (what the jail pipelined after it would reach the upstream
+# unrewritten) and dot segments (they would leave the upstream's path prefix) ------------------------
+before=$(seen plain)
+ANTHROPIC_BASE_URL="http://127.0.0.1:$PP/tenant" kj --fs=host --net=allow --profile=claude python3 -c '
+import os, socket
+port = int(os.environ["ANTHROPIC_BASE_URL"].rsplit(":", 1)[1].split("/")[0])
+for req in (b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /second HTTP/1.1\r\nHost: evil.example\r\n\r\n",
+            b"GET /../admin HTTP/1.1\r\nHost: x\r\n\r\n", b"GET /%2e%2e/admin HTTP/1.1\r\nHost: x\r\n\r\n"):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(req)
+    print(s.recv(200).split(b"\r\n")[0].decode())
+    s.close()'
+assert_rc 0 "raw requests to the keygate: $err"
+assert_eq "$out" "HTTP/1.1 411 Length Required
+HTTP/1.1 400 Bad Request
+HTTP/1.1 400 Bad Request" "a chunked body and dot segments are refused"
+assert_eq "$(seen plain)" "$before" "none of them reached the upstream"
+ok "chunked bodies and dot segments are refused before anything reaches the upstream"
+
 # --- OpenAI's form: "Authorization: Bearer KEY" and a path prefix, from a profile of the user's own --
 mkdir -p "$TOP/xdg/ajail/profiles"
 printf '%s\n' '# an OpenAI-style agent' 'net @codex' 'secret OPENAI_API_KEY authorization https://api.openai.com/v1 OPENAI_BASE_URL' \

@@ -47,6 +47,12 @@ assert_eq "$out" "sk-host 1 none" "the profile's variables pass, and only those"
 AJAIL_ENV_DISABLE_AUTOUPDATER=0 jail --fs=bb -q --profile=claude sh -c 'echo $DISABLE_AUTOUPDATER'
 assert_eq "$out" "0" "AJAIL_ENV_ still wins"
 
+# Behind the allow-list a credential the keygate does not hold stays out (one line says so).
+OPENAI_API_KEY=sk-real ANTHROPIC_AUTH_TOKEN=tok jail --fs=bb --net=allow --profile=codex sh -c 'echo ${OPENAI_API_KEY:-unset}'
+assert_eq "$out" "unset" "OPENAI_API_KEY stays out of a filtered jail"
+assert_contains "$err" "OPENAI_API_KEY stays outside the jail"
+OPENAI_API_KEY=sk-real AJAIL_ENV_OPENAI_API_KEY=sk-real jail --fs=bb -q --net=allow --profile=codex sh -c 'echo ${OPENAI_API_KEY:-unset}'
+assert_eq "$out" "sk-real" "AJAIL_ENV_ passes it on purpose"
 jail --fs=bb --profile=nope true
 assert_rc 2 "unknown profile"
 assert_contains "$err" "no such profile"
@@ -122,6 +128,13 @@ $want" "the host's CA bundle, and the variables that point at it"
 	jail --fs=bb -q sh -c 'echo x >/run/ajail/ca-certificates.crt'
 	assert_rc 1 "the bundle is read-only"
 	[ "$(wc -c <"$ca") $(tail -n 2 "$ca" | head -n 1)" = "$want" ] || fail "the host's bundle changed"
+	# $SSL_CERT_FILE in the working directory, which a jail writes: a symlink it planted there is
+	# never followed to a file of the user's that the jail could not read.
+	mkdir -p "$T/caproj" "$T/private" && echo PRIVATE-KEY >"$T/private/key" && cp "$ca" "$T/caproj/ca.pem"
+	(cd "$T/caproj" && SSL_CERT_FILE=$T/caproj/ca.pem "$AJAIL" -q --fs=bb sh -c 'rm ca.pem; ln -s '"$T/private/key"' ca.pem' </dev/null)
+	(cd "$T/caproj" && SSL_CERT_FILE=$T/caproj/ca.pem "$AJAIL" -q --fs=bb sh -c 'head -c 200 /run/ajail/ca-certificates.crt' </dev/null) >"$T/ca.out" 2>&1
+	grep -q PRIVATE "$T/ca.out" && fail "a symlink planted as \$SSL_CERT_FILE was followed"
+	grep -q "BEGIN CERTIFICATE" "$T/ca.out" || fail "the system bundle instead: $(cat "$T/ca.out")"
 	ok "host CA"
 fi
 

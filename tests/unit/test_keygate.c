@@ -86,7 +86,28 @@ static void test_origin_parse(void **state)
 		"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
 		"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n",
 		"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+		/* dot segments would leave the upstream's path prefix */
+		"GET /../admin HTTP/1.1\r\n\r\n",
+		"GET /v1/../../admin HTTP/1.1\r\n\r\n",
+		"GET /v1/./x HTTP/1.1\r\n\r\n",
+		"GET /%2e%2E/admin HTTP/1.1\r\n\r\n",
+		"GET /.%2e HTTP/1.1\r\n\r\n",
+		"GET /.. HTTP/1.1\r\n\r\n",
 	};
+	/* ...but a dot inside a name, three dots, or dots in the query are a path's own. */
+	static const char *const fine[] = {
+		"GET /v1/file.json HTTP/1.1\r\n\r\n",
+		"GET /.well-known/x HTTP/1.1\r\n\r\n",
+		"GET /... HTTP/1.1\r\n\r\n",
+		"GET /v1?path=../x HTTP/1.1\r\n\r\n",
+		"GET /%2e%2ex HTTP/1.1\r\n\r\n",
+	};
+	for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++) {
+		enum wire_result w = wire_origin_parse(fine[i], strlen(fine[i]), &r);
+		if (w != WIRE_DONE)
+			print_error("refused: '%s': %s\n", fine[i], r.why);
+		assert_int_equal(w, WIRE_DONE);
+	}
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		enum wire_result w = wire_origin_parse(bad[i], strlen(bad[i]), &r);
 		if (w != WIRE_BAD)

@@ -227,8 +227,8 @@ static void test_loosening(void **state)
 	tightens("--memory=2G");
 	tightens("--cpus=1");
 	tightens("--pids=100");
-	tightens("--fs=debian-dev");
-	tightens("--fs=host");
+	loosens("--fs=debian-dev", "debian-dev");
+	loosens("--fs=host", "host's");
 	tightens("-q");
 	tightens("-qv");
 	tightens("--verbose");
