@@ -737,8 +737,8 @@ static const char pre_push_hook[] =
 	"[ -w /ajail/origin/refs ] && exit 0\n"
 	"branch=$(git symbolic-ref --short -q HEAD)\n"
 	"echo \"ajail: origin (/ajail/origin) is your repository, read-only in this jail: nothing is pushed from here.\" >&2\n"
-	"echo \"ajail: commit on ${branch:-your branch}; when this jail ends, ajail delivers it to the repository as a branch\" >&2\n"
-	"echo \"ajail: of the same name ('ajail clone list' shows it; run ajail with --clone-push to let a jail push).\" >&2\n"
+	"echo \"ajail: commit on ${branch:-your branch}; when this jail ends, ajail delivers it to your repository as a\" >&2\n"
+	"echo \"ajail: branch and says which ('ajail clone list' shows it; --clone-push lets a jail push).\" >&2\n"
 	"exit 1\n";
 
 /* The clone's git directory, made by hand: nothing here comes from the user's config or hooks. */
