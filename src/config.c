@@ -36,8 +36,7 @@ char *config_user_file(char *const *env, const char *rel)
 	return NULL;
 }
 
-/* Set KEY=VALUE in v, replacing an existing KEY. */
-static void env_set(char ***v, const char *key, size_t keylen, const char *value)
+void config_env_set(char ***v, const char *key, size_t keylen, const char *value)
 {
 	char *entry = xasprintf("%.*s=%s", (int)keylen, key, value);
 	for (size_t i = 0; *v && (*v)[i]; i++) {
@@ -53,17 +52,17 @@ static void env_set(char ***v, const char *key, size_t keylen, const char *value
 char **config_jail_env(char *const *host_env, bool git_checkstat)
 {
 	char **v = NULL;
-	env_set(&v, "HOME", 4, "/root");
-	env_set(&v, "USER", 4, "root");
-	env_set(&v, "PATH", 4, CONFIG_JAIL_PATH);
+	config_env_set(&v, "HOME", 4, "/root");
+	config_env_set(&v, "USER", 4, "root");
+	config_env_set(&v, "PATH", 4, CONFIG_JAIL_PATH);
 	const char *term = config_getenv(host_env, "TERM");
 	if (term)
-		env_set(&v, "TERM", 4, term);
-	env_set(&v, "IS_SANDBOX", 10, "1");
+		config_env_set(&v, "TERM", 4, term);
+	config_env_set(&v, "IS_SANDBOX", 10, "1");
 	if (git_checkstat && !config_getenv(host_env, "AJAIL_ENV_GIT_CONFIG_COUNT")) {
-		env_set(&v, "GIT_CONFIG_COUNT", 16, "1");
-		env_set(&v, "GIT_CONFIG_KEY_0", 16, "core.checkStat");
-		env_set(&v, "GIT_CONFIG_VALUE_0", 18, "minimal");
+		config_env_set(&v, "GIT_CONFIG_COUNT", 16, "1");
+		config_env_set(&v, "GIT_CONFIG_KEY_0", 16, "core.checkStat");
+		config_env_set(&v, "GIT_CONFIG_VALUE_0", 18, "minimal");
 	}
 	static const char prefix[] = "AJAIL_ENV_";
 	for (size_t i = 0; host_env && host_env[i]; i++) {
@@ -74,7 +73,7 @@ char **config_jail_env(char *const *host_env, bool git_checkstat)
 		const char *eq = strchr(key, '=');
 		if (!eq || eq == key)
 			continue;
-		env_set(&v, key, (size_t)(eq - key), eq + 1);
+		config_env_set(&v, key, (size_t)(eq - key), eq + 1);
 	}
 	return v;
 }

@@ -15,6 +15,8 @@ char *config_store_dir(char *const *env);
 /* The user's own ajail file REL (net-presets, profiles/NAME): $XDG_CONFIG_HOME/ajail/REL when that is
  * absolute, else $HOME/.config/ajail/REL; NULL without either. Caller frees. */
 char *config_user_file(char *const *env, const char *rel);
+/* Set KEY=VALUE (KEY is key's first keylen bytes) in the environment *v, replacing an existing KEY. */
+void config_env_set(char ***v, const char *key, size_t keylen, const char *value);
 
 /* The jail's environment: HOME=/root USER=root PATH TERM IS_SANDBOX=1, then every AJAIL_ENV_X=v of
  * the host as X=v (overriding the defaults). git_checkstat adds core.checkStat=minimal through

@@ -1,20 +1,13 @@
 #include "hostca.h"
 
+#include "config.h"
+
 #include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static const char *env_get(char *const *env, const char *name)
-{
-	size_t n = strlen(name);
-	for (size_t i = 0; env && env[i]; i++)
-		if (strncmp(env[i], name, n) == 0 && env[i][n] == '=')
-			return env[i] + n + 1;
-	return NULL;
-}
 
 static int usable(const char *path)
 {
@@ -40,7 +33,7 @@ const char *hostca_path(char *const *env)
 		"/etc/ssl/ca-bundle.pem",
 		"/etc/ssl/cert.pem",
 	};
-	const char *own = env_get(env, "SSL_CERT_FILE");
+	const char *own = config_getenv(env, "SSL_CERT_FILE");
 	if (own && own[0] == '/' && usable(own) && canonical(own))
 		return own;
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)

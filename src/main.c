@@ -147,10 +147,9 @@ static char *make_state_dir(const char *store, const char *name, struct aj_err *
 	return xstrdup(real);
 }
 
-static int cmd_run(struct opts *o, const struct trust_project *proj)
+static int cmd_run(struct opts *o, const struct trust_project *proj, const char *store)
 {
 	struct aj_err err = { 0 };
-	cleanup_free char *store = config_store_dir(environ);
 	struct rootfs rootfs;
 	if (store_resolve(store, o->fs, &rootfs, &err) < 0) {
 		output_error(&err);
@@ -338,7 +337,7 @@ static int cmd_run(struct opts *o, const struct trust_project *proj)
 }
 
 /* `ajail doctor [--json]`: can this machine run jails, and where is the store? */
-static int cmd_doctor(const struct opts *o)
+static int cmd_doctor(const struct opts *o, const char *store)
 {
 	bool json = false;
 	for (size_t i = 0; o->verb_args && o->verb_args[i]; i++) {
@@ -375,7 +374,6 @@ static int cmd_doctor(const struct opts *o)
 	snprintf(c[n].detail, sizeof c[n].detail, "%s%s", c[n].ok ? "--memory, --cpus and --pids work, under " : "",
 		 c[n].ok ? cg_parent : cg_err.msg);
 	n++;
-	cleanup_free char *store = config_store_dir(environ);
 	cleanup_strv char **names = store ? store_list_names(store) : NULL;
 	c[n] = (struct sandbox_check){ .name = "store", .ok = true, .required = false };
 	snprintf(c[n].detail, sizeof c[n].detail, "%s/fs: %zu rootfs%s%s", store ? store : "(no HOME)", strv_len(names),
@@ -431,6 +429,7 @@ int main(int argc, char *argv[])
 		opts_release(&o);
 		return aj_err_exit_code(&err);
 	}
+	cleanup_free char *store = config_store_dir(environ);
 	int rc;
 	if (o.help) {
 		fputs(cli_usage(), stdout);
@@ -439,21 +438,17 @@ int main(int argc, char *argv[])
 		puts("ajail " AJAIL_VERSION);
 		rc = 0;
 	} else if (o.verb == VERB_FS) {
-		cleanup_free char *store = config_store_dir(environ);
 		rc = fs_cmd_main(o.verb_args, store);
 	} else if (o.verb == VERB_CLONE) {
-		cleanup_free char *store = config_store_dir(environ);
 		rc = clone_cmd_main(o.verb_args, store);
 	} else if (o.verb == VERB_DOCTOR) {
-		rc = cmd_doctor(&o);
+		rc = cmd_doctor(&o, store);
 	} else if (o.verb == VERB_STATE) {
-		cleanup_free char *store = config_store_dir(environ);
 		rc = state_cmd_main(o.verb_args, store);
 	} else if (o.verb == VERB_TRUST) {
-		cleanup_free char *store = config_store_dir(environ);
 		rc = trust_cmd_main(o.verb_args, store);
 	} else {
-		rc = cmd_run(&o, &proj);
+		rc = cmd_run(&o, &proj, store);
 	}
 	opts_release(&o);
 	return rc;

@@ -952,11 +952,8 @@ static bool port_taken(const struct plan_net *n, uint16_t port)
  * word wins: a client that then goes around the proxy still meets the empty namespace). */
 static void set_env_default(struct plan *p, const char *key, const char *value)
 {
-	size_t klen = strlen(key);
-	for (size_t i = 0; p->env && p->env[i]; i++)
-		if (strncmp(p->env[i], key, klen) == 0 && p->env[i][klen] == '=')
-			return;
-	strv_push(&p->env, xasprintf("%s=%s", key, value));
+	if (!config_getenv(p->env, key))
+		strv_push(&p->env, xasprintf("%s=%s", key, value));
 }
 
 static void add_proxy_env(struct plan *p)
@@ -981,14 +978,7 @@ static void add_proxy_env(struct plan *p)
  * are what make it work, and the key variable must never hold anything but the placeholder. */
 static void set_env_force(struct plan *p, const char *key, const char *value)
 {
-	size_t klen = strlen(key);
-	for (size_t i = 0; p->env && p->env[i]; i++)
-		if (strncmp(p->env[i], key, klen) == 0 && p->env[i][klen] == '=') {
-			free(p->env[i]);
-			p->env[i] = xasprintf("%s=%s", key, value);
-			return;
-		}
-	strv_push(&p->env, xasprintf("%s=%s", key, value));
+	config_env_set(&p->env, key, strlen(key), value);
 }
 
 /* Does a NO_PROXY list take 127.0.0.1 to be direct? Only its plain forms count (curl, Node and

@@ -296,7 +296,7 @@ static int ask(const char *question)
 	return strcasecmp(s, "y") == 0 || strcasecmp(s, "yes") == 0;
 }
 
-/* The directory DIR names, canonical; NULL with err. */
+/* The directory DIR names (the working directory when NULL), canonical; NULL with err. */
 static char *resolve_dir(const char *dir, struct aj_err *err)
 {
 	char buf[PATH_MAX];
@@ -312,15 +312,21 @@ static char *resolve_dir(const char *dir, struct aj_err *err)
 	return xstrdup(buf);
 }
 
+/* The project file of DIR (see resolve_dir); NULL with err. */
+static char *project_file_of(const char *dir, struct aj_err *err)
+{
+	cleanup_free char *real = resolve_dir(dir, err);
+	return real ? project_file_for(real) : NULL;
+}
+
 static int cmd_trust(const char *dir, bool yes, const char *store)
 {
 	struct aj_err err = { 0 };
-	cleanup_free char *real = resolve_dir(dir, &err);
-	if (!real) {
+	cleanup_free char *path = project_file_of(dir, &err);
+	if (!path) {
 		output_error(&err);
 		return aj_err_exit_code(&err);
 	}
-	cleanup_free char *path = project_file_for(real);
 	cleanup_free char *epath = util_escape(path);
 	__attribute__((cleanup(loaded_release))) struct loaded l;
 	if (load(path, store, &l, &err) < 0) {
@@ -385,12 +391,11 @@ static int cmd_trust(const char *dir, bool yes, const char *store)
 static int cmd_revoke(const char *dir, const char *store)
 {
 	struct aj_err err = { 0 };
-	cleanup_free char *real = resolve_dir(dir, &err);
-	if (!real) {
+	cleanup_free char *path = project_file_of(dir, &err);
+	if (!path) {
 		output_error(&err);
 		return aj_err_exit_code(&err);
 	}
-	cleanup_free char *path = project_file_for(real);
 	cleanup_free char *epath = util_escape(path);
 	cleanup_close int tfd = store ? open_trust_dir(store, false) : -1;
 	char name[SHA256_HEX_LEN + 1];
