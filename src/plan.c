@@ -1133,18 +1133,18 @@ static bool keygated(const struct plan *p, const char *var)
  * as the profile says when missing. Never in the rootfs, so no other agent's jail, no export and no
  * other rootfs sees it. An explicit --home-edit of the same path wins: the user asked for it in the
  * rootfs. */
-static void add_profile_state(struct plan *p, const struct opts *o, const struct facts *f)
+static int add_profile_state(struct plan *p, const struct opts *o, const struct facts *f, struct aj_err *err)
 {
 	const struct profile *pr = f->profile;
 	if (!pr || !pr->n_state)
-		return;
+		return 0;
 	if (o->lockdown) {
 		note(p, "--lockdown: profile %s keeps no state (nothing persists)", pr->name);
-		return;
+		return 0;
 	}
 	if (!f->state_dir) {
 		strv_push(&p->warnings, xasprintf("profile %s: no $AJAIL_HOME or $HOME, so the agent's state is not kept", pr->name));
-		return;
+		return 0;
 	}
 	p->state_dir = xstrdup(f->state_dir);
 	cleanup_free char *origin = xasprintf("profile %s", pr->name);
@@ -1162,6 +1162,21 @@ static void add_profile_state(struct plan *p, const struct opts *o, const struct
 			     f->state_dir);
 			continue;
 		}
+		/* The kind the rootfs has there must be the kind kept: a file cannot be mounted on a
+		 * directory (an earlier --home-edit=.claude.json/ made one), nor the other way round. */
+		if (p->rootfs.path) {
+			cleanup_free char *in_root = xasprintf("root/%s", st->path);
+			struct probe_res r;
+			int rc = resolve_in_rootfs(f, origin, p->rootfs.path, in_root, &r, err);
+			free(r.path);
+			if (rc < 0)
+				return -1;
+			if (r.type != FT_MISSING && (r.type == FT_DIR) != st->dir)
+				return aj_usage(err, "profile %s keeps /root/%s as a %s, but rootfs %s has a %s there; remove it "
+						     "(ajail --fs=%s --fs-edit rm -r /root/%s) or run with --no-profile",
+						pr->name, st->path, st->dir ? "directory" : "file", p->rootfs.name,
+						r.type == FT_DIR ? "directory" : "file", p->rootfs.name, st->path);
+		}
 		cleanup_free char *src = path_join(f->state_dir, st->path);
 		cleanup_free char *dst = path_join("/root", st->path);
 		struct mount_step *s = add_step(p, MK_BIND_RW, src, dst, MF_CREATE_SRC | (st->dir ? 0 : MF_FILE), origin);
@@ -1169,6 +1184,7 @@ static void add_profile_state(struct plan *p, const struct opts *o, const struct
 		s->create_content = st->initial ? xstrdup(st->initial) : NULL;
 	}
 	note(p, "profile %s: its state is kept in %s, shared by every rootfs, in no rootfs", pr->name, f->state_dir);
+	return 0;
 }
 
 /* A variable that by its name holds a credential: an API key, a token, a secret, a password, or
@@ -1381,7 +1397,8 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 		add_step(p, MK_TMPFS, NULL, "/root", MF_SYSTEM, "--lockdown")->mode = 0700;
 		note(p, "--lockdown: an empty home, the working directory read-only, no network");
 	}
-	add_profile_state(p, o, f);
+	if (add_profile_state(p, o, f, err) < 0)
+		goto fail;
 
 	if (f->clone && strcmp(f->clone->toplevel, "/") == 0) {
 		/* A repository whose work tree is / (a /.git): its clone would be mounted over the root. */

@@ -112,6 +112,15 @@ assert_rc 2 "a file named as a directory"
 # An explicit --home-edit wins over the profile's state, as the user asked.
 jail --fs=bb -q --profile=claude --home-edit=.claude.json sh -c 'echo kept >/root/.claude.json'
 assert_eq "$(cat "$ROOTFS/root/.claude.json")" "kept" "--home-edit of a profile's path goes to the rootfs"
+# A rootfs with the other kind where a profile keeps a path: one line that says what to do, which works.
+rm -f "$ROOTFS/root/.claude.json" && mkdir "$ROOTFS/root/.claude.json"
+jail --fs=bb -q --profile=claude true
+assert_rc 2 "a directory where the profile keeps a file"
+assert_contains "$err" "rootfs bb has a directory there"
+jail --fs=bb -q --fs-edit rm -r /root/.claude.json
+assert_rc 0 "the remedy the message names"
+jail --fs=bb -q --profile=claude true
+assert_rc 0 "then the profile works"
 ok "--home-edit makes the right kind"
 
 # ---- the host's CA bundle ----
