@@ -33,7 +33,8 @@ static const char usage_text[] =
 	"  --rw[=DIR]           read-write bind: changes reach the host\n"
 	"  --hide[=DIR]         replace with an empty directory\n"
 	"  --mount=SRC,DST[,ro|rol|rw|hide|dev]\n"
-	"                       mount host SRC at DST in the jail (default rw; dev allows device nodes)\n"
+	"                       mount host SRC at DST in the jail (default ro: an overlay whose changes never\n"
+	"                       reach the host; rw writes through; dev allows device nodes)\n"
 	"  --dev=DEV            make host /dev/DEV available in the jail\n"
 	"\n"
 	"Clone workspaces (in a git repository):\n"
@@ -328,7 +329,9 @@ static int parse_mount_spec(struct opts *o, const char *spec, const char *origin
 	*w = '\0';
 	if (nf < 2 || !*fields[0] || !*fields[1])
 		return aj_usage(err, "%s: expected --mount=SRC,DST[,ro|rol|rw|hide|dev]", origin);
-	enum mount_mode mode = MODE_RW;
+	/* The original ajail's meaning: a mount is an ephemeral overlay unless `,rw` asks for writes to
+	 * reach the host (`,ro` names that default explicitly). */
+	enum mount_mode mode = MODE_RO;
 	if (nf == 3 && parse_mode(fields[2], &mode) < 0)
 		return aj_usage(err, "%s: unknown mode '%s'; use one of ro, rol, rw, hide, dev", origin, fields[2]);
 	add_mount(o, fields[0], fields[1], mode, origin);
@@ -420,10 +423,10 @@ static int apply(struct opts *o, const struct optdef *d, const char *val, const 
 		if (!val) {
 			o->fs_edit = true;
 		} else {
-			if (val[0] != '/')
-				return aj_usage(err, "%s: the directory must be absolute inside the rootfs, e.g. --fs-edit=/etc", origin);
+			/* The original took a subtree of the rootfs, so `--fs-edit=etc` is /etc. */
+			cleanup_free char *abs = val[0] == '/' ? xstrdup(val) : xasprintf("/%s", val);
 			bool dotdot;
-			char *n = path_normalize(val, &dotdot);
+			char *n = path_normalize(abs, &dotdot);
 			if (dotdot) {
 				free(n);
 				return aj_usage(err, "%s: '..' is not allowed in the rootfs directory", origin);
@@ -442,6 +445,17 @@ static int apply(struct opts *o, const struct optdef *d, const char *val, const 
 		if (!val) {
 			o->home_edit = true;
 		} else {
+			/* PATH is relative to the jail's home: /root/PATH is the same place, but any other absolute
+			 * path (/etc, the host's $HOME/.claude) would silently become /root/etc, kept for good. */
+			if (val[0] == '/' && strcmp(val, "/") != 0) {
+				if (strcmp(val, "/root") == 0)
+					val = "/";
+				else if (str_has_prefix(val, "/root/"))
+					val += 5;
+				else
+					return aj_usage(err, "%s: PATH is relative to the jail's home /root (e.g. --home-edit=.config); "
+							     "to keep %s in the rootfs use --fs-edit=%s", origin, val, val);
+			}
 			bool dotdot;
 			cleanup_free char *n = path_normalize(val, &dotdot);
 			if (dotdot)
@@ -660,6 +674,17 @@ static int parse_ajail_args(struct opts *o, const char *env, bool lockdown, stru
 		if (words[i][0] != '-' || strcmp(words[i], "-") == 0 || strcmp(words[i], "--") == 0)
 			return aj_usage(err, "AJAIL_ARGS: '%s' is not an option; AJAIL_ARGS holds options separated by ';'",
 					words[i]);
+		/* "--fs=x --no-net" is one word here, which would fail with a confusing "rootfs name" error:
+		 * a space before a known option's name is what a shell user writes by habit. */
+		for (const char *q = words[i]; (q = strstr(q, " -")); q++) {
+			const char *name = q + 1;
+			while (*name == '-')
+				name++;
+			size_t len = strcspn(name, "= \t");
+			if ((q[2] == '-' && find_long(name, len)) || (q[2] != '-' && len == 1 && find_short(*name)))
+				return aj_usage(err, "AJAIL_ARGS: '%s' holds two options separated by a space; separate them with "
+						     "';', e.g. AJAIL_ARGS='--fs=busybox;--no-net'", words[i]);
+		}
 		bool consumed;
 		if (lockdown) {
 			struct opts one;

@@ -264,6 +264,16 @@ static int cmd_run(struct opts *o, const struct trust_project *proj, const char 
 		return 2;
 	}
 	if (o->clone && f.cwd && !o->dry_run) {
+		/* Every usage error the plan can find without the clone is found before the clone is made:
+		 * a refused run leaves no workspace and no base checkout behind. */
+		struct plan trial;
+		if (plan_build(o, &f, &trial, &err) < 0) {
+			store_rootfs_release(&rootfs);
+			output_error(&err);
+			return aj_err_exit_code(&err);
+		}
+		plan_release(&trial);
+		workspace_set_progress(!o->quiet && isatty(STDERR_FILENO));
 		if (workspace_make(f.cwd, store, o->clone_branch, o->clone_dirty, &repo, &ws, &err) < 0) {
 			store_rootfs_release(&rootfs);
 			workspace_repo_release(&repo);
@@ -306,13 +316,24 @@ static int cmd_run(struct opts *o, const struct trust_project *proj, const char 
 		plan_release(&plan);
 		return 0;
 	}
+	/* `fs rm` must see that this rootfs is in use (it refuses to pull a root from under a jail), and
+	 * --fs-edit must not change a rootfs other jails stand on. */
+	int reg = plan.rootfs.kind == ROOTFS_DIR
+			  ? store_register_jail(store, plan.rootfs.path, o->fs_edit || o->fs_edit_dirs, &err)
+			  : -1;
+	if (reg == -2) {
+		plan_release(&plan);
+		if (f.clone)
+			workspace_discard(&ws);
+		workspace_repo_release(&repo);
+		output_error(&err);
+		return aj_err_exit_code(&err);
+	}
 	if (!plan.quiet) {
 		plan_print_status(&plan, stderr);
 		trust_cmd_print(proj, stderr, true);
 	}
 	fflush(stderr);
-	/* `fs rm` must see that this rootfs is in use (it refuses to pull a root from under a jail). */
-	int reg = plan.rootfs.kind == ROOTFS_DIR ? store_register_jail(store, plan.rootfs.path, plan.argv) : -1;
 	if (f.clone && workspace_record_start(&ws, plan.argv, plan.rootfs.name, &err) < 0)
 		output_error(&err);
 	int status = 0;

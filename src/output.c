@@ -139,8 +139,12 @@ void output_progress_update(struct output_progress *p, uint64_t done, uint64_t t
 		}
 		double d = output_scale(done, total, &unit);
 		double tt = output_scale(total, total, &unit);
-		snprintf(stats, sizeof stats, "%u%% %.1f/%.1f %s, %llu files", pct, d, tt, unit,
-			 (unsigned long long)files);
+		if (p->files_only)
+			snprintf(stats, sizeof stats, "%u%% %llu/%llu files", pct, (unsigned long long)done,
+				 (unsigned long long)total);
+		else
+			snprintf(stats, sizeof stats, "%u%% %.1f/%.1f %s, %llu files", pct, d, tt, unit,
+				 (unsigned long long)files);
 	} else {
 		double d = output_scale(done, done, &unit);
 		snprintf(stats, sizeof stats, "%.1f %s, %llu files", d, unit, (unsigned long long)files);

@@ -27,6 +27,7 @@ struct output_progress {
 	const char *name; /* "alpine" */
 	int cols;         /* terminal width at start */
 	uint64_t next_ms; /* monotonic time of the next allowed redraw */
+	bool files_only;  /* done/total count files, not bytes: "43% 34000/80000 files" */
 };
 void output_progress_start(struct output_progress *p, bool want, const char *verb, const char *name);
 void output_progress_update(struct output_progress *p, uint64_t done, uint64_t total, uint64_t files);

@@ -1,5 +1,6 @@
 #include "plan.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -572,7 +573,8 @@ static int add_user_mount(struct plan *p, const struct facts *f, const struct op
 	cleanup_free char *src = res.path;
 	enum fact_type t = res.type;
 	if (t == FT_MISSING)
-		return aj_usage(err, "%s: %s does not exist on the host", m->origin, want);
+		return aj_usage(err, "%s: %s does not exist on the host; create it first (mkdir -p %s), or check the path",
+				m->origin, want, want);
 	if (t != FT_DIR && t != FT_FILE && m->mode != MODE_DEV)
 		return aj_usage(err, "%s: %s is neither a directory nor a regular file (use --mount=SRC,DST,dev for devices)",
 				m->origin, want);
@@ -588,6 +590,20 @@ static int add_user_mount(struct plan *p, const struct facts *f, const struct op
 	}
 	if (strcmp(dst, "/") == 0)
 		return aj_usage(err, "%s: cannot mount over the jail's root; use --fs to choose the root", m->origin);
+	/* /proc, /sys and /dev are the jail's own, made fresh with their masks: a host directory over
+	 * them (or in /proc and /sys) would hide the jail's processes or undo the masks. A device goes
+	 * through --dev, or the dev mode for a node beneath /dev. */
+	static const char *const kernel_dirs[] = { "/proc", "/sys", "/dev" };
+	for (size_t i = 0; i < sizeof kernel_dirs / sizeof kernel_dirs[0]; i++) {
+		const char *k = kernel_dirs[i];
+		const char *rest = str_has_prefix(dst, k) ? dst + strlen(k) : NULL;
+		if (!rest || (*rest && *rest != '/') || (*rest && i == 2 && m->mode == MODE_DEV))
+			continue;
+		const char *base = strrchr(src, '/');
+		return aj_usage(err, "%s: %s %s the jail's own %s; mount it somewhere else (e.g. /mnt/%s)%s", m->origin, dst,
+				*rest ? "is in" : "is", k, base && base[1] ? base + 1 : "data",
+				i == 2 ? ", or use --dev=NAME for a device" : "");
+	}
 	bool is_file = t != FT_DIR;
 	struct mount_step *s = add_step(p, kind_for(m->mode, is_file), src, dst, is_file ? MF_FILE : 0, m->origin);
 	set_id(s, &res);
@@ -1462,6 +1478,24 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 	p->hostname = xstrdup("localhost");
 	p->cwd = xstrdup(f->cwd);
 	p->env = config_jail_env(f->environ, f->cwd_in_git);
+	/* AJAIL_ENV_ passes any name, as env(1) would; but a name no shell keeps vanishes at the first
+	 * shell in the jail, so say so rather than let it seem dropped by ajail. */
+	for (size_t i = 0; f->environ && f->environ[i]; i++) {
+		const char *e = f->environ[i];
+		if (!str_has_prefix(e, "AJAIL_ENV_"))
+			continue;
+		const char *key = e + 10;
+		size_t len = strcspn(key, "=");
+		bool ok = len > 0 && !isdigit((unsigned char)key[0]);
+		for (size_t k = 0; k < len && ok; k++)
+			ok = isalnum((unsigned char)key[k]) || key[k] == '_';
+		if (!ok)
+			strv_push(&p->warnings,
+				  len ? xasprintf("AJAIL_ENV_%.*s: '%.*s' is not a variable name a shell keeps (letters, digits, "
+						  "'_', not starting with a digit); it is set, but a shell in the jail drops it",
+						  (int)len, key, (int)len, key)
+				      : xstrdup("AJAIL_ENV_: no variable name after the prefix; nothing is set"));
+	}
 	if (p->net.mode == NET_ALLOW)
 		add_proxy_env(p);
 	add_profile_env(p, o, f);
@@ -1797,9 +1831,15 @@ void plan_print_status(const struct plan *p, FILE *out)
 {
 	if (p->rootfs.kind == ROOTFS_HOST)
 		fputs("ajail: rootfs   host (read-only system directories)\n", out);
-	else
-		fprintf(out, "ajail: rootfs   %s (%s)\n", p->rootfs.name,
+	else {
+		/* fs/default is usually a symlink: say which rootfs it is today. */
+		const char *target = p->rootfs.path ? strrchr(p->rootfs.path, '/') : NULL;
+		bool alias = p->rootfs.implicit && target && strcmp(target + 1, "default") != 0;
+		cleanup_free char *name = util_escape_controls(p->rootfs.name);
+		cleanup_free char *real = alias ? util_escape_controls(target + 1) : NULL;
+		fprintf(out, "ajail: rootfs   %s%s%s (%s)\n", name, alias ? " -> " : "", alias ? real : "",
 			p->root_persistent ? "read-write: changes persist" : "overlay: changes discarded");
+	}
 	cleanup_free char *cwd = util_escape_controls(p->cwd);
 	fprintf(out, "ajail: cwd      %s\n", cwd);
 	if (p->clone_id)

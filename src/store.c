@@ -82,6 +82,10 @@ int store_resolve(const char *store_dir, const char *fs, struct rootfs *out, str
 		if (!fs && store_dir) {
 			cleanup_free char *def = xasprintf("%s/fs/default", store_dir);
 			char real[PATH_MAX];
+			struct stat st;
+			if (stat(def, &st) < 0 && errno != ENOENT)
+				return aj_fail(err, errno, "cannot look for a 'default' rootfs in the store %s/fs (check its "
+						   "permissions, set AJAIL_HOME to a store of yours, or use --fs=host)", store_dir);
 			if (is_dir(def) && realpath(def, real)) {
 				out->kind = ROOTFS_DIR;
 				out->name = xstrdup("default");
@@ -120,6 +124,14 @@ int store_resolve(const char *store_dir, const char *fs, struct rootfs *out, str
 		return aj_usage(err, "--fs=%s: neither AJAIL_HOME nor HOME is set, so there is no store", fs);
 	cleanup_free char *path = xasprintf("%s/fs/%s", store_dir, fs);
 	char real[PATH_MAX];
+	struct stat st;
+	if (stat(path, &st) < 0 && errno != ENOENT) {
+		/* Not "no such rootfs": the store itself cannot be read, and that is what to fix. */
+		int e = errno;
+		cleanup_free char *fsdir = xasprintf("%s/fs", store_dir);
+		return aj_fail(err, e, "--fs=%s: cannot look in the store %s (check its permissions, or set AJAIL_HOME "
+				       "to a store of yours)", fs, e == ENOTDIR ? store_dir : fsdir);
+	}
 	if (!is_dir(path) || !realpath(path, real)) {
 		cleanup_strv char **names = store_list_names(store_dir);
 		size_t cap = 256;
@@ -595,7 +607,9 @@ static char *store_name_of(const char *store_dir, const char *rootfs_path)
 	return *rel && !strchr(rel, '/') ? xstrdup(rel) : NULL;
 }
 
-int store_register_jail(const char *store_dir, const char *rootfs_path, char *const argv[])
+static char *lock_holders(int fd);
+
+int store_register_jail(const char *store_dir, const char *rootfs_path, bool edit, struct aj_err *err)
 {
 	if (!store_dir)
 		return -1;
@@ -609,15 +623,31 @@ int store_register_jail(const char *store_dir, const char *rootfs_path, char *co
 	int fd = open(use, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return -1;
-	/* Blocking: `fs rm` holds it exclusively only while it moves the rootfs away. */
-	while (flock(fd, LOCK_SH) < 0) {
-		if (errno != EINTR) {
-			close(fd);
-			return -1;
-		}
+	/* An --fs-edit jail writes the directory that every other jail on this rootfs has as its overlay's
+	 * lower layer, and overlayfs leaves changes beneath a mounted overlay undefined: so it holds the
+	 * lock exclusively, as `fs rm` does. `fs rm` holds it only while it moves the rootfs away, a
+	 * jail for its whole run: a short wait tells the two apart. */
+	for (int tries = 0;; tries++) {
+		if (flock(fd, (edit ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0)
+			return fd;
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK || tries >= 200) /* 2 s */
+			break;
+		usleep(10000);
 	}
-	(void)argv;
-	return fd;
+	if (errno != EWOULDBLOCK) {
+		close(fd);
+		return -1;
+	}
+	cleanup_free char *who = lock_holders(fd);
+	close(fd);
+	if (edit)
+		aj_fail(err, 0, "--fs-edit: rootfs '%s' is in use by a running jail (%s), and the changes would land "
+				"beneath it; stop it first, or run without --fs-edit", name, who);
+	else
+		aj_fail(err, 0, "rootfs '%s' is being changed by a jail with --fs-edit (%s); wait for it to exit", name, who);
+	return -2;
 }
 
 char *store_pending_path(const char *store_dir, const char *rootfs_path)

@@ -74,8 +74,10 @@ int store_open_rootfs(struct store *s, const char *name, struct aj_err *err);
 
 /* Registration of a running jail on a store rootfs, so that `fs rm` can refuse to pull its root
  * away. Returns an fd to keep open while the jail runs (its shared flock says a jail uses the
- * rootfs), or -1 (not a store rootfs, or not fatal: a jail whose registration failed still runs). */
-int store_register_jail(const char *store_dir, const char *rootfs_path, char *const argv[]);
+ * rootfs), or -1 (not a store rootfs, or not fatal: a jail whose registration failed still runs).
+ * With edit (--fs-edit) the lock is exclusive. -2 with err set: refused, because an --fs-edit jail
+ * holds the rootfs, or (edit) any jail runs on it. */
+int store_register_jail(const char *store_dir, const char *rootfs_path, bool edit, struct aj_err *err);
 void store_unregister_jail(const char *store_dir, int fd);
 /* Where jails on this store rootfs leave the mount points they made in it (--fs-edit) when another
  * jail still runs there; the last one to end removes them. NULL when not a store rootfs. */

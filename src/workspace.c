@@ -28,6 +28,7 @@
 #include "harden.h"
 #include "hostpath.h"
 #include "lazy_git2.h"
+#include "output.h"
 #include "store.h"
 #include "util.h"
 
@@ -256,7 +257,17 @@ struct checkout {
 	pthread_mutex_t mu;
 	struct aj_err err; /* the first failure of any thread */
 	atomic_bool failed;
+	atomic_int finished; /* threads done */
 };
+
+/* A progress line while a base is checked out (the first --clone of a large repository takes
+ * seconds): at a terminal, unless -q. */
+static bool ws_progress;
+
+void workspace_set_progress(bool on)
+{
+	ws_progress = on;
+}
 
 static void co_fail(struct checkout *co, int errnum, const char *what, const char *path)
 {
@@ -425,6 +436,7 @@ static void *co_thread(void *arg)
 		close(parent.fd);
 	free(parent.dir);
 	LG(git_repository_free)(repo);
+	atomic_fetch_add(&co->finished, 1);
 	return NULL;
 }
 
@@ -485,8 +497,19 @@ static int base_build(const char *gitdir, const git_oid *oid, int dirfd, const c
 			started++;
 	if (started == 0)
 		co_thread(&co);
+	struct output_progress prog;
+	char label[16];
+	snprintf(label, sizeof label, "base %.8s", name);
+	output_progress_start(&prog, ws_progress, "checking out", label);
+	prog.files_only = true;
+	while (prog.on && atomic_load(&co.finished) < started) {
+		size_t done = atomic_load(&co.next);
+		output_progress_update(&prog, done < co.n ? done : co.n, co.n ? co.n : 1, 0);
+		usleep(50000);
+	}
 	for (int i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
+	output_progress_done(&prog);
 	if (atomic_load(&co.failed)) {
 		*err = co.err;
 		goto out;

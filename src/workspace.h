@@ -87,6 +87,9 @@ int workspace_create(const char *store_dir, const struct ws_repo *r, const char 
 int workspace_make(const char *dir, const char *store_dir, const char *branch, bool dirty, struct ws_repo *r,
 		   struct workspace *w, struct aj_err *err);
 
+/* Draw a progress line on stderr while a base checkout is written (a terminal, no -q). */
+void workspace_set_progress(bool on);
+
 /* Remove a workspace that was just created (the jail could not start). */
 void workspace_discard(struct workspace *w);
 void workspace_release(struct workspace *w); /* frees, releases the lock */

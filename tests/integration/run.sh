@@ -16,6 +16,7 @@ cp "$bin" "$stage/ajail"
 cp -r "$here" "$stage/integration"
 cp -r "$top/mkrootfs" "$stage/mkrootfs"
 cp -r "$top/rootfs-recipes" "$stage/rootfs-recipes"
+cp "$top/README.md" "$stage/README.md" # t_realwork runs the README's examples as written
 mkdir -p "$stage/helpers" && cp -r "$top/tests/helpers/." "$stage/helpers/"
 for h in probe racer; do [ ! -x "$top/build/$h" ] || cp "$top/build/$h" "$stage/helpers/$h"; done
 # A cache shared by the tests and both users: what is slow to make is made once per run (t_realwork's

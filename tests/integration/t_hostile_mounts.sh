@@ -111,6 +111,7 @@ race 8 --rw=build
 race 8 --ro=build
 race 8 --rol=build
 race 8 --mount="$w/build,/mnt/b"
+race 8 --mount="$w/build,/mnt/b,rw"
 # The root itself: a rootfs directory in the working directory, exchanged with a symlink.
 mkdir -p "$w/rootdir"
 cp -a "$ROOTFS/." "$w/rootdir/"

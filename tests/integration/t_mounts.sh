@@ -46,8 +46,14 @@ echo o > "$other/o"
 jail --fs=bb -q --mount="$other,/mnt/o,rol" sh -c 'cat /mnt/o/o; echo x > /mnt/o/x'
 assert_contains "$out" "o" "--mount=SRC,DST,rol"
 [ "$rc" -ne 0 ] || fail "--mount rol must be read-only"
-jail --fs=bb -q --mount="$other,/mnt/o" sh -c 'echo x > /mnt/o/x'
-assert_eq "$(cat "$other/x")" "x" "--mount default is rw"
+# The original ajail's meaning: without a mode, an ephemeral overlay; ,rw writes through.
+jail --fs=bb -q --mount="$other,/mnt/o" sh -c 'echo x > /mnt/o/x; cat /mnt/o/o /mnt/o/x'
+assert_eq "$out" "o
+x" "--mount default: the source's files, and writes, seen inside"
+assert_missing "$other/x" "--mount default is an ephemeral overlay: the write never reaches the host"
+jail --fs=bb -q --mount="$other,/mnt/o,rw" sh -c 'echo x > /mnt/o/x'
+assert_eq "$(cat "$other/x")" "x" "--mount=SRC,DST,rw writes through to the host"
+rm -f "$other/x"
 jail --fs=bb -q --mount="$other,/mnt/o,ro" sh -c 'echo y > /mnt/o/y; cat /mnt/o/y'
 assert_eq "$out" "y"
 assert_missing "$other/y" "--mount ro is an ephemeral overlay"

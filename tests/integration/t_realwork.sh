@@ -257,4 +257,45 @@ tjail 120 --fs=dev -q --no-net python3 work.py
 assert_rc 0 "the Python program with --no-net"
 assert_eq "$out" "ok lo" "with --no-net, only lo"
 ok "Python threads, multiprocessing, shared memory, if_nameindex and getifaddrs"
+
+# 6. The README's examples run as written (its Usage and Options sections), on the rootfs the README
+# has the user make the default (debian-dev), in a project with what the examples name: a Makefile,
+# .env, secrets/, untrusted.py, a program to debug. Read from the README, so the two cannot drift.
+readme="$MKROOTFS/../README.md"
+[ -r "$readme" ] || fail "no README.md beside mkrootfs/ ($readme)"
+proj="$T/readme-proj"
+mkdir -p "$proj/secrets" "$T/readme-home/.cache" "$T/bin"
+ln -s "$AJAIL" "$T/bin/ajail"
+ln -s dev "$AJAIL_HOME/fs/default"
+jail fs build -q busybox # the README's own examples name it
+assert_rc 0 "ajail fs build busybox: $err"
+printf 'all:\n\techo built > out.txt\n\tmkdir -p build && echo obj > build/o\ntest:\n\ttest -f Makefile\n' >"$proj/Makefile"
+echo 'KEY=1' >"$proj/.env"
+echo 'print("untrusted ran")' >"$proj/untrusted.py"
+printf '#include <stdio.h>\nint main(void) { puts("prog ran"); return 0; }\n' >"$proj/prog.c"
+cd "$proj" || fail "cd $proj"
+tjail 120 --fs=dev -q gcc -g -o prog prog.c
+assert_rc 0 "compile the README's ./prog"
+cd "$T" || fail "cd $T"
+examples=$(awk '/^## Usage/ { on = 1 } /^### Root filesystems/ { on = 0 } /^### Options/ { on = 1 } /^### Network policy/ { on = 0 }
+	on && /^```/ { inb = !inb; next }
+	on && inb && !/^\$ / && (/^ajail / || /^ajail$/ || /&& ajail /) && !/^ajail \[OPTIONS\]/ { print }' "$readme")
+[ "$(printf '%s\n' "$examples" | wc -l)" -ge 20 ] || fail "found only these README examples: $examples"
+ran=0
+while IFS= read -r line; do
+	cmd=${line%%  #*} # the comment after the command (two spaces then #) is not part of it
+	case "$cmd" in
+	*--dev=kvm*) [ -c /dev/kvm ] || { ok "README: skipped (this machine has no /dev/kvm): $cmd"; continue; } ;;
+	*--memory=*) [ -w /sys/fs/cgroup/cgroup.subtree_control ] || { ok "README: skipped (memory and cpu sit on cgroup v1 here; --memory needs a delegated cgroup v2 subtree): $cmd"; continue; } ;;
+	esac
+	(cd "$proj" && HOME="$T/readme-home" PATH="$T/bin:$PATH" timeout -k 10 120 bash -c "$cmd" </dev/null >"$T/ex.out" 2>"$T/ex.err")
+	rc=$?
+	[ "$rc" = 0 ] || fail "the README's example '$cmd' exits $rc: $(tail -5 "$T/ex.err")"
+	ran=$((ran + 1))
+done <<<"$examples"
+# What they say they do, for the ones whose effect is easy to see:
+assert_missing "$proj/out.txt" "'ajail --ro make' leaves no out.txt on the host"
+assert_eq "$(cat "$proj/build/o" 2>/dev/null)" "obj" "'--ro --rw=build make' keeps what lands in build/"
+assert_missing "$T/readme-home/.cache/x" "nothing leaked"
+ok "the README's $ran examples in Usage and Options run as written on the default debian-dev rootfs"
 ok "the whole test in $((SECONDS - began)) s (build, import and clean-up included)"

@@ -204,11 +204,20 @@ static void test_fs_edit(void **state)
 	assert_null(c->o.fs_edit_dirs);
 }
 
+/* The original ajail took a subtree of the rootfs: `--fs-edit=etc` is /etc. */
+static void test_fs_edit_relative(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, parse(c, NULL, "--fs-edit=etc", "--fs-edit=./usr/lib/", NULL));
+	assert_int_equal(strv_len(c->o.fs_edit_dirs), 2);
+	assert_string_equal(c->o.fs_edit_dirs[0], "/etc");
+	assert_string_equal(c->o.fs_edit_dirs[1], "/usr/lib");
+}
+
 static void test_fs_edit_errors(void **state)
 {
 	struct ctx *c = *state;
-	expect_usage_error(c, parse(c, NULL, "--fs-edit=etc", NULL), "--fs-edit=etc", "absolute", NULL);
-	expect_usage_error(c, parse(c, NULL, "--fs-edit=./etc", NULL), "absolute", NULL);
+	expect_usage_error(c, parse(c, NULL, "--fs-edit=etc/../..", NULL), "--fs-edit=etc/../..", "'..'", NULL);
 	expect_usage_error(c, parse(c, NULL, "--fs-edit=/etc/../root", NULL), "--fs-edit=/etc/../root", "'..'", NULL);
 	expect_usage_error(c, parse(c, NULL, "--fs-edit=/..", NULL), "'..'", NULL);
 	expect_usage_error(c, parse(c, NULL, "--fs-edit=", NULL), "empty value", NULL);
@@ -243,6 +252,25 @@ static void test_home_edit_errors(void **state)
 	expect_usage_error(c, parse(c, NULL, "--home-edit=../etc", NULL), "--home-edit=../etc", "'..'", NULL);
 	expect_usage_error(c, parse(c, NULL, "--home-edit=a/../../b", NULL), "'..'", NULL);
 	expect_usage_error(c, parse(c, NULL, "--home-edit=", NULL), "empty value", NULL);
+	/* An absolute path outside /root would have been kept as /root/etc for good. */
+	expect_usage_error(c, parse(c, NULL, "--home-edit=/etc", NULL), "--home-edit=/etc", "relative to the jail's home",
+			   "--fs-edit=/etc", NULL);
+	expect_usage_error(c, parse(c, NULL, "--home-edit=/home/me/.claude", NULL), "relative to the jail's home", NULL);
+	expect_usage_error(c, parse(c, NULL, "--home-edit=/rootx", NULL), "relative to the jail's home", NULL);
+}
+
+/* /root/PATH is PATH; /root itself and / are the whole home. */
+static void test_home_edit_absolute(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, parse(c, NULL, "--home-edit=/root/.claude", "--home-edit=/root/.config/", NULL));
+	assert_int_equal(strv_len(c->o.home_edit_dirs), 2);
+	assert_string_equal(c->o.home_edit_dirs[0], ".claude");
+	assert_string_equal(c->o.home_edit_dirs[1], ".config/");
+	ok(c, parse(c, NULL, "--home-edit=/root", NULL));
+	assert_true(c->o.home_edit);
+	ok(c, parse(c, NULL, "--home-edit=/", NULL));
+	assert_true(c->o.home_edit);
 }
 
 /* ---- directory options ------------------------------------------------------------------------- */
@@ -312,7 +340,8 @@ static void test_mount_spec(void **state)
 {
 	struct ctx *c = *state;
 	ok(c, parse(c, NULL, "--mount=/a,/b", NULL));
-	check_mount(&c->o, 0, MODE_RW, "/a", "/b", "--mount=/a,/b");
+	/* The original ajail's meaning: an ephemeral overlay unless ,rw asks for writes to reach the host. */
+	check_mount(&c->o, 0, MODE_RO, "/a", "/b", "--mount=/a,/b");
 
 	ok(c, parse(c, NULL, "--mount=/a,/b,ro", "--mount=/a,/c,rol", "--mount=/a,/d,rw", "--mount=/a,/e,hide",
 			       "--mount=/dev/kvm,/dev/kvm,dev", NULL));
@@ -325,7 +354,7 @@ static void test_mount_spec(void **state)
 
 	/* the value may be the next word */
 	ok(c, parse(c, NULL, "--mount", "src,dst", "cmd", NULL));
-	check_mount(&c->o, 0, MODE_RW, "src", "dst", "--mount=src,dst");
+	check_mount(&c->o, 0, MODE_RO, "src", "dst", "--mount=src,dst");
 	assert_string_equal(c->o.argv[0], "cmd");
 }
 
@@ -337,11 +366,11 @@ static void test_mount_escapes(void **state)
 
 	/* "\\" is a backslash; a backslash before anything else stays as it is */
 	ok(c, parse(c, NULL, "--mount=/x\\\\,/y\\z", NULL));
-	check_mount(&c->o, 0, MODE_RW, "/x\\", "/y\\z", "--mount=/x\\\\,/y\\z");
+	check_mount(&c->o, 0, MODE_RO, "/x\\", "/y\\z", "--mount=/x\\\\,/y\\z");
 
 	/* other odd characters pass through untouched */
 	ok(c, parse(c, NULL, "--mount=/a b:c=d,/e\nf", NULL));
-	check_mount(&c->o, 0, MODE_RW, "/a b:c=d", "/e\nf", "--mount=/a b:c=d,/e\nf");
+	check_mount(&c->o, 0, MODE_RO, "/a b:c=d", "/e\nf", "--mount=/a b:c=d,/e\nf");
 }
 
 static void test_mount_errors(void **state)
@@ -1044,7 +1073,7 @@ static void test_ajail_args_non_option(void **state)
 	expect_usage_error(c, parse(c, "--;ls", NULL), "AJAIL_ARGS", "'--'", NULL);
 	/* a separate value word is consumed, not taken for a command */
 	ok(c, parse(c, "--mount;/a,/b;--dev;kvm", NULL));
-	check_mount(&c->o, 0, MODE_RW, "/a", "/b", "--mount=/a,/b");
+	check_mount(&c->o, 0, MODE_RO, "/a", "/b", "--mount=/a,/b");
 	assert_string_equal(c->o.devs[0], "kvm");
 }
 
@@ -1058,7 +1087,12 @@ static void test_ajail_args_errors_mention_it(void **state)
 	expect_usage_error(c, parse(c, "--cap-add=BOGUS", NULL), "AJAIL_ARGS", "--cap-add=BOGUS", "unknown capability",
 			   NULL);
 	expect_usage_error(c, parse(c, "--mount=/a", NULL), "AJAIL_ARGS", "--mount=/a", NULL);
-	expect_usage_error(c, parse(c, "--fs-edit=etc", NULL), "AJAIL_ARGS", "absolute", NULL);
+	expect_usage_error(c, parse(c, "--home-edit=/etc", NULL), "AJAIL_ARGS", "relative to the jail's home", NULL);
+	/* A space where ';' belongs: the hint says so, instead of a rootfs name error. */
+	expect_usage_error(c, parse(c, "--fs=busybox --no-net", NULL), "AJAIL_ARGS", "separated by a space", "';'", NULL);
+	expect_usage_error(c, parse(c, "--no-net -q", NULL), "separated by a space", NULL);
+	/* A path with " -" in it that names no option is a path. */
+	ok(c, parse(c, "--mount=/a -x,/b", NULL));
 	expect_usage_error(c, parse(c, "--dev=..", NULL), "AJAIL_ARGS", "under /dev", NULL);
 	/* the wrap is "AJAIL_ARGS: <message>", once */
 	assert_int_equal(strncmp(c->err.msg, "AJAIL_ARGS: ", 12), 0);
@@ -1168,7 +1202,9 @@ int main(void)
 		T(test_fs_errors),
 		T(test_fs_edit),
 		T(test_fs_edit_errors),
+		T(test_fs_edit_relative),
 		T(test_home_edit),
+		T(test_home_edit_absolute),
 		T(test_home_edit_errors),
 		T(test_dir_options_bare),
 		T(test_dir_options_with_dir),

@@ -665,21 +665,39 @@ static void test_source_symlink_out_of_cwd(void **state)
 static void test_mount_destinations(void **state)
 {
 	struct ctx *c = *state;
-	ok(c, build(c, "--mount=build,out", "--mount=/data/target,//opt///t/,rol", "--mount=/dev/kvm,/dev/kvm,dev",
+	ok(c, build(c, "--mount=build,out,rw", "--mount=/data/target,//opt///t/,rol", "--mount=/dev/kvm,/dev/kvm,dev",
 		    "--mount=secret.txt,/etc/secret,hide", NULL));
 	struct plan *p = &c->p;
 	int cwd = cwd_step(p);
 	/* a relative destination is relative to the working directory */
-	check_step(p, cwd + 1, MK_BIND_RW, CWD "/build", CWD "/out", 0, "--mount=build,out");
+	check_step(p, cwd + 1, MK_BIND_RW, CWD "/build", CWD "/out", 0, "--mount=build,out,rw");
 	check_step(p, cwd + 2, MK_BIND_RO, "/data/target", "/opt/t", 0, "--mount=/data/target,//opt///t/,rol");
 	/* ,dev accepts a device node */
 	check_step(p, cwd + 3, MK_BIND_DEV, "/dev/kvm", "/dev/kvm", MF_FILE, "--mount=/dev/kvm,/dev/kvm,dev");
 	check_step(p, cwd + 4, MK_HIDE_FILE, CWD "/secret.txt", "/etc/secret", MF_FILE, "--mount=secret.txt,/etc/secret,hide");
 }
 
+/* The original ajail's meaning: --mount without a mode is an overlay whose changes are discarded. */
+static void test_mount_default_overlay(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, build(c, "--mount=/data/target,/data", NULL));
+	int cwd = cwd_step(&c->p);
+	check_step(&c->p, cwd + 1, MK_OVERLAY, "/data/target", "/data", 0, "--mount=/data/target,/data");
+}
+
 static void test_mount_errors(void **state)
 {
 	struct ctx *c = *state;
+	/* the jail's own /proc, /sys and /dev (a device goes through --dev or ,dev) */
+	expect_error(c, build(c, "--mount=/data/target,/proc", NULL), AJ_ERR_USAGE, "/proc is the jail's own /proc",
+		     "/mnt/target", NULL);
+	expect_error(c, build(c, "--mount=/data/target,/proc/1,rw", NULL), AJ_ERR_USAGE, "is in the jail's own /proc", NULL);
+	expect_error(c, build(c, "--mount=/data/target,/sys//fs", NULL), AJ_ERR_USAGE, "/sys/fs is in the jail's own /sys",
+		     NULL);
+	expect_error(c, build(c, "--mount=/data/target,/dev", NULL), AJ_ERR_USAGE, "--dev=NAME", NULL);
+	expect_error(c, build(c, "--mount=/data/target,/dev/shm,rol", NULL), AJ_ERR_USAGE, "/dev/shm", NULL);
+	ok(c, build(c, "--mount=/data/target,/devices", "--mount=/data/target,/procfs", NULL));
 	expect_error(c, build(c, "--mount=/data/target,/opt/../etc", NULL), AJ_ERR_USAGE, "--mount=/data/target,/opt/../etc",
 		     "'..'", NULL);
 	expect_error(c, build(c, "--mount=build,../escape", NULL), AJ_ERR_USAGE, "'..'", NULL);
@@ -2233,6 +2251,7 @@ int main(void)
 		S(test_source_is_canonicalised),
 		S(test_source_symlink_out_of_cwd),
 		S(test_mount_destinations),
+		S(test_mount_default_overlay),
 		S(test_mount_errors),
 		S(test_devices),
 		S(test_cwd_root_not_mounted),
