@@ -39,10 +39,10 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(wildcard tests/unit/test
 # The escape probe runs inside jails on any rootfs (busybox included): static, no libraries.
 HELPERS := build/probe build/racer
 
-.PHONY: all check unit unit-san fuzz fuzz-build fuzz-smoke integration completions-check install uninstall clean deps demo bench \
-        check-deps format
+.PHONY: all check unit unit-san fuzz fuzz-build fuzz-smoke integration completions-check doc-check install uninstall clean deps \
+        demo bench check-deps format
 
-all: check-deps ajail
+all: check-deps ajail build/ajail.1
 
 check-deps:
 	@$(PKG_CONFIG) --exists $(LIBS_PC) || { echo "ajail: missing libraries ($(LIBS_PC)); run 'make deps'" >&2; exit 1; }
@@ -75,6 +75,13 @@ build/profile.o build/san/profile.o: CFLAGS += -Ibuild
 
 build:
 	@mkdir -p build/tests
+
+# ajail(1) is made from the built binary's --help and every verb's (tools/mkman.py), plus what
+# doc/ajail.1.in adds: the page cannot say other than the program does.
+PYTHON ?= python3
+build/ajail.1: ajail doc/ajail.1.in tools/mkman.py | build
+	@command -v $(PYTHON) >/dev/null || { echo "ajail: $(PYTHON) is needed to make the man page; run 'make deps'" >&2; exit 1; }
+	$(PYTHON) tools/mkman.py ./ajail doc/ajail.1.in > $@.tmp && mv $@.tmp $@
 
 build/tests/test_%: tests/unit/test_%.c $(PURE_OBJS) | build
 	$(CC) $(CFLAGS) -Isrc $(CMOCKA_CFLAGS) -o $@ $< $(filter %.o,$^) $(CMOCKA_LIBS)
@@ -166,6 +173,11 @@ integration: ajail $(HELPERS)
 completions-check:
 	bash completions/test-completions.sh
 
+# The man page renders without a warning, and --help, the README's options table, the man page, the
+# parser and the bash completion name the same options.
+doc-check: ajail build/ajail.1
+	bash tests/doc-check.sh
+
 # `check` installs what it needs first, so it works on a fresh Debian 12 machine.
 check: deps
 	$(MAKE) all
@@ -173,6 +185,7 @@ check: deps
 	$(MAKE) unit-san
 	$(MAKE) fuzz-smoke
 	$(MAKE) completions-check
+	$(MAKE) doc-check
 	$(MAKE) integration
 
 demo: deps
@@ -185,10 +198,11 @@ bench: deps
 
 # Debian 12 packages: libraries, cmocka, busybox-static (the tests' tiny rootfs), the tools the
 # tests and benchmarks drive (bubblewrap and util-linux's unshare are what users would use instead),
-# clang and its runtime (libFuzzer, the sanitizers) for tests/fuzz/.
+# clang and its runtime (libFuzzer, the sanitizers) for tests/fuzz/, man-db and groff-base (doc-check
+# renders the man page as man shows it).
 DEB_PKGS := build-essential pkg-config libarchive-dev libgit2-dev libzstd-dev libseccomp-dev libssl-dev \
             libcmocka-dev busybox-static bubblewrap util-linux bsdutils procps git iproute2 passwd tar zstd gzip xz-utils bzip2 python3 mmdebstrap uidmap \
-            clang libclang-rt-14-dev curl openssl strace
+            clang libclang-rt-14-dev curl openssl strace man-db groff-base
 # Commands that a package other than Debian's may provide (this machine's npm comes with NodeSource's
 # nodejs, which conflicts with Debian's npm): installed only when the command is missing.
 DEB_CMDS := npm:npm
@@ -210,6 +224,7 @@ install: all
 	install -Dm644 completions/ajail.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/ajail
 	install -Dm644 completions/_ajail $(DESTDIR)$(DATADIR)/zsh/site-functions/_ajail
 	install -Dm644 completions/ajail.fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/ajail.fish
+	install -Dm644 build/ajail.1 $(DESTDIR)$(DATADIR)/man/man1/ajail.1
 	install -d $(DESTDIR)$(DATADIR)/ajail
 	cp -R mkrootfs rootfs-recipes $(DESTDIR)$(DATADIR)/ajail/
 	install -Dm644 share/net-presets $(DESTDIR)$(DATADIR)/ajail/net-presets
@@ -217,7 +232,8 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/ajail $(DESTDIR)$(DATADIR)/bash-completion/completions/ajail \
-	      $(DESTDIR)$(DATADIR)/zsh/site-functions/_ajail $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/ajail.fish
+	      $(DESTDIR)$(DATADIR)/zsh/site-functions/_ajail $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/ajail.fish \
+	      $(DESTDIR)$(DATADIR)/man/man1/ajail.1
 	rm -rf $(DESTDIR)$(DATADIR)/ajail
 
 format:

@@ -15,7 +15,7 @@ __ajail_long_opts=(--fs= --fs-edit --fs-edit= --home-edit --home-edit= --ro --ro
 	--hide --hide= --mount= --dev= --cap-add= --no-net --net= --allow-net= --publish= --net-log= --profile= --no-profile --no-host-ca --clone --clone= --clone-dirty --clone-push --new-session --quiet --verbose
 	--lockdown --memory= --cpus= --pids= --no-cap-drop --no-seccomp --allow-ptrace --no-landlock --no-rlimits --no-mask
 	--no-project --dry-run --help --version)
-__ajail_short_opts=(-q -v -h)
+__ajail_short_opts=(-q -v -h -V)
 # Options whose value may also be the next word (ARG_REQUIRED in src/cli.c): "--fs alpine".
 __ajail_value_opts=" --fs --mount --dev --cap-add --memory --cpus --pids --net --allow-net --publish --net-log --profile "
 __ajail_caps=(CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE
@@ -301,7 +301,24 @@ __ajail_verb()
 	fi
 	if [[ $__ajail_cur == -* ]]; then
 		[[ $verb:$sub == state:list ]] && __ajail_add --json
+		[[ $verb:$sub == fs:build ]] && __ajail_add -p --packages= -v --verbose -q --quiet --list
 		return
+	fi
+	# fs build -p PKG: a package name, nothing to offer. The recipe is the first word that is neither
+	# an option nor -p's value ("--packages=x" comes as "--packages" "=" "x").
+	if [[ $verb:$sub == fs:build ]]; then
+		local i w1
+		n=1
+		for ((i = 3; i <= __ajail_cw; i++)); do
+			w1=${__ajail_w[i]}
+			if [[ $w1 == -p || $w1 == --packages ]]; then
+				[[ ${__ajail_w[i + 1]-} == = ]] && ((i++))
+				((i++))
+				((i >= __ajail_cw)) && return
+			elif ((i < __ajail_cw)) && [[ $w1 != -* ]]; then
+				((n++))
+			fi
+		done
 	fi
 	case $verb:$sub:$n in
 	fs:rm:* | fs:cp:1 | fs:export:1)

@@ -210,6 +210,10 @@ complete -c ajail -n '__ajail_verb_args fs rm' -a '(__ajail_rootfs_names)'
 complete -c ajail -n '__ajail_verb_args fs cp 1' -a '(__ajail_rootfs_names)'
 complete -c ajail -n '__ajail_verb_args fs export 1' -a '(__ajail_rootfs_names)'
 complete -c ajail -n '__ajail_verb_args fs build 1' -a '(__ajail_recipes)'
+complete -c ajail -n '__ajail_verb_args fs build' -s p -l packages -x -d "Add packages to the recipe's own (PKG,...)"
+complete -c ajail -n '__ajail_verb_args fs build' -s v -l verbose -d "Show the builder's output as it runs"
+complete -c ajail -n '__ajail_verb_args fs build' -s q -l quiet -d 'No progress line or summary'
+complete -c ajail -n '__ajail_verb_args fs build' -l list -d 'The recipes there are'
 complete -c ajail -n '__ajail_verb_args fs import 2' -F
 complete -c ajail -n '__ajail_verb_args fs export 2' -F
 
@@ -284,7 +288,7 @@ complete -c ajail -n __ajail_in_opts -s q -l quiet -d 'No status block'
 complete -c ajail -n __ajail_in_opts -s v -l verbose -d 'Explain each decision'
 complete -c ajail -n __ajail_in_opts -l dry-run -d 'Print the plan and run nothing'
 complete -c ajail -n __ajail_in_opts -s h -l help -d 'Show help'
-complete -c ajail -n __ajail_in_opts -l version -d 'Show the version'
+complete -c ajail -n __ajail_in_opts -s V -l version -d 'Show the version'
 
 # The command to run, then its own arguments.
 complete -c ajail -n __ajail_at_cmd -a '(__fish_complete_command)'

@@ -121,7 +121,7 @@ exactly 'ajail fs ' import list rm build cp export
 has 'ajail ' fs clone state doctor trust --fs= --no-net --cap-add= -q
 has 'ajail -' --fs= --fs-edit --fs-edit= --home-edit --home-edit= --ro --ro= --rol --rol= --rw --rw= \
 	--hide --hide= --mount= --dev= --cap-add= --no-net --clone --clone= --clone-dirty --clone-push --new-session -q --quiet -v \
-	--verbose --dry-run -h --help --version --lockdown --memory= --cpus= --pids= --allow-ptrace \
+	--verbose --dry-run -h --help -V --version --lockdown --memory= --cpus= --pids= --allow-ptrace \
 	--net= --allow-net= --publish= --net-log= --profile= --no-profile --no-host-ca --no-project
 exactly 'ajail --ro' --ro --ro= --rol --rol=
 has 'ajail do' doctor
@@ -146,6 +146,10 @@ lacks 'ajail -q st' state
 exactly 'ajail clone rm ' agent1
 exactly 'ajail fs rm ' alpine debian
 exactly 'ajail fs export al' alpine
+exactly 'ajail fs build -' -p --packages= -v --verbose -q --quiet --list
+exactly 'ajail fs build -p '
+exactly 'ajail fs build --packages='
+exactly 'ajail fs build debian -p jq,'
 
 # Values.
 exactly 'ajail --fs=al' alpine
@@ -225,6 +229,7 @@ if command -v fish >/dev/null 2>&1; then
 	fish_has 'ajail --fs ' alpine debian host
 	fish_has 'ajail --no' --no-net --no-seccomp --no-landlock --no-mask
 	fish_has 'ajail fs ' import list rm build cp export
+	fish_has 'ajail fs build -' -p --packages -v --verbose -q --quiet --list
 	fish_has 'ajail clone ' list show rm gc sync
 	fish_has 'ajail ' fs clone state doctor trust
 	fish_has 'ajail state ' list rm path

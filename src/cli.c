@@ -12,7 +12,7 @@ static const char usage_text[] =
 	"       ajail fs import|list|rm|build|cp|export ...     (ajail fs --help)\n"
 	"       ajail clone list|show|rm|gc|sync ...             (ajail clone --help)\n"
 	"       ajail state list|rm|path ...                     (ajail state --help)\n"
-	"       ajail doctor [--json]\n"
+	"       ajail doctor [--json]                            (ajail doctor --help)\n"
 	"       ajail trust [--yes|--revoke|--list [--json]] [DIR]   (ajail trust --help)\n"
 	"\n"
 	"Run COMMAND (default: bash, or sh where the rootfs has none) in an unprivileged sandbox whose root\n"
@@ -53,7 +53,8 @@ static const char usage_text[] =
 	"                       SSL_CERT_FILE, NODE_EXTRA_CA_CERTS, ...)\n"
 	"\n"
 	"Isolation:\n"
-	"  --no-net, --net=none no network: a new network namespace with only lo\n"
+	"  --no-net, --net=none\n"
+	"                       no network: a new network namespace with only lo\n"
 	"  --net=host           the host's network (the default)\n"
 	"  --net=allow          only what --allow-net and the agent's profile allow (see --allow-net)\n"
 	"  --allow-net=PATTERN[,PATTERN...]\n"
@@ -88,11 +89,12 @@ static const char usage_text[] =
 	"  -q, --quiet          no status block\n"
 	"  -v, --verbose        explain each decision\n"
 	"  --dry-run            print the plan and run nothing\n"
-	"  -h, --help           this text\n"
-	"  --version            version\n"
+	"  -h, --help           print this help ('ajail VERB --help' prints a verb's own)\n"
+	"  -V, --version        print the version\n"
 	"\n"
 	"Project options: a repository's .ajail.conf (one option per line) applies, after AJAIL_ARGS, once\n"
-	"you trust it with 'ajail trust'; --no-project (or AJAIL_NO_PROJECT=1) leaves it unread.\n"
+	"you trust it with 'ajail trust':\n"
+	"  --no-project         leave .ajail.conf unread (AJAIL_NO_PROJECT=1 does the same)\n"
 	"\n"
 	"Environment: AJAIL_ARGS='--fs=x;--no-net' adds options before the command line; AJAIL_ENV_X=v sets\n"
 	"X=v in the jail, whose environment is otherwise only HOME USER PATH TERM IS_SANDBOX.\n"
@@ -391,7 +393,7 @@ static const struct optdef {
 	{ "verbose", 'v', ARG_NONE, O_VERBOSE },
 	{ "dry-run", 0, ARG_NONE, O_DRY_RUN },
 	{ "help", 'h', ARG_NONE, O_HELP },
-	{ "version", 0, ARG_NONE, O_VERSION },
+	{ "version", 'V', ARG_NONE, O_VERSION },
 };
 
 static const struct optdef *find_long(const char *name, size_t len)

@@ -200,8 +200,76 @@ static const char clone_usage[] =
 	"       ajail clone show ID              one workspace's record\n"
 	"       ajail clone rm [--force] ID...   refuses in-use, dirty or undelivered ones unless --force\n"
 	"       ajail clone gc                   removes every clean, delivered (or merged, or empty) one\n"
-	"       ajail clone sync [ID...]         deliver workspaces (all when none given) as refs/heads/ajail/<id>\n"
-	"ID: the 8-digit id or the directory name. Workspaces live in $AJAIL_HOME/clone.\n";
+	"       ajail clone sync [ID...]         deliver workspaces (all without IDs) as branches ajail/ID\n"
+	"\n"
+	"'ajail --clone COMMAND' in a git repository runs COMMAND in a workspace of its own. Workspaces live\n"
+	"in $AJAIL_HOME/clone; ID is the 8-character id or the directory name ('ajail clone list' shows\n"
+	"both). 'ajail clone COMMAND --help' shows a command's options and examples.\n";
+
+/* Each command's own --help, in the layout tools/mkman.py reads (see fs_cmd.c). */
+static const struct {
+	const char *verb, *usage;
+} clone_verb_usage[] = {
+	{ "list",
+	  "Usage: ajail clone list [--json]\n"
+	  "\n"
+	  "List the clone workspaces: id, repository, branch, base commit, commits ahead of it, clean or\n"
+	  "dirty, size, when it was made, whether a jail uses it, and whether its commits were delivered.\n"
+	  "\n"
+	  "Options:\n"
+	  "  --json               one JSON array, for scripts\n"
+	  "  -h, --help           this text\n"
+	  "\n"
+	  "Example:\n"
+	  "  ajail clone list\n" },
+	{ "show",
+	  "Usage: ajail clone show ID\n"
+	  "\n"
+	  "Show one workspace's record: its directory, repository, branch and base, the command and rootfs it\n"
+	  "ran, when it started and ended, its exit status, its tip, commits ahead, state and delivery.\n"
+	  "ID is the 8-character id or the directory name; 'ajail clone list' shows them.\n"
+	  "\n"
+	  "Options:\n"
+	  "  -h, --help           this text\n"
+	  "\n"
+	  "Example:\n"
+	  "  ajail clone show 1f3a9c07\n" },
+	{ "rm",
+	  "Usage: ajail clone rm [-f] ID...\n"
+	  "\n"
+	  "Remove workspaces. One a jail is using, one with uncommitted changes, or one whose commits were\n"
+	  "neither delivered nor merged is kept, and the message says why ('ajail clone sync' delivers).\n"
+	  "\n"
+	  "Options:\n"
+	  "  -f, --force          remove it whatever it holds\n"
+	  "  -h, --help           this text\n"
+	  "\n"
+	  "Example:\n"
+	  "  ajail clone rm 1f3a9c07\n" },
+	{ "gc",
+	  "Usage: ajail clone gc\n"
+	  "\n"
+	  "Remove every workspace that is clean and whose commits were delivered or merged (or that has none),\n"
+	  "then the base checkouts no workspace uses and what interrupted runs left behind.\n"
+	  "\n"
+	  "Options:\n"
+	  "  -h, --help           this text\n"
+	  "\n"
+	  "Example:\n"
+	  "  ajail clone gc\n" },
+	{ "sync",
+	  "Usage: ajail clone sync [ID...]\n"
+	  "\n"
+	  "Deliver workspaces' commits now (every workspace when no ID is given): fetch each one's branch into\n"
+	  "its repository as ajail/ID ($AJAIL_CLONE_PREFIX, default ajail/, then the id). A session's end\n"
+	  "does the same; this is for one whose delivery failed. A branch you have checked out never moves.\n"
+	  "\n"
+	  "Options:\n"
+	  "  -h, --help           this text\n"
+	  "\n"
+	  "Example:\n"
+	  "  ajail clone sync 1f3a9c07\n" },
+};
 
 static void json_field(const char *key, const char *value)
 {
@@ -445,33 +513,65 @@ static int usage_error(const char *fmt, ...)
 int clone_cmd_main(char **args, const char *store_dir)
 {
 	struct aj_err err = { 0 };
-	bool json = false, force = false, help = false;
+	bool json = false, force = false;
 	cleanup_strv char **pos = NULL;
 	const char *verb = args && args[0] ? args[0] : NULL;
-	for (size_t k = verb ? 1 : 0; args && args[k]; k++) {
-		const char *a = args[k];
-		if (!strcmp(a, "--json"))
-			json = true;
-		else if (!strcmp(a, "--force") || !strcmp(a, "-f"))
-			force = true;
-		else if (!strcmp(a, "-h") || !strcmp(a, "--help"))
-			help = true;
-		else if (a[0] == '-' && a[1])
-			return usage_error("clone %s: unknown option '%s'; see ajail clone --help", verb, a);
-		else
-			strv_push(&pos, xstrdup(a));
-	}
-	if (!verb || help || !strcmp(verb, "-h") || !strcmp(verb, "--help") || !strcmp(verb, "help")) {
+	if (!verb || !strcmp(verb, "-h") || !strcmp(verb, "--help") || !strcmp(verb, "help")) {
 		fputs(clone_usage, verb ? stdout : stderr);
 		return verb ? 0 : 2;
 	}
+	const char *verb_usage = NULL;
+	for (size_t k = 0; k < sizeof clone_verb_usage / sizeof clone_verb_usage[0]; k++)
+		if (!strcmp(verb, clone_verb_usage[k].verb))
+			verb_usage = clone_verb_usage[k].usage;
+	if (!verb_usage) {
+		cleanup_free char *everb = util_escape(verb);
+		return usage_error("clone: unknown command '%s'; use one of list, show, rm, gc, sync "
+				   "(ajail clone --help)",
+				   everb);
+	}
+	/* -h wins over whatever else the line holds: someone unsure how to write the command is asking how. */
+	for (size_t k = 1; args[k]; k++)
+		if (!strcmp(args[k], "-h") || !strcmp(args[k], "--help")) {
+			fputs(verb_usage, stdout);
+			return 0;
+		}
+	for (size_t k = 1; args[k]; k++) {
+		const char *a = args[k];
+		if (!strcmp(a, "--json")) {
+			json = true;
+		} else if (!strcmp(a, "--force") || !strcmp(a, "-f")) {
+			force = true;
+		} else if (a[0] == '-' && a[1]) {
+			cleanup_free char *ea = util_escape(a);
+			return usage_error("clone %s: unknown option '%s'; see ajail clone %s --help", verb, ea, verb);
+		} else {
+			strv_push(&pos, xstrdup(a));
+		}
+	}
 	bool is_list = !strcmp(verb, "list"), is_show = !strcmp(verb, "show"), is_rm = !strcmp(verb, "rm"),
 	     is_gc = !strcmp(verb, "gc"), is_sync = !strcmp(verb, "sync");
-	if (!(is_list || is_show || is_rm || is_gc || is_sync))
-		return usage_error("clone: unknown command '%s'; see ajail clone --help", verb);
 	size_t npos = strv_len(pos);
-	if (((is_list || is_gc) && npos) || (is_show && npos != 1) || (is_rm && npos == 0) || (json && !is_list))
-		return usage_error("clone %s: wrong arguments; see ajail clone --help", verb);
+	cleanup_free char *first = npos ? util_escape(pos[0]) : NULL;
+	if (json && !is_list)
+		return usage_error("clone %s: --json is only for 'ajail clone list'", verb);
+	if (force && !is_rm)
+		return usage_error("clone %s: --force is only for 'ajail clone rm'", verb);
+	if (is_list && npos)
+		return usage_error("clone list: takes no ID (got '%s'); 'ajail clone show ID' shows one workspace",
+				   first);
+	if (is_gc && npos)
+		return usage_error("clone gc: takes no ID (got '%s'); gc picks what to remove, 'ajail clone rm "
+				   "ID...' removes the ones you name",
+				   first);
+	if (is_show && npos == 0)
+		return usage_error("clone show: missing the workspace ID; 'ajail clone list' shows them (usage: "
+				   "ajail clone show ID)");
+	if (is_show && npos > 1)
+		return usage_error("clone show: one ID at a time, not %zu (usage: ajail clone show ID)", npos);
+	if (is_rm && npos == 0)
+		return usage_error("clone rm: missing the IDs of the workspaces to remove; 'ajail clone list' shows "
+				   "them (usage: ajail clone rm [--force] ID...)");
 	if (lazy_git2_load(&err) < 0) {
 		output_error(&err);
 		return 1;
@@ -495,7 +595,8 @@ int clone_cmd_main(char **args, const char *store_dir)
 		if (!sel[k]) {
 			free(sel);
 			ws_entries_free(e, n);
-			return usage_error("clone %s: no workspace '%s'; see ajail clone list", verb, pos[k]);
+			cleanup_free char *eid = util_escape(pos[k]);
+			return usage_error("clone %s: no workspace '%s'; 'ajail clone list' shows them", verb, eid);
 		}
 	}
 	int status = 0;

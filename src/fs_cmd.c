@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "archive.h"
+#include "fs_build.h"
 #include "hostca.h"
 #include "hostpath.h"
 #include "output.h"
@@ -20,20 +22,145 @@
 #include "util.h"
 
 static const char fs_usage[] =
-	"Usage: ajail fs import NAME SOURCE    SOURCE: a tarball (any compression), - for stdin, or a directory\n"
-	"       ajail fs list [--json]\n"
-	"       ajail fs rm [--force] NAME...    refuses while a jail runs on it, unless --force\n"
-	"       ajail fs build RECIPE [NAME]     run the recipe's builder (mkrootfs/), import its tarball\n"
-	"       ajail fs build --list            the recipes there are\n"
-	"       ajail fs cp SRC DST\n"
-	"       ajail fs export NAME FILE        FILE: .tar, .tar.zst, .tar.gz, .tar.xz, or - (tar on stdout)\n"
-	"Options: -q, --quiet (no progress bar or summary)\n"
-	"Rootfses live in $AJAIL_HOME/fs (default ~/.ajail/fs). Names: letters, digits, '.', '_', '-'.\n";
+	"Usage: ajail fs import NAME SOURCE     import a tarball, - (standard input) or a directory\n"
+	"       ajail fs list [--json]          the rootfses: size, files, created, source, in use\n"
+	"       ajail fs rm [--force] NAME...   remove rootfses (refused while a jail runs on one)\n"
+	"       ajail fs build [-p PKG,...] RECIPE [NAME]\n"
+	"                                       run a recipe's builder (mkrootfs/), import its tarball\n"
+	"       ajail fs build --list           the recipes there are\n"
+	"       ajail fs cp SRC DST             copy a rootfs\n"
+	"       ajail fs export NAME FILE       write it to a .tar, .tar.zst, .tar.gz, .tar.xz or - (stdout)\n"
+	"\n"
+	"Rootfses live in $AJAIL_HOME/fs (default ~/.ajail/fs); names have letters, digits, '.', '_' and '-'.\n"
+	"'ajail fs COMMAND --help' shows a command's options and examples.\n";
+
+/* Each command's own --help: what it does, its options, an example. tools/mkman.py makes the man
+ * page's COMMANDS from these, so they follow its layout (Usage lines, prose, "Options:", "Example:"). */
+static const struct {
+	const char *verb, *usage;
+} fs_verb_usage[] = {
+	{ "import",
+	  "Usage: ajail fs import [-q] NAME SOURCE\n"
+	  "\n"
+	  "Import SOURCE as the new rootfs NAME: a tarball (any compression, found by content), - for standard\n"
+	  "input, or a directory. Files become yours (root inside the jail), device nodes are skipped and\n"
+	  "setuid bits dropped. Atomic: a failed import leaves no rootfs NAME behind.\n"
+	  "\n"
+	  "Options:\n"
+	  "  -q, --quiet          no progress bar or summary line\n"
+	  "  -h, --help           this text\n"
+	  "\n"
+	  "Examples:\n"
+	  "  ajail fs import alpine alpine-minirootfs-3.22.0-x86_64.tar.gz\n"
+	  "  docker export CONTAINER | ajail fs import web -\n"
+	  "  ajail fs import mine /path/to/a/root/directory\n" },
+	{ "list",
+	  "Usage: ajail fs list [--json]\n"
+	  "\n"
+	  "List the rootfses in the store: name, size on disk, files, when it was made, its source, and\n"
+	  "whether a jail runs on it. A symlink (default, say) shows the rootfs it points to.\n"
+	  "\n"
+	  "Options:\n"
+	  "  --json               one JSON array, for scripts\n"
+	  "  -h, --help           this text\n"
+	  "\n"
+	  "Example:\n"
+	  "  ajail fs list\n" },
+	{ "rm",
+	  "Usage: ajail fs rm [-f] [-q] NAME...\n"
+	  "\n"
+	  "Remove rootfses from the store. One a jail is running on is kept, and the message names the jail.\n"
+	  "A symlink (default, say) is removed itself, not the rootfs it points to.\n"
+	  "\n"
+	  "Options:\n"
+	  "  -f, --force          remove it even while a jail runs on it\n"
+	  "  -q, --quiet          no line for each rootfs removed\n"
+	  "  -h, --help           this text\n"
+	  "\n"
+	  "Example:\n"
+	  "  ajail fs rm debian-scratch\n" },
+	{ "build",
+	  "Usage: ajail fs build [-q|-v] [-p PKG,...] RECIPE [NAME]\n"
+	  "       ajail fs build --list\n"
+	  "\n"
+	  "Run a recipe's builder (mkrootfs/) and import the tarball it writes as rootfs NAME (default: the\n"
+	  "recipe's name). RECIPE names one in rootfs-recipes/, or with a '/' a file of your own (one 'key\n"
+	  "value' per line). The builder's output goes to $AJAIL_HOME/fs/.log/NAME.log, and its last lines\n"
+	  "are shown when it fails. mkrootfs/ and rootfs-recipes/ are found beside ajail, in ../share/ajail,\n"
+	  "or in $AJAIL_DATADIR.\n"
+	  "\n"
+	  "Options:\n"
+	  "  -p, --packages=PKG[,PKG...]\n"
+	  "                       install these packages too, beside the recipe's own (repeatable; the\n"
+	  "                       debian and alpine builders, not busybox)\n"
+	  "  --list               the recipes there are: name, builder, description\n"
+	  "  -v, --verbose        show the builder's output as it runs\n"
+	  "  -q, --quiet          no progress line or summary\n"
+	  "  -h, --help           this text\n"
+	  "\n"
+	  "Examples:\n"
+	  "  ajail fs build busybox            # offline, from busybox-static\n"
+	  "  ajail fs build debian             # Debian 12 minbase (mmdebstrap)\n"
+	  "  ajail fs build -p jq,curl debian debian-jq\n"
+	  "  ajail fs build ./my-recipe mine   # a recipe file of your own\n" },
+	{ "cp",
+	  "Usage: ajail fs cp [-q] SRC DST\n"
+	  "\n"
+	  "Copy rootfs SRC to the new rootfs DST: a full copy, so the two share nothing afterwards.\n"
+	  "\n"
+	  "Options:\n"
+	  "  -q, --quiet          no progress bar or summary line\n"
+	  "  -h, --help           this text\n"
+	  "\n"
+	  "Example:\n"
+	  "  ajail fs cp debian debian-scratch\n" },
+	{ "export",
+	  "Usage: ajail fs export [-q] NAME FILE\n"
+	  "\n"
+	  "Write rootfs NAME to FILE as a tarball, compressed as FILE's name says: .tar, .tar.zst (in several\n"
+	  "threads), .tar.gz, .tar.xz or .tar.bz2; - writes a plain tar to standard output.\n"
+	  "\n"
+	  "Options:\n"
+	  "  -q, --quiet          no progress bar or summary line\n"
+	  "  -h, --help           this text\n"
+	  "\n"
+	  "Examples:\n"
+	  "  ajail fs export debian debian.tar.zst\n"
+	  "  ajail fs export debian - | ssh HOST ajail fs import debian -\n" },
+};
 
 struct fs_args {
 	char **pos;  /* positional arguments */
-	bool json, force, quiet, list, help;
+	char **packages; /* build -p: added to the recipe's packages */
+	bool json, force, quiet, list, help, verbose;
 };
+
+/* -p PKG,PKG...: each one checked here, since it goes into a recipe a builder on the host reads. */
+static int add_packages(struct fs_args *a, const char *opt, const char *list, struct aj_err *err)
+{
+	if (!list)
+		return aj_usage(err, "fs build: %s needs a package list, e.g. %s jq,curl", opt, opt);
+	size_t before = strv_len(a->packages);
+	for (const char *p = list;;) {
+		size_t n = strcspn(p, ",");
+		if (n) {
+			cleanup_free char *pkg = xstrndup(p, n);
+			if (!recipe_package_ok(pkg)) {
+				cleanup_free char *e = util_escape(pkg);
+				return aj_usage(err, "fs build: '%s' is not a package name (lowercase letters, digits, '+', '.', "
+						     "'-', '_', then :ARCH and =VERSION if wanted); give -p jq,curl",
+						e);
+			}
+			strv_push(&a->packages, steal_pointer(&pkg));
+		}
+		if (!p[n])
+			break;
+		p += n + 1;
+	}
+	if (strv_len(a->packages) == before)
+		return aj_usage(err, "fs build: %s '%s' names no package; give -p jq,curl", opt, list);
+	return 0;
+}
 
 static int parse(char **args, struct fs_args *a, const char *verb, struct aj_err *err)
 {
@@ -53,8 +180,20 @@ static int parse(char **args, struct fs_args *a, const char *verb, struct aj_err
 				a->list = true;
 			else if (strcmp(w, "-h") == 0 || strcmp(w, "--help") == 0)
 				a->help = true;
-			else
-				return aj_usage(err, "fs %s: unknown option '%s'; see ajail fs --help", verb, w);
+			else if (strcmp(verb, "build") == 0 && (strcmp(w, "-v") == 0 || strcmp(w, "--verbose") == 0))
+				a->verbose = true;
+			else if (strcmp(verb, "build") == 0 && (strcmp(w, "-p") == 0 || strcmp(w, "--packages") == 0)) {
+				if (add_packages(a, w, args[i + 1], err) < 0)
+					return -1;
+				i++;
+			} else if (strcmp(verb, "build") == 0 && str_has_prefix(w, "--packages=")) {
+				if (add_packages(a, "--packages", w + strlen("--packages="), err) < 0)
+					return -1;
+			} else if (strcmp(verb, "build") == 0 && str_has_prefix(w, "-p")) {
+				if (add_packages(a, "-p", w + 2, err) < 0)
+					return -1;
+			} else
+				return aj_usage(err, "fs %s: unknown option '%s'; see ajail fs %s --help", verb, w, verb);
 		} else {
 			strv_push(&a->pos, xstrdup(w));
 		}
@@ -66,12 +205,13 @@ static int want_args(const struct fs_args *a, const char *verb, size_t min, size
 {
 	size_t n = strv_len(a->pos);
 	if (n < min || n > max)
-		return aj_usage(err, "fs %s: expected %s; see ajail fs --help", verb,
+		return aj_usage(err, "fs %s: expected %s; see ajail fs %s --help", verb,
 				strcmp(verb, "import") == 0  ? "NAME SOURCE"
 				: strcmp(verb, "cp") == 0    ? "SRC DST"
 				: strcmp(verb, "export") == 0 ? "NAME FILE"
 				: strcmp(verb, "build") == 0 ? "RECIPE [NAME]"
-							     : "NAME...");
+							     : "NAME...",
+				verb);
 	return 0;
 }
 
@@ -82,13 +222,19 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* One line that says what happened, including everything that was not kept as it was. */
-static void summary(const char *what, const char *name, const struct archive_stats *st, double secs)
+/* One line that says what happened, including everything that was not kept as it was. timing, when
+ * given, replaces "in N s" (a build says how long its builder took besides). */
+static void summary(const char *what, const char *name, const struct archive_stats *st, double secs,
+		    const char *timing)
 {
 	cleanup_free char *size = util_human_size(st->bytes);
 	uint64_t entries = st->files + st->dirs + st->symlinks + st->hardlinks;
-	fprintf(stderr, "ajail: %s '%s': %llu entries (%llu files, %s) in %.2f s", what, name, (unsigned long long)entries,
-		(unsigned long long)st->files, size, secs);
+	if (timing)
+		fprintf(stderr, "ajail: %s '%s' %s: %llu entries (%llu files, %s)", what, name, timing,
+			(unsigned long long)entries, (unsigned long long)st->files, size);
+	else
+		fprintf(stderr, "ajail: %s '%s': %llu entries (%llu files, %s) in %.2f s", what, name,
+			(unsigned long long)entries, (unsigned long long)st->files, size, secs);
 	if (st->skipped_devices)
 		fprintf(stderr, "; skipped %llu device nodes, fifos and sockets (the jail's /dev replaces them)",
 			(unsigned long long)st->skipped_devices);
@@ -118,7 +264,7 @@ static int import_into(struct store *s, const char *name, const char *source, co
 		return -1;
 	}
 	if (!quiet)
-		summary("imported", name, &st, now() - t0);
+		summary("imported", name, &st, now() - t0, NULL);
 	return 0;
 }
 
@@ -136,6 +282,20 @@ static int cmd_import(struct store *s, const struct fs_args *a, struct aj_err *e
 		 * jail on it reads. */
 		if (hostpath_check_in_cwd("fs import", source, real, err) < 0)
 			return -1;
+		/* Refused as an empty archive is: a directory with nothing in it is no rootfs either, and
+		 * would only make a jail that cannot start. */
+		DIR *d = opendir(real);
+		if (d) {
+			struct dirent *e;
+			bool empty = true;
+			while (empty && (e = readdir(d)))
+				empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+			closedir(d);
+			if (empty) {
+				cleanup_free char *esc = util_escape(source);
+				return aj_fail(err, 0, "import '%s': '%s' holds no files: not a rootfs", name, esc);
+			}
+		}
 		meta = xstrdup(real);
 	}
 	return import_into(s, name, source, meta, a->quiet, err);
@@ -234,7 +394,7 @@ static int cmd_export(struct store *s, const struct fs_args *a, struct aj_err *e
 	if (archive_export(fd, file, name, !a->quiet && isatty(STDERR_FILENO), &st, err) < 0)
 		return aj_err_wrap(err, "export '%s'", name);
 	if (!a->quiet)
-		summary("exported", name, &st, now() - t0);
+		summary("exported", name, &st, now() - t0, NULL);
 	return 0;
 }
 
@@ -341,52 +501,95 @@ static int cmd_build(struct store *s, const struct fs_args *a, struct aj_err *er
 	if (recipe_parse(text, base, &r, err) < 0)
 		return -1;
 	cleanup_free char *builder = xasprintf("%s/mkrootfs/%s", datadir, r.builder);
+	cleanup_free char *builder_name = xstrdup(r.builder);
 	recipe_release(&r);
+	if (a->packages && strcmp(builder_name, "busybox") == 0)
+		return aj_usage(err, "fs build: the busybox builder installs no packages (it copies the host's busybox); "
+				     "-p works with recipes whose builder is debian or alpine");
 	if (access(builder, X_OK) < 0)
 		return aj_fail(err, errno, "fs build: builder %s", builder);
+	char real_recipe[PATH_MAX];
+	if (!realpath(recipe_path, real_recipe))
+		return aj_fail(err, errno, "%s", recipe_path);
+	cleanup_free char *packages = a->packages ? strv_join(a->packages, ",") : NULL;
 	struct store_txn t;
 	if (store_txn_begin(s, name, &t, err) < 0)
 		return -1;
-	/* The builder's tarball goes beside the import's temp dir: the same sweep removes both. */
-	cleanup_free char *tarball = xasprintf("%s/fs/.tmp/%s.tar", s->dir, name);
-	char real_recipe[PATH_MAX];
-	if (!realpath(recipe_path, real_recipe)) {
+	/* The build's own directory beside the import's: its recipe, its tarball and whatever the builder
+	 * writes beside it (NAME.tar.part) go with it, after a failure or at the next sweep. */
+	cleanup_free char *work = xasprintf("%s" STORE_BUILD_SUFFIX, name);
+	cleanup_free char *workdir = xasprintf("%s/fs/.tmp/%s", s->dir, work);
+	cleanup_free char *tarball = xasprintf("%s/%s.tar", workdir, name);
+	cleanup_free char *derived = xasprintf("%s/recipe", workdir);
+	cleanup_close int tmpfd = openat(s->fsfd, ".tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (tmpfd >= 0)
+		store_remove_tree(tmpfd, work);
+	if (tmpfd < 0 || mkdirat(tmpfd, work, 0700) < 0) {
+		aj_fail(err, errno, "fs build: create %s", workdir);
 		store_txn_abort(&t);
-		return aj_fail(err, errno, "%s", recipe_path);
+		return -1;
 	}
-
-	if (!a->quiet)
-		fprintf(stderr, "ajail: building '%s': %s %s %s\n", name, builder, real_recipe, tarball);
-	fflush(stderr);
-	/* The host's CA bundle, for a builder that fetches through a proxy only the host trusts (npm in
-	 * mkrootfs/debian): the builder may use it during the build, never leave it in the rootfs. */
-	const char *hostca = hostca_path(environ);
-	pid_t pid = fork();
-	if (pid == 0) {
-		if (hostca)
-			setenv("AJAIL_HOST_CA", hostca, 1);
-		execl(builder, builder, real_recipe, tarball, (char *)NULL);
-		fprintf(stderr, "ajail: exec %s: %s\n", builder, strerror(errno));
-		_exit(127);
+	if (packages) {
+		/* The recipe with the packages added, where only we can write it. */
+		cleanup_free char *merged = recipe_add_packages(text, a->packages);
+		cleanup_free char *rel = xasprintf("%s/recipe", work);
+		cleanup_close int fd = openat(tmpfd, rel, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 || write_all(fd, merged, strlen(merged)) < 0) {
+			aj_fail(err, errno, "fs build: write %s", derived);
+			store_txn_abort(&t);
+			return -1;
+		}
 	}
-	int ws = 0;
-	if (pid < 0 || waitpid(pid, &ws, 0) < 0 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
+	char *argv[] = { builder, packages ? derived : real_recipe, tarball, NULL };
+	struct fs_build b = {
+		.name = name,
+		.builder = builder,
+		.builder_name = builder_name,
+		.argv = argv,
+		/* The host's CA bundle, for a builder that fetches through a proxy only the host trusts
+		 * (npm in mkrootfs/debian): the builder may use it during the build, never leave it in
+		 * the rootfs. */
+		.host_ca = hostca_path(environ),
+		.store_dir = s->dir,
+		.fsfd = s->fsfd,
+		.lockfd = t.lockfd,
+		.quiet = a->quiet,
+		.verbose = a->verbose,
+	};
+	double build_secs = 0;
+	int built = fs_build_run(&b, &build_secs, err);
+	if (built < 0) {
+		if (built != -2)
+			store_txn_abort(&t);
+		return -1;
+	}
+	if (access(tarball, F_OK) < 0) {
 		store_txn_abort(&t);
-		return aj_fail(err, 0, "fs build: the builder %s failed (%s %d); nothing was imported", builder,
-			       WIFSIGNALED(ws) ? "signal" : "exit", WIFSIGNALED(ws) ? WTERMSIG(ws) : WEXITSTATUS(ws));
+		return aj_fail(err, 0, "fs build: the builder %s exited 0 but wrote no %s; nothing was imported", builder,
+			       tarball);
 	}
 	struct archive_stats st = { 0 };
 	double t0 = now();
-	cleanup_free char *meta = xasprintf("recipe %s", real_recipe);
-	if (archive_import(tarball, t.dirfd, name, !a->quiet && isatty(STDERR_FILENO), &st, err) < 0 ||
-	    store_txn_commit(&t, meta, err) < 0) {
+	cleanup_free char *meta = packages ? xasprintf("recipe %s -p %s", real_recipe, packages)
+					   : xasprintf("recipe %s", real_recipe);
+	if (archive_import(tarball, t.dirfd, name, !a->quiet && isatty(STDERR_FILENO), &st, err) < 0) {
+		aj_err_wrap(err, "import '%s'", name);
+		fs_build_explain_import(&b, err);
 		store_txn_abort(&t);
-		unlink(tarball);
+		return -1;
+	}
+	/* The tarball goes before the commit: the import's copy is all that is kept. */
+	store_remove_tree(tmpfd, work);
+	if (store_txn_commit(&t, meta, err) < 0) {
+		store_txn_abort(&t);
 		return aj_err_wrap(err, "import '%s'", name);
 	}
-	unlink(tarball);
-	if (!a->quiet)
-		summary("built", name, &st, now() - t0);
+	double import_secs = now() - t0;
+	if (!a->quiet) {
+		cleanup_free char *timing = xasprintf("in %.1f s (builder %.1f s, import %.1f s)", build_secs + import_secs,
+						      build_secs, import_secs);
+		summary("built", name, &st, 0, timing);
+	}
 	return 0;
 }
 
@@ -401,21 +604,26 @@ int fs_cmd_main(char **args, const char *store_dir)
 	struct fs_args a = { 0 };
 	int ret = -1;
 	struct store s = { .fsfd = -1 };
+	const char *verb_usage = NULL;
+	for (size_t i = 0; i < sizeof fs_verb_usage / sizeof fs_verb_usage[0]; i++)
+		if (strcmp(verb, fs_verb_usage[i].verb) == 0)
+			verb_usage = fs_verb_usage[i].usage;
+	if (!verb_usage) {
+		cleanup_free char *everb = util_escape(verb);
+		aj_usage(&err, "fs: unknown command '%s'; use one of import, list, rm, build, cp, export "
+			       "(ajail fs --help)",
+			 everb);
+		goto out;
+	}
+	/* -h before "--" wins over whatever else the line holds, even options parse() would reject: someone
+	 * unsure how to write the command is asking how. */
+	for (size_t i = 1; args[i] && strcmp(args[i], "--") != 0; i++)
+		if (strcmp(args[i], "-h") == 0 || strcmp(args[i], "--help") == 0) {
+			fputs(verb_usage, stdout);
+			return 0;
+		}
 	if (parse(args + 1, &a, verb, &err) < 0)
 		goto out;
-	if (a.help) {
-		fputs(fs_usage, stdout);
-		ret = 0;
-		goto out;
-	}
-	static const char *const verbs[] = { "import", "list", "rm", "build", "cp", "export" };
-	bool known = false;
-	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
-		known |= strcmp(verb, verbs[i]) == 0;
-	if (!known) {
-		aj_usage(&err, "fs: unknown command '%s'; use one of import, list, rm, build, cp, export", verb);
-		goto out;
-	}
 	bool writes = strcmp(verb, "list") != 0;
 	if (store_open(store_dir, writes, &s, &err) < 0)
 		goto out;
@@ -434,6 +642,7 @@ int fs_cmd_main(char **args, const char *store_dir)
 out:
 	store_close(&s);
 	strv_free(a.pos);
+	strv_free(a.packages);
 	if (ret < 0) {
 		if (err.msg[0])
 			output_error(&err);

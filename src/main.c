@@ -357,18 +357,40 @@ static int cmd_run(struct opts *o, const struct trust_project *proj, const char 
 	return status;
 }
 
+/* In the layout tools/mkman.py reads (see fs_cmd.c). */
+static const char doctor_usage[] =
+	"Usage: ajail doctor [--json]\n"
+	"\n"
+	"Check what jails need on this machine: an unprivileged user namespace and an overlay inside it\n"
+	"(tried in a throw-away child), Landlock, seccomp, cgroup v2 limits, and the store. Each failure says\n"
+	"what to change. Exit status 1 when jails cannot run here.\n"
+	"\n"
+	"Options:\n"
+	"  --json               one JSON object, for scripts\n"
+	"  -h, --help           this text\n"
+	"\n"
+	"Example:\n"
+	"  ajail doctor\n";
+
 /* `ajail doctor [--json]`: can this machine run jails, and where is the store? */
 static int cmd_doctor(const struct opts *o, const char *store)
 {
 	bool json = false;
+	/* -h wins over whatever else the line holds: someone unsure how to write the command is asking how. */
+	for (size_t i = 0; o->verb_args && o->verb_args[i]; i++)
+		if (strcmp(o->verb_args[i], "-h") == 0 || strcmp(o->verb_args[i], "--help") == 0) {
+			fputs(doctor_usage, stdout);
+			return 0;
+		}
 	for (size_t i = 0; o->verb_args && o->verb_args[i]; i++) {
 		if (strcmp(o->verb_args[i], "--json") == 0) {
 			json = true;
-		} else if (strcmp(o->verb_args[i], "-h") == 0 || strcmp(o->verb_args[i], "--help") == 0) {
-			puts("Usage: ajail doctor [--json]\nCheck that this kernel lets this user run jails; exit 1 if not.");
-			return 0;
 		} else {
-			fprintf(stderr, "ajail: doctor: unknown argument '%s'; usage: ajail doctor [--json]\n", o->verb_args[i]);
+			cleanup_free char *e = util_escape(o->verb_args[i]);
+			fprintf(stderr,
+				"ajail: doctor: unknown argument '%s'; it takes only --json (usage: ajail doctor "
+				"[--json])\n",
+				e);
 			return 2;
 		}
 	}

@@ -97,3 +97,114 @@ int recipe_parse(const char *text, const char *name, struct recipe *r, struct aj
 	r->builder = xstrdup(b);
 	return 0;
 }
+
+static bool all_of(const char *s, size_t n, const char *extra, bool upper)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!islower(c) && !isdigit(c) && !(upper && isupper(c)) && !strchr(extra, c))
+			return false;
+	}
+	return true;
+}
+
+bool recipe_package_ok(const char *p)
+{
+	size_t n = strlen(p);
+	if (n == 0 || n > 200 || !(islower((unsigned char)p[0]) || isdigit((unsigned char)p[0])))
+		return false;
+	/* NAME[:ARCH][=VERSION]; a version may hold ':' (an epoch), an arch may not. */
+	const char *eq = strchr(p, '=');
+	size_t head = eq ? (size_t)(eq - p) : n;
+	const char *colon = memchr(p, ':', head);
+	size_t name = colon ? (size_t)(colon - p) : head;
+	if (!all_of(p, name, "+.-_", false))
+		return false;
+	if (colon && !all_of(colon + 1, head - name - 1, "-", false))
+		return false;
+	return !eq || all_of(eq + 1, n - head - 1, ".+~:_-", true);
+}
+
+/* Does the space-separated list words (n bytes) hold word? */
+static bool has_word(const char *words, size_t n, const char *word)
+{
+	size_t w = strlen(word);
+	for (size_t i = 0; i < n;) {
+		while (i < n && isspace((unsigned char)words[i]))
+			i++;
+		size_t j = i;
+		while (j < n && !isspace((unsigned char)words[j]))
+			j++;
+		if (j - i == w && memcmp(words + i, word, w) == 0)
+			return true;
+		i = j;
+	}
+	return false;
+}
+
+char *recipe_add_packages(const char *text, char *const *pkgs)
+{
+	/* Where the packages line's words end: before its comment and trailing blanks. */
+	const char *line = NULL, *ins = NULL;
+	for (const char *p = text; *p;) {
+		const char *end = strchrnul(p, '\n');
+		const char *k = p;
+		while (k < end && isspace((unsigned char)*k))
+			k++;
+		size_t klen = strcspn(k, " \t\r\n");
+		if (klen == 8 && strncmp(k, "packages", 8) == 0) {
+			line = k;
+			const char *hash = memchr(k, '#', (size_t)(end - k));
+			ins = hash ? hash : end;
+			while (ins > k + 8 && isspace((unsigned char)ins[-1]))
+				ins--;
+			break;
+		}
+		p = *end ? end + 1 : end;
+	}
+	size_t cap = strlen(text) + 32;
+	for (size_t i = 0; pkgs && pkgs[i]; i++)
+		cap += strlen(pkgs[i]) + 1;
+	char *out = xmalloc(cap);
+	size_t n = 0;
+	if (!line) {
+		n = strlen(text);
+		memcpy(out, text, n);
+		if (n && out[n - 1] != '\n')
+			out[n++] = '\n';
+		memcpy(out + n, "packages", 8);
+		n += 8;
+		ins = text + strlen(text);
+	} else {
+		n = (size_t)(ins - text);
+		memcpy(out, text, n);
+	}
+	size_t start = line ? (size_t)(line - text) + 8 : n;
+	for (size_t i = 0; pkgs && pkgs[i]; i++) {
+		if (has_word(out + start, n - start, pkgs[i]))
+			continue;
+		out[n++] = ' ';
+		memcpy(out + n, pkgs[i], strlen(pkgs[i]));
+		n += strlen(pkgs[i]);
+	}
+	if (!line) {
+		out[n++] = '\n';
+	} else {
+		/* Keep the comment, one blank away from the words. */
+		if (*ins == ' ' || *ins == '\t' || *ins == '#') {
+			const char *rest = ins;
+			while (*rest == ' ' || *rest == '\t')
+				rest++;
+			if (*rest == '#')
+				out[n++] = ' ';
+			ins = rest;
+		}
+		size_t r = strlen(ins);
+		memcpy(out + n, ins, r);
+		n += r;
+	}
+	out[n] = '\0';
+	return out;
+}

@@ -4,6 +4,8 @@
 #ifndef AJAIL_RECIPE_H
 #define AJAIL_RECIPE_H
 
+#include <stdbool.h>
+
 #include "error.h"
 
 struct recipe {
@@ -19,5 +21,14 @@ void recipe_release(struct recipe *r);
  * a key that is not [a-z0-9_-]+, a key given twice. */
 int recipe_parse(const char *text, const char *name, struct recipe *r, struct aj_err *err);
 const char *recipe_get(const struct recipe *r, const char *key);
+
+/* A package name as `fs build -p` takes it: Debian's and Alpine's name characters (lowercase
+ * letters, digits, '+', '.', '-', '_'), then an optional :ARCH and =VERSION. Nothing the builders'
+ * recipe reader, a shell, apt or apk could take as two words, a comment or an option. */
+bool recipe_package_ok(const char *p);
+/* text with pkgs added to its `packages` line (before a comment on it: the builders read a '#'
+ * anywhere as the start of one), or with a `packages` line appended when it has none: a recipe takes
+ * each key once. A package the line names already is not added again. Caller frees. */
+char *recipe_add_packages(const char *text, char *const *pkgs);
 
 #endif

@@ -28,7 +28,47 @@ static const char usage[] =
 	"\n"
 	"An agent's profile (ajail --help: --profile) keeps the agent's home files (~/.claude/,\n"
 	"~/.claude.json, ~/.codex/, ...) in $AJAIL_HOME/state/NAME, mounted into the agent's jails on every\n"
-	"rootfs; never in a rootfs, an export, or another agent's jail.\n";
+	"rootfs; never in a rootfs, an export, or another agent's jail. 'ajail state COMMAND --help' shows a\n"
+	"command's options and examples.\n";
+
+/* Each command's own --help, in the layout tools/mkman.py reads (see fs_cmd.c). */
+static const struct {
+	const char *verb, *usage;
+} verb_usage[] = {
+	{ "list",
+	  "Usage: ajail state list [--json]\n"
+	  "\n"
+	  "List the agents' state in $AJAIL_HOME/state: size, files, the last change, whether a running jail\n"
+	  "uses it, and whether a profile of that name is left.\n"
+	  "\n"
+	  "Options:\n"
+	  "  --json               one JSON array, for scripts\n"
+	  "  -h, --help           this text\n"
+	  "\n"
+	  "Example:\n"
+	  "  ajail state list\n" },
+	{ "rm",
+	  "Usage: ajail state rm NAME...\n"
+	  "\n"
+	  "Remove agents' state: the sign-in, sessions and settings their profile keeps, so that the agent's\n"
+	  "next run starts afresh. State a running jail uses is kept; stop that jail first.\n"
+	  "\n"
+	  "Options:\n"
+	  "  -h, --help           this text\n"
+	  "\n"
+	  "Example:\n"
+	  "  ajail state rm codex\n" },
+	{ "path",
+	  "Usage: ajail state path NAME\n"
+	  "\n"
+	  "Print where agent NAME's state is kept ($AJAIL_HOME/state/NAME), whether or not it exists yet.\n"
+	  "\n"
+	  "Options:\n"
+	  "  -h, --help           this text\n"
+	  "\n"
+	  "Example:\n"
+	  "  ls -a \"$(ajail state path claude)\"\n" },
+};
 
 int state_lock(const char *store_dir, const char *name)
 {
@@ -231,13 +271,26 @@ static void sweep(int dfd)
 int state_cmd_main(char **args, const char *store_dir)
 {
 	const char *verb = args && args[0] ? args[0] : NULL;
-	if (!verb || strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0) {
+	if (!verb || strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "help") == 0) {
 		fputs(usage, verb ? stdout : stderr);
 		return verb ? 0 : 2;
 	}
+	if (strcmp(verb, "ls") == 0)
+		verb = "list";
+	const char *own = NULL;
+	for (size_t i = 0; i < sizeof verb_usage / sizeof verb_usage[0]; i++)
+		if (strcmp(verb, verb_usage[i].verb) == 0)
+			own = verb_usage[i].usage;
+	if (!own) {
+		cleanup_free char *esc = util_escape_controls(verb);
+		fprintf(stderr, "ajail: state: unknown command '%s'; use one of list, rm, path (ajail state --help)\n",
+			esc);
+		return 2;
+	}
+	/* -h wins over whatever else the line holds: someone unsure how to write the command is asking how. */
 	for (size_t i = 1; args[i]; i++)
 		if (strcmp(args[i], "-h") == 0 || strcmp(args[i], "--help") == 0) {
-			fputs(usage, stdout);
+			fputs(own, stdout);
 			return 0;
 		}
 	if (!store_dir) {
@@ -250,7 +303,7 @@ int state_cmd_main(char **args, const char *store_dir)
 		fprintf(stderr, "ajail: state: open %s: %s\n", dir, strerror(errno));
 		return 1;
 	}
-	if (strcmp(verb, "list") == 0 || strcmp(verb, "ls") == 0) {
+	if (strcmp(verb, "list") == 0) {
 		bool json = false;
 		for (size_t i = 1; args[i]; i++) {
 			if (strcmp(args[i], "--json") != 0) {
@@ -264,23 +317,46 @@ int state_cmd_main(char **args, const char *store_dir)
 	}
 	if (strcmp(verb, "rm") == 0) {
 		if (!args[1]) {
-			fputs("ajail: state rm: name the state to remove (see 'ajail state list')\n", stderr);
+			fputs("ajail: state rm: missing the NAME of the state to remove; 'ajail state list' shows them "
+			      "(usage: ajail state rm NAME...)\n",
+			      stderr);
 			return 2;
 		}
+		for (size_t i = 1; args[i]; i++)
+			if (args[i][0] == '-') {
+				cleanup_free char *esc = util_escape_controls(args[i]);
+				fprintf(stderr,
+					"ajail: state rm: unknown option '%s'; it takes only names (usage: ajail state "
+					"rm NAME...)\n",
+					esc);
+				return 2;
+			}
 		if (dfd >= 0)
 			sweep(dfd);
 		return cmd_rm(dfd, dir, args + 1);
 	}
 	if (strcmp(verb, "path") == 0) {
-		if (!args[1] || args[2] || !profile_name_ok(args[1])) {
-			fputs("ajail: state path: usage: ajail state path NAME\n", stderr);
+		if (!args[1]) {
+			fputs("ajail: state path: missing the agent's NAME, e.g. claude; 'ajail state list' shows them "
+			      "(usage: ajail state path NAME)\n",
+			      stderr);
+			return 2;
+		}
+		if (args[2]) {
+			fputs("ajail: state path: one NAME at a time (usage: ajail state path NAME)\n", stderr);
+			return 2;
+		}
+		if (!profile_name_ok(args[1])) {
+			cleanup_free char *esc = util_escape_controls(args[1]);
+			fprintf(stderr,
+				"ajail: state path: '%s' is not a state name (letters, digits, '-', '_' and '.', not "
+				"starting with '.' or '-')\n",
+				esc);
 			return 2;
 		}
 		cleanup_free char *p = path_join(dir, args[1]);
 		puts(p);
 		return 0;
 	}
-	cleanup_free char *esc = util_escape_controls(verb);
-	fprintf(stderr, "ajail: state: unknown command '%s'; use one of list, rm, path\n", esc);
-	return 2;
+	return 2; /* not reached: every verb of verb_usage is handled above */
 }

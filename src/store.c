@@ -359,6 +359,19 @@ static int mkdir_at(int dirfd, const char *name, mode_t mode)
 	return mkdirat(dirfd, name, mode) < 0 && errno != EEXIST ? -1 : 0;
 }
 
+void store_tmp_sweep_name(int tmpfd, const char *name)
+{
+	store_remove_tree(tmpfd, name);
+	cleanup_free char *build = xasprintf("%s" STORE_BUILD_SUFFIX, name);
+	store_remove_tree(tmpfd, build);
+	/* Where builds kept their tarball before they had a directory of their own. */
+	static const char *const old[] = { ".tar", ".tar.part" };
+	for (size_t i = 0; i < sizeof old / sizeof old[0]; i++) {
+		cleanup_free char *f = xasprintf("%s%s", name, old[i]);
+		unlinkat(tmpfd, f, 0);
+	}
+}
+
 /* Imports killed half-way left fs/.tmp/<name> with a lock nobody holds; removals, fs/.trash/<x>. */
 static void sweep(struct store *s)
 {
@@ -374,9 +387,7 @@ static void sweep(struct store *s)
 			if (fd < 0)
 				continue; /* an import in progress */
 			cleanup_free char *base = xstrndup(e->d_name, n - 5);
-			store_remove_tree(tmp, base);
-			cleanup_free char *part = xasprintf("%s.tar", base);
-			unlinkat(tmp, part, 0);
+			store_tmp_sweep_name(tmp, base);
 			unlinkat(tmp, e->d_name, 0);
 			close(fd);
 		}
@@ -454,8 +465,9 @@ int store_open_rootfs(struct store *s, const char *name, struct aj_err *err)
 		return -1;
 	int fd = s->fsfd >= 0 ? openat(s->fsfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	if (fd < 0) {
+		/* A usage error, as --fs=NAME's: the name was wrong, not the disk. */
 		if (s->fsfd < 0 || errno == ENOENT || errno == ENOTDIR)
-			return aj_fail(err, 0, "no rootfs named '%s' in %s/fs; see 'ajail fs list'", name, s->dir);
+			return aj_usage(err, "no rootfs named '%s' in %s/fs; see 'ajail fs list'", name, s->dir);
 		return aj_fail(err, errno, "open rootfs '%s'", name);
 	}
 	return fd;
@@ -576,9 +588,7 @@ void store_txn_abort(struct store_txn *t)
 	if (t->dirfd >= 0)
 		close(t->dirfd);
 	if (tmp >= 0) {
-		store_remove_tree(tmp, t->name);
-		cleanup_free char *part = xasprintf("%s.tar", t->name);
-		unlinkat(tmp, part, 0);
+		store_tmp_sweep_name(tmp, t->name);
 		cleanup_free char *lock = xasprintf("%s.lock", t->name);
 		unlinkat(tmp, lock, 0);
 	}
@@ -838,7 +848,7 @@ int store_remove(struct store *s, const char *name, bool force, struct aj_err *e
 		return -1;
 	struct stat st;
 	if (s->fsfd < 0 || fstatat(s->fsfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return aj_fail(err, 0, "no rootfs named '%s' in %s/fs; see 'ajail fs list'", name, s->dir);
+		return aj_usage(err, "no rootfs named '%s' in %s/fs; see 'ajail fs list'", name, s->dir);
 	if (S_ISLNK(st.st_mode)) {
 		/* default -> debian: removing the name, not what it points to. */
 		if (unlinkat(s->fsfd, name, 0) < 0)

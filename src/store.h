@@ -4,6 +4,8 @@
  *                     valid rootfs; "default" may be a symlink to another one)
  *   fs/.meta/<name>   what ajail knows of it, beside it, never inside: source=, created=
  *   fs/.tmp/<name>    an import in progress, owned by whoever holds fs/.tmp/<name>.lock
+ *   fs/.tmp/<name>@build  a build in progress (its tarball), under the same lock
+ *   fs/.log/<name>.log    the output of the last build of <name>
  *   fs/.trash/        removals in progress
  *   fs/.lock          held for the short critical sections (install, remove)
  *   fs/.meta/<name>.use  flocked shared by every jail running on <name>, exclusively by `fs rm`
@@ -65,6 +67,14 @@ int store_txn_begin(struct store *s, const char *name, struct store_txn *t, stru
 int store_txn_commit(struct store_txn *t, const char *source, struct aj_err *err);
 /* Remove the temp directory (after a failure); safe after commit. */
 void store_txn_abort(struct store_txn *t);
+
+/* A build's own directory in fs/.tmp, beside the import's fs/.tmp/<name>: its derived recipe, its
+ * tarball and whatever the builder writes beside it. '@' is in no rootfs name, so no other name's
+ * entries can be taken for it. */
+#define STORE_BUILD_SUFFIX "@build"
+/* Remove what an import or build of name left in fs/.tmp (not its lock): for whoever holds the lock,
+ * or a sweeper that took it. */
+void store_tmp_sweep_name(int tmpfd, const char *name);
 
 /* Remove a rootfs. Refuses while a jail runs on it unless force; says which jail. */
 int store_remove(struct store *s, const char *name, bool force, struct aj_err *err);

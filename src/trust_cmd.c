@@ -266,7 +266,17 @@ static const char trust_usage[] =
 	"or the directory itself outside one): one option per line as on the command line, # comments.\n"
 	"They apply only once you trust that very content: ajail records its SHA-256 under\n"
 	"$AJAIL_HOME/trust/, and a changed file is ignored until you trust it again. This shows each\n"
-	"option, marks those that loosen the jail, and asks on the terminal (--yes: without asking).\n"
+	"option, marks those that loosen the jail, and asks on the terminal.\n"
+	"\n"
+	"Options:\n"
+	"  -y, --yes            trust without asking (review the options first)\n"
+	"  --revoke             forget the trust; the file's options are ignored again\n"
+	"  --list               every trusted project file, and whether it is still the same\n"
+	"  --json               with --list: one JSON array, for scripts\n"
+	"  -h, --help           this text\n"
+	"\n"
+	"Example:\n"
+	"  cd ~/src/project && ajail trust\n"
 	"\n"
 	"Exit status: 0 trusted, 1 declined or failure, 2 usage (or no terminal to ask on, without --yes).\n";
 
@@ -501,12 +511,21 @@ int trust_cmd_main(char **args, const char *store_dir)
 		} else if (!dir) {
 			dir = a;
 		} else {
-			fputs("ajail: trust: one directory at most; see ajail trust --help\n", stderr);
+			cleanup_free char *e = util_escape(a);
+			fprintf(stderr, "ajail: trust: one directory at most, and '%s' is a second (see ajail trust "
+					"--help)\n",
+				e);
 			return 2;
 		}
 	}
-	if (list + revoke > 1 || (list && (dir || yes)) || (json && !list)) {
-		fputs("ajail: trust: --list takes only --json, --revoke only a directory; see ajail trust --help\n", stderr);
+	const char *bad = list && revoke ? "--list and --revoke do not go together; use one"
+			  : list && dir   ? "--list takes no directory: it lists every trusted project file"
+			  : list && yes   ? "--list and --yes do not go together: --yes trusts a directory's file"
+			  : revoke && yes ? "--revoke and --yes do not go together: --yes is for trusting"
+			  : json && !list ? "--json goes with --list: ajail trust --list --json"
+					  : NULL;
+	if (bad) {
+		fprintf(stderr, "ajail: trust: %s (see ajail trust --help)\n", bad);
 		return 2;
 	}
 	if (list)

@@ -120,6 +120,48 @@ assert_contains "$(cat "$T/o")" "A-B=x" "it is still set, for programs that read
 assert_contains "$(cat "$T/o")" "GOOD=1" "a good one too"
 ok "AJAIL_ENV_A-B is named in a warning"
 
+# fs verbs on a rootfs that does not exist: a usage error (exit 2), as --fs=nope is.
+for v in "rm nope" "cp nope other" "export nope $T/x.tar"; do
+	jail fs $v
+	assert_rc 2 "fs $v"
+	assert_contains "$err" "no rootfs named 'nope'" "fs $v"
+	assert_contains "$err" "ajail fs list" "fs $v points at the list"
+	one_line "fs $v"
+done
+assert_missing "$AJAIL_HOME/fs/other" "fs cp nope made nothing"
+assert_missing "$T/x.tar" "fs export nope wrote nothing"
+ok "fs rm, cp and export of an unknown rootfs exit 2"
+
+# fs import of an empty directory is refused like /dev/null and empty stdin are.
+mkdir "$T/emptydir"
+jail fs import e "$T/emptydir"
+assert_rc 1 "fs import EMPTYDIR"
+assert_contains "$err" "holds no files: not a rootfs" "fs import EMPTYDIR"
+one_line "fs import EMPTYDIR"
+jail fs import e /dev/null
+assert_rc 1 "fs import /dev/null"
+assert_missing "$AJAIL_HOME/fs/e" "no rootfs e"
+ok "fs import of an empty directory is refused"
+
+# clone show with no ID.
+jail clone show
+assert_rc 2 "clone show"
+assert_contains "$err" "missing the workspace ID" "clone show"
+assert_contains "$err" "ajail clone list" "clone show points at the list"
+one_line "clone show"
+ok "clone show without an ID says what is missing"
+
+# fs build alpine where Alpine's mirror cannot be reached (here: nothing listens on port 9).
+sed 's|^mirror .*|mirror http://127.0.0.1:9/alpine|' "$MKROOTFS/../rootfs-recipes/alpine" >"$T/alpine-here"
+jail fs build "$T/alpine-here" alp
+assert_rc 1 "fs build alpine, mirror unreachable"
+assert_contains "$err" "the Alpine mirror http://127.0.0.1:9/alpine cannot be reached" "the mirror is named"
+assert_contains "$err" "ajail fs import alpine alpine-minirootfs-" "and what to do instead"
+assert_missing "$AJAIL_HOME/fs/alp" "no rootfs alp"
+ok "fs build alpine says the mirror is unreachable and what to do"
+# The rows that need a real Debian build (a full disk, SIGKILL of ajail during a build) are in
+# t_build.sh, beside the builder's other failures.
+
 # Whatever failed above left no rootfs, no temp files and no records in the store.
 jail fs list
 assert_rc 0 "fs list"

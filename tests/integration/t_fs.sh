@@ -74,7 +74,7 @@ jail fs rm bb-xz bb-bz2
 assert_rc 0 "rm"
 assert_missing "$AJAIL_HOME/fs/bb-xz"
 assert_missing "$AJAIL_HOME/fs/.meta/bb-xz" "metadata goes too"
-jail fs rm bb-xz; assert_rc 1 "rm of a missing rootfs"
+jail fs rm bb-xz; assert_rc 2 "rm of a missing rootfs (a usage error, as --fs=nope)"
 
 # A rootfs put there by hand, without metadata, is listed and usable; its rm works.
 cp -a "$ROOTFS" "$AJAIL_HOME/fs/byhand"

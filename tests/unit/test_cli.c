@@ -481,6 +481,9 @@ static void test_simple_flags(void **state)
 	ok(c, parse(c, NULL, "--version", NULL));
 	assert_true(c->o.version);
 	assert_false(c->o.help);
+	ok(c, parse(c, NULL, "-V", NULL));
+	assert_true(c->o.version);
+	assert_false(c->o.verbose);
 
 	ok(c, parse(c, NULL, "-h", NULL));
 	assert_true(c->o.help);
@@ -1110,7 +1113,7 @@ static void test_usage_lists_every_flag(void **state)
 {
 	static const char *const flags[] = { "--fs=", "--fs-edit", "--home-edit", "--ro", "--rol", "--rw", "--hide",
 					     "--mount=", "--dev=", "--no-net", "--cap-add=", "--new-session", "--quiet",
-					     "-q", "--verbose", "-v", "--dry-run", "--help", "-h", "--version",
+					     "-q", "--verbose", "-v", "--dry-run", "--help", "-h", "--version", "-V",
 					     "--no-cap-drop", "--no-seccomp", "--allow-ptrace", "--no-landlock", "--no-rlimits",
 					     "--no-mask", "--lockdown", "--memory=", "--cpus=", "--pids=",
 					     "AJAIL_ARGS", "AJAIL_ENV_", "AJAIL_HOME" };

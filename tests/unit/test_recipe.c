@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -95,12 +96,67 @@ static void test_names(void **state)
 	assert_non_null(strstr(err.msg, "64"));
 }
 
+static void test_package_names(void **state)
+{
+	const char *good[] = { "jq", "g++", "libc6-dev", "python3.11", "ssl_client", "0ad", "libc6:i386",
+			       "curl=7.88.1-10+deb12u5", "tzdata=2024a-0+deb12u1", "bash=1:5.2~rc1", "busybox=1.36.1-r2",
+			       "libc6:amd64=2.36-9" };
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+		assert_true(recipe_package_ok(good[i]));
+	/* Anything a recipe, a shell, apt or apk would read as more than one package name. */
+	const char *bad[] = { "", "-y", "--allow-unauthenticated", "Foo", "a b", "a\tb", "a\nb", "a#b", "a,b", "a;b",
+			      "$(id)", "a/b", "../x", ".hidden", "+x", "a:", "a:I386", "a=", "=1", "a=1 2", "a:b:c",
+			      "a=1\n", "ü", "a=1;rm" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		if (recipe_package_ok(bad[i]))
+			fail_msg("'%s' accepted", bad[i]);
+	}
+	char longname[260];
+	memset(longname, 'a', 201);
+	longname[201] = '\0';
+	assert_false(recipe_package_ok(longname));
+}
+
+static void merged_is(const char *text, char **pkgs, const char *want)
+{
+	char *got = recipe_add_packages(text, pkgs);
+	assert_string_equal(got, want);
+	/* Still one recipe, each key once. */
+	struct recipe r;
+	struct aj_err err = { 0 };
+	assert_int_equal(recipe_parse(got, "x", &r, &err), 0);
+	recipe_release(&r);
+	free(got);
+}
+
+static void test_add_packages(void **state)
+{
+	char *two[] = { "jq", "curl", NULL };
+	/* Appended to the existing line, never a second packages line (recipe_parse refuses that). */
+	merged_is("builder debian\npackages git  python3\nsuite bookworm\n", two,
+		  "builder debian\npackages git  python3 jq curl\nsuite bookworm\n");
+	/* Before a comment on that line: the builders read from '#' on as a comment. */
+	merged_is("builder debian\npackages git # tools\n", two, "builder debian\npackages git jq curl # tools\n");
+	merged_is("builder debian\n  packages\tgit\t\r\n", two, "builder debian\n  packages\tgit jq curl\r\n");
+	merged_is("builder debian\npackages\n", two, "builder debian\npackages jq curl\n");
+	/* No packages line: one is added, with the newline the last line lacked. */
+	merged_is("builder alpine\nbranch v3.22", two, "builder alpine\nbranch v3.22\npackages jq curl\n");
+	merged_is("builder alpine\n", two, "builder alpine\npackages jq curl\n");
+	/* A comment that mentions packages is not the line; a key that starts with it is not either. */
+	merged_is("# packages here\nbuilder debian\npackages-extra x\n", two,
+		  "# packages here\nbuilder debian\npackages-extra x\npackages jq curl\n");
+	/* What the line names already is not added twice. */
+	char *dup[] = { "git", "jq", "jq", NULL };
+	merged_is("builder debian\npackages git curl\n", dup, "builder debian\npackages git curl jq\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_recipe_basic),	 cmocka_unit_test(test_recipe_no_builder),
 		cmocka_unit_test(test_recipe_bad_builder), cmocka_unit_test(test_recipe_bad_keys),
 		cmocka_unit_test(test_recipe_no_description), cmocka_unit_test(test_names),
+		cmocka_unit_test(test_package_names),	 cmocka_unit_test(test_add_packages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

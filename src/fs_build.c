@@ -1,0 +1,846 @@
+#include "fs_build.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "util.h"
+
+/* How long the builder's tree has to end by itself once told to (SIGTERM), or, after the builder
+ * failed, before it is told: mmdebstrap, stopped, still removes its chroot from /tmp, which in its
+ * unshare mode belongs to ids the user can no longer remove. */
+#define GRACE_MS 10000
+/* After SIGKILL: a process in uninterruptible sleep may never go; stop waiting for it then. */
+#define KILL_MS 5000
+/* The builder's last lines, shown when it fails. */
+#define TAIL_LINES     20
+#define LINE_MAX_BYTES 400
+/* Below this much free space on the store's filesystem, a failed build is said to be a full disk. */
+#define FULL_BYTES (4ull << 20)
+/* A builder's exit status that says a server it downloads from cannot be reached (sysexits'
+ * EX_UNAVAILABLE); its last line names it. */
+#define EXIT_UNREACHABLE 69
+/* The builder's files held open at most, see hold_files(). */
+#define HELD_MAX 8
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- the builder's process tree ---- */
+
+/* The parent of pid, from /proc/PID/stat (the field after the command, which may hold ')'); 0 when
+ * it is gone. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	int ppid;
+	char state;
+	if (!p || sscanf(p + 1, " %c %d", &state, &ppid) != 2)
+		return 0;
+	return (pid_t)ppid;
+}
+
+static bool contains(const pid_t *v, size_t n, pid_t x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
+/* Every process below self, from the parent links in /proc (/proc/PID/task/TID/children needs
+ * CONFIG_PROC_CHILDREN, which not every kernel has). Caller frees *out. */
+static size_t descendants(pid_t self, pid_t **out)
+{
+	pid_t *pids = NULL, *ppids = NULL;
+	size_t n = 0, cap = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		pid_t pid = (pid_t)atoi(e->d_name), pp = parent_of(pid);
+		if (pid == self || pp == 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			pids = xrealloc(pids, cap * sizeof *pids);
+			ppids = xrealloc(ppids, cap * sizeof *ppids);
+		}
+		pids[n] = pid;
+		ppids[n++] = pp;
+	}
+	if (d)
+		closedir(d);
+	pid_t *found = xmalloc((n + 1) * sizeof *found);
+	size_t k = 0;
+	found[k++] = self;
+	for (bool more = true; more;) {
+		more = false;
+		for (size_t i = 0; i < n; i++)
+			if (!contains(found, k, pids[i]) && contains(found, k, ppids[i])) {
+				found[k++] = pids[i];
+				more = true;
+			}
+	}
+	free(pids);
+	free(ppids);
+	/* Without self. */
+	memmove(found, found + 1, (k - 1) * sizeof *found);
+	*out = found;
+	return k - 1;
+}
+
+/* Signal every process below self. Through a pidfd, checked to still be below self once open: a pid
+ * that ended since the listing and was reused by someone else's process is left alone. */
+static size_t signal_tree(pid_t self, int sig)
+{
+	pid_t *v;
+	size_t n = descendants(self, &v);
+	for (size_t i = 0; i < n; i++) {
+		int fd = (int)syscall(SYS_pidfd_open, v[i], 0);
+		if (fd < 0) {
+			if (errno == ENOSYS)
+				kill(v[i], sig);
+			continue;
+		}
+		pid_t pp = parent_of(v[i]);
+		if (pp == self || contains(v, n, pp))
+			syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);
+		close(fd);
+	}
+	free(v);
+	return n;
+}
+
+/* Reap every child that ended; the builder's status goes to *ws. */
+static void reap(pid_t builder, int *ws, bool *done)
+{
+	int st;
+	pid_t p;
+	while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+		if (p == builder) {
+			*ws = st;
+			*done = true;
+		}
+}
+
+/* The reaper's view of the build. */
+struct tree {
+	pid_t self, parent, builder;
+	int sfd;   /* signalfd for SIGCHLD */
+	int outr;  /* the read end of the builder's output pipe, -1 once it ended */
+	int logfd; /* the build log, shared with ajail (its offset too), or -1 */
+	int ws;    /* the builder's wait status, once done */
+	bool done;
+};
+
+/* Once ajail is gone, its end of the output pipe is too: read it here, to the log, so that a builder
+ * cleaning up after itself is not killed by SIGPIPE for a last message. */
+static void drain(struct tree *t)
+{
+	if (t->outr < 0 || getppid() == t->parent)
+		return;
+	char buf[65536];
+	struct pollfd p = { t->outr, POLLIN, 0 };
+	while (poll(&p, 1, 0) > 0) {
+		ssize_t n = read(t->outr, buf, sizeof buf);
+		if (n <= 0) {
+			close(t->outr);
+			t->outr = -1;
+			return;
+		}
+		if (t->logfd >= 0 && write_all(t->logfd, buf, (size_t)n) < 0) {
+			close(t->logfd);
+			t->logfd = -1;
+		}
+	}
+}
+
+/* Wait until nothing is left below self: first for the tree to end by itself (wait_ms), then after
+ * SIGTERM (term_ms), then after SIGKILL, given up after KILL_MS. */
+static void end_tree(struct tree *t, uint64_t wait_ms, uint64_t term_ms)
+{
+	uint64_t now = now_ms(), term_at = now + wait_ms, kill_at = term_at + term_ms, give_up = kill_at + KILL_MS;
+	bool termed = false;
+	for (;;) {
+		reap(t->builder, &t->ws, &t->done);
+		drain(t);
+		pid_t *v;
+		size_t n = descendants(t->self, &v);
+		free(v);
+		if (n == 0)
+			return;
+		now = now_ms();
+		if (now >= give_up)
+			return;
+		if (now >= kill_at) {
+			signal_tree(t->self, SIGKILL);
+		} else if (now >= term_at && !termed) {
+			signal_tree(t->self, SIGTERM);
+			signal_tree(t->self, SIGCONT); /* a stopped process acts on SIGTERM only once continued */
+			termed = true;
+		}
+		struct pollfd p[2] = { { t->sfd, POLLIN, 0 }, { getppid() == t->parent ? -1 : t->outr, POLLIN, 0 } };
+		if (poll(p, 2, 50) > 0 && p[0].revents) {
+			struct signalfd_siginfo si;
+			while (read(t->sfd, &si, sizeof si) > 0)
+				;
+		}
+	}
+}
+
+/* Close every fd but those in keep. */
+static void close_except(const int *keep, size_t n)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return;
+	int self = dirfd(d);
+	int *victims = NULL;
+	size_t nv = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		int fd = atoi(e->d_name);
+		bool kept = fd == self;
+		for (size_t i = 0; i < n; i++)
+			kept |= keep[i] == fd;
+		if (!kept) {
+			victims = xrealloc(victims, (nv + 1) * sizeof *victims);
+			victims[nv++] = fd;
+		}
+	}
+	closedir(d);
+	for (size_t i = 0; i < nv; i++)
+		close(victims[i]);
+	free(victims);
+}
+
+/* What the reaper tells ajail at the end. */
+struct reaper_msg {
+	int ws;	  /* the builder's wait status, when done */
+	int done; /* the builder ran and ended (else it could not be started) */
+	int start_errno;
+};
+
+/* The reaper: ajail's child, the builder's parent, and the subreaper of everything the builder
+ * starts. It ignores the signals a terminal or a process group kill sends (it is in a process group
+ * of its own anyway), and acts on the end of its socket to ajail: ajail exited, was killed, or asks
+ * it to stop the build by shutting its side down. */
+static __attribute__((noreturn)) void reaper(const struct fs_build *b, pid_t parent, int tmpfd, int sock, int outw,
+					     int outr, int logfd, const sigset_t *mask)
+{
+	setpgid(0, 0);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	static const int ignored[] = { SIGINT,	SIGTERM, SIGHUP,  SIGQUIT, SIGPIPE,
+				       SIGTSTP, SIGTTIN, SIGTTOU, SIGUSR1, SIGUSR2 };
+	for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
+		signal(ignored[i], SIG_IGN);
+	sigset_t chld = *mask;
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_SETMASK, &chld, NULL);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+	/* Nothing of ajail's stays open here: not its terminal, not a pipe someone reads ajail's output
+	 * from (which would not end while the reaper cleans up). */
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		close(null);
+	}
+	const int keep[] = { 0, 1, 2, tmpfd, b->lockfd, sock, outw, outr, logfd, sfd };
+	close_except(keep, sizeof keep / sizeof keep[0]);
+	pid_t self = getpid();
+	struct reaper_msg m = { 0 };
+
+	pid_t pid = sfd < 0 ? -1 : fork();
+	if (pid == 0) {
+		setsid();
+		/* Belt and braces: should the reaper itself be killed, the builder goes too. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != self)
+			_exit(1);
+		dup2(outw, 1);
+		dup2(outw, 2);
+		struct sigaction dfl = { .sa_handler = SIG_DFL };
+		for (int s = 1; s < NSIG; s++)
+			sigaction(s, &dfl, NULL);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		const int io[] = { 0, 1, 2 };
+		close_except(io, 3);
+		if (b->host_ca)
+			setenv("AJAIL_HOST_CA", b->host_ca, 1);
+		execv(b->builder, b->argv);
+		dprintf(2, "ajail: cannot run the builder %s: %s\n", b->builder, strerror(errno));
+		_exit(127);
+	}
+	close(outw);
+	if (pid < 0) {
+		m.start_errno = errno ? errno : EAGAIN;
+		(void)!write(sock, &m, sizeof m);
+		_exit(0);
+	}
+
+	struct tree t = { .self = self, .parent = parent, .builder = pid, .sfd = sfd, .outr = outr, .logfd = logfd };
+	bool stop = false;
+	while (!t.done && !stop) {
+		struct pollfd p[2] = { { sock, POLLIN, 0 }, { sfd, POLLIN, 0 } };
+		if (poll(p, 2, -1) < 0)
+			continue;
+		if (p[1].revents) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof si) > 0)
+				;
+			reap(pid, &t.ws, &t.done);
+		}
+		if (p[0].revents) {
+			char c;
+			ssize_t n = read(sock, &c, 1);
+			stop = n <= 0 || c == 'S';
+		}
+	}
+	if (stop) {
+		/* Told to stop, or ajail is gone: the builder's whole tree, gently first (its process
+		 * group too, for what a stranger may have started in it). */
+		if (!t.done)
+			kill(-pid, SIGTERM);
+		end_tree(&t, 0, GRACE_MS);
+		store_tmp_sweep_name(tmpfd, b->name);
+		if (getppid() != parent) {
+			/* Nobody else will: the lock of a build that is no more. (We hold it: nobody
+			 * waits on this name.) */
+			cleanup_free char *lock = xasprintf("%s.lock", b->name);
+			unlinkat(tmpfd, lock, 0);
+		}
+	} else {
+		/* What the builder left running: after a failure it may still be cleaning up (mmdebstrap
+		 * after its group's SIGHUP), so give it time; after success nothing should be left. */
+		bool ok = WIFEXITED(t.ws) && WEXITSTATUS(t.ws) == 0;
+		end_tree(&t, ok ? 0 : GRACE_MS, 2000);
+	}
+	m.ws = t.ws;
+	m.done = t.done;
+	(void)!write(sock, &m, sizeof m);
+	_exit(0);
+}
+
+/* ---- the log, the progress line and the tail ---- */
+
+static int open_log(int fsfd, const char *name, struct aj_err *err)
+{
+	if (mkdirat(fsfd, ".log", 0700) < 0 && errno != EEXIST)
+		return aj_fail(err, errno, "create fs/.log");
+	cleanup_close int dir = openat(fsfd, ".log", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (dir < 0 || fstat(dir, &st) < 0)
+		return aj_fail(err, errno, "open fs/.log");
+	if (st.st_uid != geteuid() || (st.st_mode & 022))
+		return aj_fail(err, 0, "fs/.log is not a directory of yours that only you can write");
+	cleanup_free char *file = xasprintf("%s.log", name);
+	/* A fresh file, never one found there: a hard link planted under the name must not be
+	 * truncated or written through. */
+	if (unlinkat(dir, file, 0) < 0 && errno != ENOENT)
+		return aj_fail(err, errno, "remove the old fs/.log/%s", file);
+	int fd = openat(dir, file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return aj_fail(err, errno, "create fs/.log/%s", file);
+	return fd;
+}
+
+struct watch {
+	const struct fs_build *b;
+	int logfd;
+	int log_errno;		       /* why the log stopped being written, 0 while it is */
+	char line[LINE_MAX_BYTES + 1]; /* the line being read */
+	size_t len;
+	char *tail[TAIL_LINES]; /* the last complete lines, a ring */
+	size_t tail_next, tail_n;
+	char latest[LINE_MAX_BYTES + 1]; /* the last non-empty line, for the progress line */
+	bool enospc;			 /* "No space left on device" in the output */
+	bool after_cr;			 /* the last byte read was \r */
+	bool progress, drawn;
+	char shown[1024]; /* the progress line on the screen */
+	int cols;
+	uint64_t start_ms, next_draw_ms;
+	uint64_t min_free; /* the least free space seen on the store's filesystem */
+	int tmpfd;
+	int held[HELD_MAX]; /* the builder's files, see hold_files() */
+	ino_t held_ino[HELD_MAX];
+	size_t nheld;
+	uint64_t next_statfs_ms;
+};
+
+static uint64_t free_bytes(int fd)
+{
+	struct statvfs v;
+	if (fstatvfs(fd, &v) < 0)
+		return UINT64_MAX;
+	/* root may write into the blocks kept for it: the disk is full when those are gone too. */
+	return (uint64_t)(geteuid() == 0 ? v.f_bfree : v.f_bavail) * v.f_frsize;
+}
+
+/* Open (and keep open) every file the builder has made in its directory in fs/.tmp: a builder removes
+ * its tarball the moment a write to it fails, which frees the disk before anyone can look; held
+ * open, the tarball's blocks stay taken until the build's end is judged. */
+static void hold_files(struct watch *w)
+{
+	cleanup_free char *work = xasprintf("%s" STORE_BUILD_SUFFIX, w->b->name);
+	int fd = w->tmpfd >= 0 ? openat(w->tmpfd, work, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)) && w->nheld < HELD_MAX) {
+		struct stat st;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		bool have = false;
+		for (size_t i = 0; i < w->nheld; i++)
+			have |= w->held_ino[i] == st.st_ino;
+		if (have)
+			continue;
+		int f = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (f >= 0) {
+			w->held[w->nheld] = f;
+			w->held_ino[w->nheld++] = st.st_ino;
+		}
+	}
+	closedir(d);
+}
+
+/* How full the store's disk gets. */
+static void sample_free(struct watch *w, uint64_t t)
+{
+	if (t < w->next_statfs_ms)
+		return;
+	w->next_statfs_ms = t + 50;
+	hold_files(w);
+	uint64_t f = free_bytes(w->b->fsfd);
+	if (f < w->min_free)
+		w->min_free = f;
+}
+
+/* A line of the builder's made safe for the terminal: control characters escaped (its backslashes
+ * left alone, for a shell script's to read as written), tabs kept when keep_tabs. Caller frees. */
+static char *shown_line(const char *s, bool keep_tabs)
+{
+	if (!keep_tabs)
+		return util_escape_controls(s);
+	char *out = xstrdup("");
+	for (const char *p = s;;) {
+		size_t n = strcspn(p, "\t");
+		cleanup_free char *piece = xstrndup(p, n);
+		cleanup_free char *e = util_escape_controls(piece);
+		char *next = xasprintf("%s%s%s", out, e, p[n] ? "\t" : "");
+		free(out);
+		out = next;
+		if (!p[n])
+			return out;
+		p += n + 1;
+	}
+}
+
+/* s escaped, with every non-ASCII character one '?': the progress line counts columns in bytes. */
+static char *ascii_escape(const char *s)
+{
+	cleanup_free char *e = shown_line(s, false);
+	char *out = xmalloc(strlen(e) + 1);
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)e; *p; p++) {
+		if (*p < 0x80)
+			out[n++] = (char)*p;
+		else if ((*p & 0xc0) != 0x80)
+			out[n++] = '?';
+	}
+	out[n] = '\0';
+	return out;
+}
+
+static void draw(struct watch *w, bool force)
+{
+	if (!w->progress)
+		return;
+	uint64_t t = now_ms();
+	if (!force && t < w->next_draw_ms)
+		return;
+	w->next_draw_ms = t + 100;
+	cleanup_free char *latest = ascii_escape(w->latest);
+	char buf[sizeof w->shown];
+	int n = snprintf(buf, sizeof buf, "ajail: building '%s' %llu s: %s", w->b->name,
+			 (unsigned long long)((t - w->start_ms) / 1000), latest);
+	size_t len = n < 0 ? 0 : (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1;
+	/* Never the last column: a line that wrapped could not be redrawn with \r. */
+	if (w->cols > 1 && len > (size_t)w->cols - 1)
+		len = (size_t)w->cols - 1;
+	buf[len] = '\0';
+	if (w->drawn && strcmp(buf, w->shown) == 0)
+		return;
+	memcpy(w->shown, buf, len + 1);
+	fprintf(stderr, "\r%s\033[K", buf);
+	fflush(stderr);
+	w->drawn = true;
+}
+
+static void undraw(struct watch *w)
+{
+	if (w->drawn) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+	}
+	w->drawn = false;
+}
+
+static void end_line(struct watch *w)
+{
+	w->line[w->len] = '\0';
+	if (strstr(w->line, "No space left on device"))
+		w->enospc = true;
+	if (w->b->verbose) {
+		cleanup_free char *e = shown_line(w->line, true);
+		fprintf(stderr, "%s\n", e);
+	}
+	if (w->len) {
+		memcpy(w->latest, w->line, w->len + 1);
+		free(w->tail[w->tail_next]);
+		w->tail[w->tail_next] = xstrdup(w->line);
+		w->tail_next = (w->tail_next + 1) % TAIL_LINES;
+		if (w->tail_n < TAIL_LINES)
+			w->tail_n++;
+	}
+	w->len = 0;
+}
+
+static void consume(struct watch *w, const char *buf, size_t n)
+{
+	if (w->logfd >= 0 && !w->log_errno && write_all(w->logfd, buf, n) < 0)
+		w->log_errno = errno;
+	for (size_t i = 0; i < n; i++) {
+		/* apt and curl redraw their progress with \r: each one is a line here (and \r\n one). */
+		if ((buf[i] == '\n' && !w->after_cr) || buf[i] == '\r')
+			end_line(w);
+		else if (buf[i] != '\n' && w->len < LINE_MAX_BYTES)
+			w->line[w->len++] = buf[i];
+		w->after_cr = buf[i] == '\r';
+	}
+	draw(w, false);
+}
+
+/* The i-th of the last lines, oldest first. */
+static const char *tail_line(const struct watch *w, size_t i)
+{
+	return w->tail[(w->tail_next + TAIL_LINES - w->tail_n + i) % TAIL_LINES];
+}
+
+static void print_tail(const struct watch *w, const char *log_path)
+{
+	if (w->tail_n == 0)
+		return;
+	if (w->logfd >= 0 && !w->log_errno)
+		fprintf(stderr, "ajail: the builder's last lines (all of its output is in %s):\n", log_path);
+	else
+		fprintf(stderr, "ajail: the builder's last lines:\n");
+	for (size_t i = 0; i < w->tail_n; i++) {
+		cleanup_free char *e = shown_line(tail_line(w, i), true);
+		fprintf(stderr, "    %s\n", e);
+	}
+}
+
+/* ---- ajail's side ---- */
+
+static volatile sig_atomic_t sig_fd = -1;
+
+static void on_signal(int sig)
+{
+	int e = errno;
+	unsigned char c = (unsigned char)sig;
+	if (sig_fd >= 0)
+		(void)!write(sig_fd, &c, 1);
+	errno = e;
+}
+
+static const char *sig_name(int sig)
+{
+	return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal";
+}
+
+static void mb(uint64_t bytes, char *buf, size_t n)
+{
+	snprintf(buf, n, "%llu MB", (unsigned long long)(bytes / 1000000));
+}
+
+/* The builder's last line, without its "NAME: " prefix: what it says a failure was. */
+static char *last_words(const struct watch *w)
+{
+	if (w->tail_n == 0)
+		return NULL;
+	const char *l = tail_line(w, w->tail_n - 1);
+	const char *colon = strstr(l, ": ");
+	if (colon && !memchr(l, ' ', (size_t)(colon - l)))
+		l = colon + 2;
+	return util_escape(l);
+}
+
+int fs_build_run(const struct fs_build *b, double *secs, struct aj_err *err)
+{
+	cleanup_free char *log_path = xasprintf("%s/fs/.log/%s.log", b->store_dir, b->name);
+	struct aj_err lerr = { 0 };
+	int logfd = open_log(b->fsfd, b->name, &lerr);
+	if (logfd < 0)
+		fprintf(stderr, "ajail: warning: no build log: %s\n", lerr.msg);
+	if (!b->quiet)
+		fprintf(stderr, "ajail: building '%s' with %s%s%s\n", b->name, b->builder,
+			logfd >= 0 ? "; its output goes to " : "", logfd >= 0 ? log_path : "");
+	fflush(stderr);
+
+	int outp[2] = { -1, -1 }, sv[2] = { -1, -1 }, sigp[2] = { -1, -1 };
+	cleanup_close int tmpfd = openat(b->fsfd, ".tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (tmpfd < 0 || pipe2(outp, O_CLOEXEC) < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    pipe2(sigp, O_CLOEXEC | O_NONBLOCK) < 0) {
+		int e = errno;
+		for (int i = 0; i < 2; i++) {
+			if (outp[i] >= 0)
+				close(outp[i]);
+			if (sv[i] >= 0)
+				close(sv[i]);
+			if (sigp[i] >= 0)
+				close(sigp[i]);
+		}
+		if (logfd >= 0)
+			close(logfd);
+		return aj_fail(err, e, "fs build: set up the builder's pipes");
+	}
+	/* Signals that would end ajail stop the build instead, in order: the builder's tree first. */
+	static const int caught[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction old[3], old_pipe;
+	struct sigaction sa = { .sa_handler = on_signal }, ign = { .sa_handler = SIG_IGN };
+	sigemptyset(&sa.sa_mask);
+	sig_fd = sigp[1];
+	for (size_t i = 0; i < 3; i++) {
+		sigaction(caught[i], &sa, &old[i]);
+		/* Ignored by whoever started ajail (nohup, a shell's background job): ignored still. */
+		if (old[i].sa_handler == SIG_IGN)
+			sigaction(caught[i], &old[i], NULL);
+	}
+	sigaction(SIGPIPE, &ign, &old_pipe);
+
+	/* Blocked across the fork: the reaper must not run ajail's handler before it ignores them. */
+	sigset_t block, saved;
+	sigemptyset(&block);
+	for (size_t i = 0; i < 3; i++)
+		sigaddset(&block, caught[i]);
+	sigprocmask(SIG_BLOCK, &block, &saved);
+	uint64_t t0 = now_ms();
+	pid_t parent = getpid();
+	pid_t rpid = fork();
+	if (rpid == 0) {
+		close(sv[0]);
+		close(sigp[0]);
+		close(sigp[1]);
+		reaper(b, parent, tmpfd, sv[1], outp[1], outp[0], logfd, &saved);
+	}
+	int fork_errno = errno;
+	sigprocmask(SIG_SETMASK, &saved, NULL);
+	close(sv[1]);
+	close(outp[1]);
+
+	struct watch w = { .b = b, .logfd = logfd, .start_ms = t0, .min_free = UINT64_MAX, .tmpfd = tmpfd };
+	w.progress = !b->quiet && !b->verbose && isatty(STDERR_FILENO);
+	struct winsize wsz;
+	w.cols = ioctl(STDERR_FILENO, TIOCGWINSZ, &wsz) == 0 && wsz.ws_col > 0 ? wsz.ws_col : 80;
+	w.next_draw_ms = t0 + 300;
+	struct reaper_msg m = { 0 };
+	bool have_msg = false, out_open = rpid > 0, sock_open = rpid > 0, abandoned = false;
+	int stopped_by = 0;
+	uint64_t drain_until = 0;
+	while (out_open || (sock_open && !have_msg)) {
+		struct pollfd p[3] = { { out_open ? outp[0] : -1, POLLIN, 0 },
+				       { sock_open && !have_msg ? sv[0] : -1, POLLIN, 0 },
+				       { sigp[0], POLLIN, 0 } };
+		int r = poll(p, 3, 50);
+		uint64_t t = now_ms();
+		sample_free(&w, t);
+		if (r < 0 && errno != EINTR)
+			break;
+		if (p[2].revents & POLLIN) {
+			unsigned char c;
+			while (read(sigp[0], &c, 1) == 1) {
+				if (!stopped_by) {
+					stopped_by = c;
+					/* Tell the reaper; it answers once the tree is gone. */
+					(void)!write(sv[0], "S", 1);
+					shutdown(sv[0], SHUT_WR);
+					snprintf(w.latest, sizeof w.latest, "stopping the builder (%s)", sig_name(c));
+					draw(&w, true);
+				} else {
+					abandoned = true; /* asked twice: go now, the reaper finishes alone */
+				}
+			}
+			if (abandoned)
+				break;
+		}
+		if (p[0].revents) {
+			char buf[65536];
+			ssize_t n = read(outp[0], buf, sizeof buf);
+			if (n > 0)
+				consume(&w, buf, (size_t)n);
+			else if (n == 0 || errno != EINTR)
+				out_open = false;
+		}
+		if (p[1].revents) {
+			ssize_t n = read(sv[0], &m, sizeof m);
+			if (n == (ssize_t)sizeof m)
+				have_msg = true;
+			else
+				sock_open = false;
+			if (!drain_until)
+				drain_until = t + 2000;
+		}
+		/* The tree is gone once the reaper answers; whatever still holds the pipe is not ours. */
+		if (drain_until && t > drain_until)
+			break;
+		draw(&w, false);
+	}
+	if (w.len)
+		end_line(&w);
+	undraw(&w);
+	if (rpid > 0 && !abandoned)
+		waitpid(rpid, NULL, 0);
+	sig_fd = -1;
+	for (size_t i = 0; i < 3; i++)
+		sigaction(caught[i], &old[i], NULL);
+	sigaction(SIGPIPE, &old_pipe, NULL);
+	close(outp[0]);
+	close(sv[0]);
+	close(sigp[0]);
+	close(sigp[1]);
+	*secs = (double)(now_ms() - t0) / 1000;
+	w.next_statfs_ms = 0;
+	sample_free(&w, now_ms());
+
+	int ret = -1;
+	int ws = m.ws;
+	cleanup_free char *said = NULL;
+	if (rpid < 0) {
+		aj_fail(err, fork_errno, "fs build: start the builder");
+	} else if (stopped_by && abandoned) {
+		aj_err_set(err, (enum aj_err_kind)(128 + stopped_by), 0,
+			   "fs build: interrupted by %s: the builder is being stopped and its files removed; nothing "
+			   "was imported",
+			   sig_name(stopped_by));
+		ret = -2;
+	} else if (stopped_by) {
+		aj_err_set(
+		    err, (enum aj_err_kind)(128 + stopped_by), 0,
+		    "fs build: interrupted by %s: the builder was stopped and its files removed; nothing was imported",
+		    sig_name(stopped_by));
+	} else if (!have_msg) {
+		aj_fail(err, 0, "fs build: the process watching the builder ended unexpectedly; nothing was imported");
+	} else if (!m.done) {
+		aj_fail(err, m.start_errno, "fs build: could not start the builder %s", b->builder);
+	} else if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0) {
+		ret = 0;
+	} else if (WIFEXITED(ws) && WEXITSTATUS(ws) == EXIT_UNREACHABLE && (said = last_words(&w))) {
+		if (strcmp(b->builder_name, "alpine") == 0)
+			aj_fail(err, 0,
+				"fs build: %s; import a minirootfs tarball instead (ajail fs import alpine "
+				"alpine-minirootfs-*.tar.gz) or build the debian recipe (ajail fs build debian)",
+				said);
+		else
+			aj_fail(err, 0, "fs build: %s; check the network (and the proxy), then build again", said);
+	} else {
+		print_tail(&w, log_path);
+		const char *abbrev = WIFSIGNALED(ws) ? sigabbrev_np(WTERMSIG(ws)) : NULL;
+		cleanup_free char *status = !WIFSIGNALED(ws) ? xasprintf("exit %d", WEXITSTATUS(ws))
+					    : abbrev	     ? xasprintf("SIG%s", abbrev)
+							     : xasprintf("signal %d", WTERMSIG(ws));
+		if (w.min_free < FULL_BYTES) {
+			char freebuf[32];
+			mb(w.min_free, freebuf, sizeof freebuf);
+			aj_fail(err, 0,
+				"fs build: the disk holding %s is full (%s free; the builder failed with %s); free "
+				"some space, "
+				"then build again; nothing was imported",
+				b->store_dir, freebuf, status);
+		} else if (w.enospc) {
+			char now_free[32];
+			mb(free_bytes(b->fsfd), now_free, sizeof now_free);
+			const char *tmpdir = getenv("TMPDIR");
+			aj_fail(
+			    err, 0,
+			    "fs build: the builder ran out of disk space ('No space left on device', %s), but not on "
+			    "the "
+			    "disk holding %s (%s free): its temporary files go to %s; free space there, or set TMPDIR",
+			    status, b->store_dir, now_free, tmpdir && *tmpdir ? tmpdir : "/tmp");
+		} else {
+			aj_fail(err, 0, "fs build: the builder %s failed (%s) after %.1f s; nothing was imported%s%s",
+				b->builder, status, *secs, logfd >= 0 ? "; its output is in " : "",
+				logfd >= 0 ? log_path : "");
+		}
+	}
+	if (w.log_errno && ret == 0 && !b->quiet)
+		fprintf(stderr, "ajail: warning: the build log %s is incomplete: %s\n", log_path,
+			strerror(w.log_errno));
+	if (logfd >= 0)
+		close(logfd);
+	for (size_t i = 0; i < w.nheld; i++)
+		close(w.held[i]);
+	for (size_t i = 0; i < TAIL_LINES; i++)
+		free(w.tail[i]);
+	return ret;
+}
+
+void fs_build_explain_import(const struct fs_build *b, struct aj_err *err)
+{
+	uint64_t f = free_bytes(b->fsfd);
+	if (f >= FULL_BYTES && err->errnum != ENOSPC)
+		return;
+	char freebuf[32];
+	mb(f, freebuf, sizeof freebuf);
+	aj_fail(err, 0,
+		"fs build: the disk holding %s is full (%s free): the import needs room for the rootfs beside the "
+		"builder's "
+		"tarball; free some space, then build again; nothing was imported",
+		b->store_dir, freebuf);
+}

@@ -1,0 +1,41 @@
+/* fs_build.h — running a rootfs builder (mkrootfs/<builder>) for `ajail fs build`.
+ *
+ * The builder runs in a session of its own, so that what it signals to its process group (mmdebstrap
+ * sends SIGHUP to its whole group when a write fails) never reaches ajail, and with its output on a
+ * pipe: ajail copies that to the store's fs/.log/<name>.log and shows one progress line at a terminal
+ * (or, with --verbose, every line). Between ajail and the builder a reaper process, the subreaper of
+ * the builder's tree, notices when ajail is gone, whatever killed it (SIGKILL included): it stops the
+ * whole tree, SIGTERM first so that the builder can clean up what it made outside the store, then
+ * SIGKILL, and removes the build's leftovers in fs/.tmp. */
+#ifndef AJAIL_FS_BUILD_H
+#define AJAIL_FS_BUILD_H
+
+#include <stdbool.h>
+
+#include "error.h"
+
+struct fs_build {
+	const char *name;	  /* the rootfs being built: the log's and the leftovers' names */
+	const char *builder;	  /* path of the builder */
+	const char *builder_name; /* its name in mkrootfs/ ("debian"), for what a failure means */
+	char *const *argv;	  /* the builder's argv, argv[0] included */
+	const char *host_ca;	  /* AJAIL_HOST_CA for the builder, or NULL */
+	const char *store_dir;	  /* $AJAIL_HOME, for messages */
+	int fsfd;		  /* $AJAIL_HOME/fs */
+	int lockfd;		  /* fs/.tmp/<name>.lock, held: the reaper holds it too until it is done */
+	bool quiet, verbose;
+};
+
+/* Run the builder to its end. 0 when it exited 0 (*secs: how long it ran); else -1 with err saying
+ * why in one line (a full disk, an unreachable mirror, an exit status), after the last lines of its
+ * output; when a signal N stopped ajail (SIGINT, SIGTERM, SIGHUP), err's exit status is 128+N and the
+ * builder's tree is gone and its files removed by the time this returns. -2 when a second signal
+ * made ajail stop waiting for that: the reaper still holds the build's lock and removes its files,
+ * so the caller must leave them (and the lock) alone. */
+int fs_build_run(const struct fs_build *b, double *secs, struct aj_err *err);
+
+/* After a failed import of what the builder wrote: when the store's disk is (nearly) full, err is
+ * rewritten to say so. */
+void fs_build_explain_import(const struct fs_build *b, struct aj_err *err);
+
+#endif
