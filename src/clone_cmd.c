@@ -207,9 +207,7 @@ static const char clone_usage[] =
 	"both). 'ajail clone COMMAND --help' shows a command's options and examples.\n";
 
 /* Each command's own --help, in the layout tools/mkman.py reads (see fs_cmd.c). */
-static const struct {
-	const char *verb, *usage;
-} clone_verb_usage[] = {
+static const struct output_verb_help clone_verb_usage[] = {
 	{ "list",
 	  "Usage: ajail clone list [--json]\n"
 	  "\n"
@@ -520,22 +518,18 @@ int clone_cmd_main(char **args, const char *store_dir)
 		fputs(clone_usage, verb ? stdout : stderr);
 		return verb ? 0 : 2;
 	}
-	const char *verb_usage = NULL;
-	for (size_t k = 0; k < sizeof clone_verb_usage / sizeof clone_verb_usage[0]; k++)
-		if (!strcmp(verb, clone_verb_usage[k].verb))
-			verb_usage = clone_verb_usage[k].usage;
+	const char *verb_usage =
+		output_verb_usage(clone_verb_usage, sizeof clone_verb_usage / sizeof clone_verb_usage[0], verb);
 	if (!verb_usage) {
 		cleanup_free char *everb = util_escape(verb);
 		return usage_error("clone: unknown command '%s'; use one of list, show, rm, gc, sync "
 				   "(ajail clone --help)",
 				   everb);
 	}
-	/* -h wins over whatever else the line holds: someone unsure how to write the command is asking how. */
-	for (size_t k = 1; args[k]; k++)
-		if (!strcmp(args[k], "-h") || !strcmp(args[k], "--help")) {
-			fputs(verb_usage, stdout);
-			return 0;
-		}
+	if (output_wants_help(args + 1)) {
+		fputs(verb_usage, stdout);
+		return 0;
+	}
 	for (size_t k = 1; args[k]; k++) {
 		const char *a = args[k];
 		if (!strcmp(a, "--json")) {

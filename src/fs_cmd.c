@@ -36,9 +36,7 @@ static const char fs_usage[] =
 
 /* Each command's own --help: what it does, its options, an example. tools/mkman.py makes the man
  * page's COMMANDS from these, so they follow its layout (Usage lines, prose, "Options:", "Example:"). */
-static const struct {
-	const char *verb, *usage;
-} fs_verb_usage[] = {
+static const struct output_verb_help fs_verb_usage[] = {
 	{ "import",
 	  "Usage: ajail fs import [-q] NAME SOURCE\n"
 	  "\n"
@@ -604,10 +602,7 @@ int fs_cmd_main(char **args, const char *store_dir)
 	struct fs_args a = { 0 };
 	int ret = -1;
 	struct store s = { .fsfd = -1 };
-	const char *verb_usage = NULL;
-	for (size_t i = 0; i < sizeof fs_verb_usage / sizeof fs_verb_usage[0]; i++)
-		if (strcmp(verb, fs_verb_usage[i].verb) == 0)
-			verb_usage = fs_verb_usage[i].usage;
+	const char *verb_usage = output_verb_usage(fs_verb_usage, sizeof fs_verb_usage / sizeof fs_verb_usage[0], verb);
 	if (!verb_usage) {
 		cleanup_free char *everb = util_escape(verb);
 		aj_usage(&err, "fs: unknown command '%s'; use one of import, list, rm, build, cp, export "
@@ -615,13 +610,10 @@ int fs_cmd_main(char **args, const char *store_dir)
 			 everb);
 		goto out;
 	}
-	/* -h before "--" wins over whatever else the line holds, even options parse() would reject: someone
-	 * unsure how to write the command is asking how. */
-	for (size_t i = 1; args[i] && strcmp(args[i], "--") != 0; i++)
-		if (strcmp(args[i], "-h") == 0 || strcmp(args[i], "--help") == 0) {
-			fputs(verb_usage, stdout);
-			return 0;
-		}
+	if (output_wants_help(args + 1)) {
+		fputs(verb_usage, stdout);
+		return 0;
+	}
 	if (parse(args + 1, &a, verb, &err) < 0)
 		goto out;
 	bool writes = strcmp(verb, "list") != 0;

@@ -169,3 +169,19 @@ void output_progress_done(struct output_progress *p)
 	p->drawn = false;
 	p->on = false;
 }
+
+const char *output_verb_usage(const struct output_verb_help *t, size_t n, const char *verb)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(verb, t[i].verb) == 0)
+			return t[i].usage;
+	return NULL;
+}
+
+bool output_wants_help(char *const *words)
+{
+	for (size_t i = 0; words && words[i] && strcmp(words[i], "--") != 0; i++)
+		if (strcmp(words[i], "-h") == 0 || strcmp(words[i], "--help") == 0)
+			return true;
+	return false;
+}

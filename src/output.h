@@ -33,4 +33,13 @@ void output_progress_start(struct output_progress *p, bool want, const char *ver
 void output_progress_update(struct output_progress *p, uint64_t done, uint64_t total, uint64_t files);
 void output_progress_done(struct output_progress *p);
 
+/* A verb's own --help, in a table of them (fs, clone, state): the usage of verb, or NULL. */
+struct output_verb_help {
+	const char *verb, *usage;
+};
+const char *output_verb_usage(const struct output_verb_help *t, size_t n, const char *verb);
+/* Whether the words after a verb ask for its help: -h or --help before any "--". It wins over
+ * whatever else the line holds: someone unsure how to write the command is asking how. */
+bool output_wants_help(char *const *words);
+
 #endif

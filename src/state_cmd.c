@@ -32,9 +32,7 @@ static const char usage[] =
 	"command's options and examples.\n";
 
 /* Each command's own --help, in the layout tools/mkman.py reads (see fs_cmd.c). */
-static const struct {
-	const char *verb, *usage;
-} verb_usage[] = {
+static const struct output_verb_help verb_usage[] = {
 	{ "list",
 	  "Usage: ajail state list [--json]\n"
 	  "\n"
@@ -277,22 +275,17 @@ int state_cmd_main(char **args, const char *store_dir)
 	}
 	if (strcmp(verb, "ls") == 0)
 		verb = "list";
-	const char *own = NULL;
-	for (size_t i = 0; i < sizeof verb_usage / sizeof verb_usage[0]; i++)
-		if (strcmp(verb, verb_usage[i].verb) == 0)
-			own = verb_usage[i].usage;
+	const char *own = output_verb_usage(verb_usage, sizeof verb_usage / sizeof verb_usage[0], verb);
 	if (!own) {
 		cleanup_free char *esc = util_escape_controls(verb);
 		fprintf(stderr, "ajail: state: unknown command '%s'; use one of list, rm, path (ajail state --help)\n",
 			esc);
 		return 2;
 	}
-	/* -h wins over whatever else the line holds: someone unsure how to write the command is asking how. */
-	for (size_t i = 1; args[i]; i++)
-		if (strcmp(args[i], "-h") == 0 || strcmp(args[i], "--help") == 0) {
-			fputs(own, stdout);
-			return 0;
-		}
+	if (output_wants_help(args + 1)) {
+		fputs(own, stdout);
+		return 0;
+	}
 	if (!store_dir) {
 		fputs("ajail: state: neither $AJAIL_HOME nor $HOME is set\n", stderr);
 		return 1;
