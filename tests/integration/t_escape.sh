@@ -224,7 +224,9 @@ wait_count abstract 1 || gap "the host's abstract listener saw nothing from the 
 pr BLOCKED -- unix "$OUT/sock/bus"
 pr BLOCKED --fs=host -- unix "$OUT/sock/bus"
 pr BLOCKED --no-landlock --no-seccomp --no-cap-drop -- unix "$OUT/sock/bus"
-pr ALLOWED --mount="$OUT/sock,/hostsock" -- unix /hostsock/bus
+pr ALLOWED --mount="$OUT/sock,/hostsock,rw" -- unix /hostsock/bus
+# --mount's default is an overlay: its socket inodes are the overlay's, so nothing reaches the host's.
+pr BLOCKED --mount="$OUT/sock,/hostsock" -- unix /hostsock/bus
 # The host's real service sockets, where there are any: connected to and closed at once.
 for s in "/run/user/$(id -u)/bus" /run/dbus/system_bus_socket /run/docker.sock /run/systemd/private; do
 	[ -S "$s" ] || continue
