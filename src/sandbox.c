@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
 #include <net/if.h>
@@ -38,6 +39,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
@@ -602,6 +604,29 @@ static int open_parent(int root, const char *dst, const char **name, struct aj_e
 	return fd;
 }
 
+/* The plan refuses a mount point in /proc, /sys or /dev as written; a symlink the rootfs holds
+ * (../proc, which RESOLVE_BENEATH follows as it stays beneath the root) could still lead there and
+ * hide the jail's processes or undo its masks. So where the path as written is elsewhere, the
+ * opened target must be on none of those filesystems: not proc, sysfs or devpts, and not the
+ * device of the jail's /dev. */
+static bool lands_in_kernel_dirs(int root, const struct mount_step *s, int fd)
+{
+	static const char *const kernel_dirs[] = { "/proc", "/sys", "/dev" };
+	for (size_t i = 0; i < sizeof kernel_dirs / sizeof kernel_dirs[0]; i++) {
+		size_t n = strlen(kernel_dirs[i]);
+		if (strncmp(s->dst, kernel_dirs[i], n) == 0 && (s->dst[n] == '\0' || s->dst[n] == '/'))
+			return false; /* the plan's own steps there (proc, masks, --dev), as written */
+	}
+	struct statfs sf;
+	if (fstatfs(fd, &sf) == 0 && (sf.f_type == PROC_SUPER_MAGIC || sf.f_type == SYSFS_MAGIC ||
+				       sf.f_type == DEVPTS_SUPER_MAGIC))
+		return true;
+	struct stat st, dev;
+	cleanup_close int devfd = open_beneath(root, "dev", O_PATH | O_DIRECTORY | O_NOFOLLOW);
+	return devfd >= 0 && fstat(devfd, &dev) == 0 && fstat(fd, &st) == 0 && st.st_dev == dev.st_dev &&
+	       !S_ISLNK(dev.st_mode);
+}
+
 /* Open the mount point of step s, creating it where it is missing (in an ephemeral layer: the
  * supervisor already made those in persistent ones). Returns 0 and *skip when a symlink that may
  * not be replaced stands there (resolv.conf in a persistent root). */
@@ -651,6 +676,11 @@ static int open_target(int root, const struct mount_step *s, int *out, bool *ski
 		if (errno == EXDEV || errno == ELOOP)
 			return aj_fail(err, 0, "%s escapes the jail's root through a symlink or '..'", s->dst);
 		return aj_fail(err, errno, "%s", s->dst);
+	}
+	if (lands_in_kernel_dirs(root, s, fd)) {
+		close(fd);
+		return aj_fail(err, 0, "%s leads into the jail's own /proc, /sys or /dev through a symlink in the rootfs; "
+				       "mount it somewhere else", s->dst);
 	}
 	*out = fd;
 	return 0;

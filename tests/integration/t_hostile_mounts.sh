@@ -136,3 +136,29 @@ env -u AJAIL_HOME HOME="$fakehome" "$AJAIL" --fs=host -q sh -c "mkdir -p $fakeho
 	>"$T/o" 2>&1 </dev/null
 assert_missing "$fakehome/.ajail" "a jail cannot make the store (~/.ajail) that later runs would use"
 ok "the store's place is covered while it does not exist"
+
+# --- a mount point a jail redirected into /proc, /sys or /dev --------------------------------------
+# A jail with --fs-edit plants relative symlinks in the rootfs (they stay beneath the root, so the
+# mount's RESOLVE_BENEATH follows them); a later jail's --mount there must not cover its own /proc
+# (its processes), /sys or /dev. The plan checks the path as written; the mount, where it leads.
+cd "$T"
+mkdir -p "$T/mdata" && echo m >"$T/mdata/m"
+jail --fs=bb -q --fs-edit sh -c 'mkdir -p /home; ln -sfn ../proc /home/pp; ln -sfn ../sys /home/ss; ln -sfn ../dev /home/dd; ln -sfn ../dev/pts /home/pt'
+assert_rc 0 "the jail plants its symlinks"
+for l in pp ss dd pt; do
+	for mode in "" ",rw" ",rol"; do
+		jail --fs=bb -q --mount="$T/mdata,/home/$l$mode" sh -c 'ls /proc/1 >/dev/null && echo jail-proc-intact'
+		assert_rc 1 "--mount=DIR,/home/$l$mode through ../${l}"
+		assert_contains "$err" "leads into the jail's own /proc, /sys or /dev" "--mount=DIR,/home/$l$mode"
+	done
+done
+jail --fs=bb -q --mount="$T/mdata,/home/real" cat /home/real/m
+assert_eq "$out" "m" "a mount point beside them still works"
+jail --fs=bb -q --fs-edit sh -c 'rm -f /home/pp /home/ss /home/dd /home/pt; rm -rf /home/real'
+# The host's own are not mounted in either: its /proc would show the host's processes, unmasked.
+for src in /proc /proc/self /sys /dev; do
+	jail --fs=bb -q --mount="$src,/mnt/h" true
+	assert_rc 2 "--mount=$src,/mnt/h"
+	assert_contains "$err" "a jail has its own" "--mount=$src,..."
+done
+ok "no --mount lands on or takes the jail's or the host's /proc, /sys or /dev, through a symlink either"

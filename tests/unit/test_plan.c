@@ -698,6 +698,11 @@ static void test_mount_errors(void **state)
 	expect_error(c, build(c, "--mount=/data/target,/dev", NULL), AJ_ERR_USAGE, "--dev=NAME", NULL);
 	expect_error(c, build(c, "--mount=/data/target,/dev/shm,rol", NULL), AJ_ERR_USAGE, "/dev/shm", NULL);
 	ok(c, build(c, "--mount=/data/target,/devices", "--mount=/data/target,/procfs", NULL));
+	/* a device node beneath /dev with ,dev is what that mode is for */
+	ok(c, build(c, "--mount=/dev/kvm,/dev/k,dev", NULL));
+	/* nor an --fs-edit of them: the jail's own cover them, so nothing would be kept */
+	expect_error(c, build(c, "--fs-edit=proc", NULL), AJ_ERR_USAGE, "--fs-edit=/proc", "its own", NULL);
+	expect_error(c, build(c, "--fs-edit=/dev/shm", NULL), AJ_ERR_USAGE, "/dev", NULL);
 	expect_error(c, build(c, "--mount=/data/target,/opt/../etc", NULL), AJ_ERR_USAGE, "--mount=/data/target,/opt/../etc",
 		     "'..'", NULL);
 	expect_error(c, build(c, "--mount=build,../escape", NULL), AJ_ERR_USAGE, "'..'", NULL);
