@@ -28,6 +28,8 @@
  * failed, before it is told: mmdebstrap, stopped, still removes its chroot from /tmp, which in its
  * unshare mode belongs to ids the user can no longer remove. */
 #define GRACE_MS 10000
+/* Once the grace period is over and the whole tree has been told (SIGTERM): how long before SIGKILL. */
+#define TERM_MS 3000
 /* After SIGKILL: a process in uninterruptible sleep may never go; stop waiting for it then. */
 #define KILL_MS 5000
 /* The builder's last lines, shown when it fails. */
@@ -40,6 +42,9 @@
 #define EXIT_UNREACHABLE 69
 /* The builder's files held open at most, see hold_files(). */
 #define HELD_MAX 8
+/* The temporary directories outside the store a builder announces ("using DIR as tempdir", as
+ * mmdebstrap and mkrootfs/ say) that are remembered, to say when one is left behind. */
+#define TEMPDIRS_MAX 4
 
 static uint64_t now_ms(void)
 {
@@ -145,6 +150,21 @@ static size_t signal_tree(pid_t self, int sig)
 	return n;
 }
 
+/* Signal one process of the tree (pid, whose parent is self), through a pidfd checked to still be that
+ * process once open. */
+static void signal_one(pid_t self, pid_t pid, int sig)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0) {
+		if (errno == ENOSYS && parent_of(pid) == self)
+			kill(pid, sig);
+		return;
+	}
+	if (parent_of(pid) == self)
+		syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);
+	close(fd);
+}
+
 /* Reap every child that ended; the builder's status goes to *ws. */
 static void reap(pid_t builder, int *ws, bool *done)
 {
@@ -190,27 +210,42 @@ static void drain(struct tree *t)
 }
 
 /* Wait until nothing is left below self: first for the tree to end by itself (wait_ms), then after
- * SIGTERM (term_ms), then after SIGKILL, given up after KILL_MS. */
-static void end_tree(struct tree *t, uint64_t wait_ms, uint64_t term_ms)
+ * SIGTERM to all of it (term_ms), then after SIGKILL, given up after KILL_MS. With tops_first, the
+ * processes right below self (the builder, and what it left when it ended: mmdebstrap, should a
+ * builder end first) are told by SIGTERM at once, each once, and only they: a builder's main process
+ * cleans up with helpers of its own (mmdebstrap's newuidmap, its rm in its user namespace), which a
+ * SIGTERM to the whole tree at once would kill before they did it. The number of processes left. */
+static size_t end_tree(struct tree *t, uint64_t wait_ms, uint64_t term_ms, bool tops_first)
 {
 	uint64_t now = now_ms(), term_at = now + wait_ms, kill_at = term_at + term_ms, give_up = kill_at + KILL_MS;
 	bool termed = false;
+	pid_t *told = NULL;
+	size_t ntold = 0;
 	for (;;) {
 		reap(t->builder, &t->ws, &t->done);
 		drain(t);
 		pid_t *v;
 		size_t n = descendants(t->self, &v);
-		free(v);
-		if (n == 0)
-			return;
 		now = now_ms();
-		if (now >= give_up)
-			return;
+		if (n == 0 || now >= give_up) {
+			free(v);
+			free(told);
+			return n;
+		}
+		for (size_t i = 0; tops_first && !termed && i < n; i++) {
+			if (contains(told, ntold, v[i]) || parent_of(v[i]) != t->self)
+				continue;
+			signal_one(t->self, v[i], SIGTERM);
+			signal_one(t->self, v[i], SIGCONT); /* a stopped process acts on SIGTERM only once continued */
+			told = xrealloc(told, (ntold + 1) * sizeof *told);
+			told[ntold++] = v[i];
+		}
+		free(v);
 		if (now >= kill_at) {
 			signal_tree(t->self, SIGKILL);
 		} else if (now >= term_at && !termed) {
 			signal_tree(t->self, SIGTERM);
-			signal_tree(t->self, SIGCONT); /* a stopped process acts on SIGTERM only once continued */
+			signal_tree(t->self, SIGCONT);
 			termed = true;
 		}
 		struct pollfd p[2] = { { t->sfd, POLLIN, 0 }, { getppid() == t->parent ? -1 : t->outr, POLLIN, 0 } };
@@ -255,6 +290,7 @@ struct reaper_msg {
 	int ws;	  /* the builder's wait status, when done */
 	int done; /* the builder ran and ended (else it could not be started) */
 	int start_errno;
+	int left; /* processes of the builder's that would not end, even after SIGKILL */
 };
 
 /* The reaper: ajail's child, the builder's parent, and the subreaper of everything the builder
@@ -338,12 +374,12 @@ static __attribute__((noreturn)) void reaper(const struct fs_build *b, pid_t par
 			stop = n <= 0 || c == 'S';
 		}
 	}
+	size_t left;
 	if (stop) {
-		/* Told to stop, or ajail is gone: the builder's whole tree, gently first (its process
-		 * group too, for what a stranger may have started in it). */
-		if (!t.done)
-			kill(-pid, SIGTERM);
-		end_tree(&t, 0, GRACE_MS);
+		/* Told to stop, or ajail is gone: the builder first, alone (it passes SIGTERM on to its
+		 * main process, which cleans up with its helpers), then after the grace period whatever
+		 * is left of its tree, SIGTERM and then SIGKILL. */
+		left = end_tree(&t, GRACE_MS, TERM_MS, true);
 		store_tmp_sweep_name(tmpfd, b->name);
 		if (getppid() != parent) {
 			/* Nobody else will: the lock of a build that is no more. (We hold it: nobody
@@ -355,10 +391,11 @@ static __attribute__((noreturn)) void reaper(const struct fs_build *b, pid_t par
 		/* What the builder left running: after a failure it may still be cleaning up (mmdebstrap
 		 * after its group's SIGHUP), so give it time; after success nothing should be left. */
 		bool ok = WIFEXITED(t.ws) && WEXITSTATUS(t.ws) == 0;
-		end_tree(&t, ok ? 0 : GRACE_MS, 2000);
+		left = end_tree(&t, ok ? 0 : GRACE_MS, 2000, false);
 	}
 	m.ws = t.ws;
 	m.done = t.done;
+	m.left = (int)left;
 	(void)!write(sock, &m, sizeof m);
 	_exit(0);
 }
@@ -407,6 +444,8 @@ struct watch {
 	ino_t held_ino[HELD_MAX];
 	size_t nheld;
 	uint64_t next_statfs_ms;
+	char *tempdirs[TEMPDIRS_MAX]; /* what the builder announced as its temporary directories */
+	size_t ntempdirs;
 };
 
 static uint64_t free_bytes(int fd)
@@ -532,11 +571,34 @@ static void undraw(struct watch *w)
 	w->drawn = false;
 }
 
+/* "I: using /tmp/mmdebstrap.XXXX as tempdir" (mmdebstrap), "debian: using DIR as tempdir" (mkrootfs/):
+ * a directory outside the store that the builder removes when it ends well, remembered to say so
+ * when it is left behind. Only looked at (lstat), never removed: the builder's output is its word. */
+static void note_tempdir(struct watch *w, const char *line)
+{
+	static const char suffix[] = " as tempdir";
+	const char *use = strstr(line, "using /");
+	size_t n = strlen(line), k = sizeof suffix - 1;
+	if (!use || n < k || strcmp(line + n - k, suffix) != 0 || w->ntempdirs == TEMPDIRS_MAX)
+		return;
+	const char *dir = use + strlen("using ");
+	if (dir >= line + n - k)
+		return;
+	char *d = xstrndup(dir, (size_t)(line + n - k - dir));
+	for (size_t i = 0; i < w->ntempdirs; i++)
+		if (strcmp(w->tempdirs[i], d) == 0) {
+			free(d);
+			return;
+		}
+	w->tempdirs[w->ntempdirs++] = d;
+}
+
 static void end_line(struct watch *w)
 {
 	w->line[w->len] = '\0';
 	if (strstr(w->line, "No space left on device"))
 		w->enospc = true;
+	note_tempdir(w, w->line);
 	if (w->b->verbose) {
 		cleanup_free char *e = shown_line(w->line, true);
 		fprintf(stderr, "%s\n", e);
@@ -620,6 +682,35 @@ static char *last_words(const struct watch *w)
 	if (colon && !memchr(l, ' ', (size_t)(colon - l)))
 		l = colon + 2;
 	return util_escape(l);
+}
+
+/* What the build left behind, once its tree is gone: its directory in fs/.tmp that could not be
+ * removed, a temporary directory it announced that is still there, processes that would not end. NULL
+ * when nothing; else one phrase ("A and B", "N processes"). Caller frees. */
+static char *leftovers(const struct watch *w, int tmpfd, int procs)
+{
+	cleanup_strv char **what = NULL;
+	cleanup_free char *work = xasprintf("%s" STORE_BUILD_SUFFIX, w->b->name);
+	const char *mine[] = { w->b->name, work };
+	struct stat st;
+	for (size_t i = 0; i < 2; i++)
+		if (tmpfd >= 0 && fstatat(tmpfd, mine[i], &st, AT_SYMLINK_NOFOLLOW) == 0)
+			strv_push(&what, xasprintf("%s/fs/.tmp/%s", w->b->store_dir, mine[i]));
+	for (size_t i = 0; i < w->ntempdirs; i++)
+		if (lstat(w->tempdirs[i], &st) == 0)
+			strv_push(&what, util_escape(w->tempdirs[i]));
+	if (procs > 0)
+		strv_push(&what, xasprintf("%d of its processes, still running", procs));
+	size_t n = strv_len(what);
+	if (n == 0)
+		return NULL;
+	char *out = xstrdup(what[0]);
+	for (size_t i = 1; i < n; i++) {
+		char *next = xasprintf("%s%s%s", out, i + 1 == n ? " and " : ", ", what[i]);
+		free(out);
+		out = next;
+	}
+	return out;
 }
 
 int fs_build_run(const struct fs_build *b, double *secs, struct aj_err *err)
@@ -761,7 +852,7 @@ int fs_build_run(const struct fs_build *b, double *secs, struct aj_err *err)
 
 	int ret = -1;
 	int ws = m.ws;
-	cleanup_free char *said = NULL;
+	cleanup_free char *said = NULL, *left = NULL;
 	if (rpid < 0) {
 		aj_fail(err, fork_errno, "fs build: start the builder");
 	} else if (stopped_by && abandoned) {
@@ -770,6 +861,13 @@ int fs_build_run(const struct fs_build *b, double *secs, struct aj_err *err)
 			   "was imported",
 			   sig_name(stopped_by));
 		ret = -2;
+	} else if (stopped_by && (left = leftovers(&w, tmpfd, have_msg ? m.left : 0))) {
+		aj_err_set(err, (enum aj_err_kind)(128 + stopped_by), 0,
+			   "fs build: interrupted by %s: the builder was stopped, but it left %s behind (remove them "
+			   "by hand%s); nothing was imported",
+			   sig_name(stopped_by), left,
+			   geteuid() ? ": files of your subordinate ids go with 'unshare --map-auto --map-root-user rm -rf DIR'"
+				     : "");
 	} else if (stopped_by) {
 		aj_err_set(
 		    err, (enum aj_err_kind)(128 + stopped_by), 0,
@@ -819,6 +917,17 @@ int fs_build_run(const struct fs_build *b, double *secs, struct aj_err *err)
 				logfd >= 0 ? log_path : "");
 		}
 	}
+	if (!stopped_by) {
+		/* A failure, or even a success, after which a temporary directory the builder announced is
+		 * still there: say so, not only in its log. */
+		for (size_t i = 0; i < w.ntempdirs; i++) {
+			struct stat st;
+			if (lstat(w.tempdirs[i], &st) == 0) {
+				cleanup_free char *e = util_escape(w.tempdirs[i]);
+				fprintf(stderr, "ajail: warning: the builder left its temporary directory %s behind\n", e);
+			}
+		}
+	}
 	if (w.log_errno && ret == 0 && !b->quiet)
 		fprintf(stderr, "ajail: warning: the build log %s is incomplete: %s\n", log_path,
 			strerror(w.log_errno));
@@ -828,6 +937,8 @@ int fs_build_run(const struct fs_build *b, double *secs, struct aj_err *err)
 		close(w.held[i]);
 	for (size_t i = 0; i < TAIL_LINES; i++)
 		free(w.tail[i]);
+	for (size_t i = 0; i < w.ntempdirs; i++)
+		free(w.tempdirs[i]);
 	return ret;
 }
 

@@ -5,8 +5,10 @@
  * pipe: ajail copies that to the store's fs/.log/<name>.log and shows one progress line at a terminal
  * (or, with --verbose, every line). Between ajail and the builder a reaper process, the subreaper of
  * the builder's tree, notices when ajail is gone, whatever killed it (SIGKILL included): it stops the
- * whole tree, SIGTERM first so that the builder can clean up what it made outside the store, then
- * SIGKILL, and removes the build's leftovers in fs/.tmp. */
+ * tree, SIGTERM to the builder alone first (the builders in mkrootfs/ pass it on to their main
+ * process, which cleans up what it made outside the store with helpers a SIGTERM to the whole tree
+ * would kill), the rest of the tree after a grace period, then SIGKILL, and removes the build's
+ * leftovers in fs/.tmp. */
 #ifndef AJAIL_FS_BUILD_H
 #define AJAIL_FS_BUILD_H
 
@@ -29,7 +31,9 @@ struct fs_build {
 /* Run the builder to its end. 0 when it exited 0 (*secs: how long it ran); else -1 with err saying
  * why in one line (a full disk, an unreachable mirror, an exit status), after the last lines of its
  * output; when a signal N stopped ajail (SIGINT, SIGTERM, SIGHUP), err's exit status is 128+N and the
- * builder's tree is gone and its files removed by the time this returns. -2 when a second signal
+ * builder's tree is gone and its files removed by the time this returns (err names what could not be:
+ * a directory in fs/.tmp, a temporary directory the builder announced, processes that would not
+ * end). -2 when a second signal
  * made ajail stop waiting for that: the reaper still holds the build's lock and removes its files,
  * so the caller must leave them (and the lock) alone. */
 int fs_build_run(const struct fs_build *b, double *secs, struct aj_err *err);

@@ -337,14 +337,19 @@ static int cmd_list(struct store *s, const struct fs_args *a, struct aj_err *err
 	} else {
 		printf("%-20s %9s %8s  %-16s  %s\n", "NAME", "SIZE", "FILES", "CREATED", "SOURCE");
 		for (size_t i = 0; i < n; i++) {
+			/* Escaped: the metadata of older ajails, an entry made by hand or a symlink's target
+			 * may hold anything, and a terminal must not take it as a command. */
+			cleanup_free char *ename = util_escape_controls(e[i].name);
 			if (e[i].link) {
-				printf("%-20s %9s %8s  %-16s  -> %s\n", e[i].name, "", "", "", e[i].link);
+				cleanup_free char *elink = util_escape_controls(e[i].link);
+				printf("%-20s %9s %8s  %-16s  -> %s\n", ename, "", "", "", elink);
 				continue;
 			}
 			cleanup_free char *size = util_human_size(e[i].size);
-			printf("%-20s %9s %8llu  ", e[i].name, size, (unsigned long long)e[i].files);
+			cleanup_free char *esource = util_escape_controls(*e[i].source ? e[i].source : "-");
+			printf("%-20s %9s %8llu  ", ename, size, (unsigned long long)e[i].files);
 			print_time(stdout, e[i].created, false);
-			printf("  %s%s\n", *e[i].source ? e[i].source : "-", e[i].in_use ? "  (in use)" : "");
+			printf("  %s%s\n", esource, e[i].in_use ? "  (in use)" : "");
 		}
 	}
 	store_entries_free(e, n);
@@ -425,15 +430,59 @@ static char *find_datadir(void)
 	return NULL;
 }
 
-static char *read_file(const char *path)
+/* The most a recipe may hold: a few dozen lines are what one needs. */
+#define RECIPE_MAX (64 * 1024)
+
+/* Read the recipe at path once: its realpath, checked (with check_cwd: a path beneath the working
+ * directory must not lead out of it, see hostpath_check_in_cwd), then opened with no symlink
+ * followed (one a jail swaps in after the check is refused, not read), non-blocking (a fifo is
+ * refused, not waited on); a regular file of at most RECIPE_MAX bytes without a NUL. shown is how
+ * messages name it; real gets the realpath. NULL with err set. */
+static char *read_recipe(const char *path, const char *shown, bool check_cwd, char real[PATH_MAX],
+			 struct aj_err *err)
 {
-	FILE *f = fopen(path, "re");
-	if (!f)
+	cleanup_free char *e = util_escape(shown);
+	if (!realpath(path, real))
+		return aj_usage(err, "fs build: no recipe %s (%s); see 'ajail fs build --list'", e, strerror(errno)),
+		       NULL;
+	if (check_cwd && hostpath_check_in_cwd("fs build", path, real, err) < 0)
 		return NULL;
-	char *buf = xmalloc(65536);
-	size_t n = fread(buf, 1, 65535, f);
-	fclose(f);
+	cleanup_close int fd = hostpath_open(real, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	struct stat st;
+	if (fd < 0 && errno == ELOOP)
+		return aj_usage(err, "fs build: recipe %s became a symlink while ajail read it; not followed", e), NULL;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return aj_fail(err, errno, "fs build: recipe %s", e), NULL;
+	if (!S_ISREG(st.st_mode))
+		return aj_usage(err, "fs build: recipe %s is not a regular file", e), NULL;
+	if (st.st_size > RECIPE_MAX)
+		return aj_usage(err, "fs build: recipe %s is larger than %d KiB: not a recipe", e, RECIPE_MAX / 1024), NULL;
+	char *buf = xmalloc(RECIPE_MAX + 2);
+	size_t n = 0;
+	for (;;) {
+		ssize_t r = read(fd, buf + n, RECIPE_MAX + 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			aj_fail(err, errno, "fs build: read recipe %s", e);
+			free(buf);
+			return NULL;
+		}
+		n += (size_t)r;
+		if (r == 0 || n > RECIPE_MAX)
+			break;
+	}
 	buf[n] = '\0';
+	if (n > RECIPE_MAX) {
+		aj_usage(err, "fs build: recipe %s is larger than %d KiB: not a recipe", e, RECIPE_MAX / 1024);
+		free(buf);
+		return NULL;
+	}
+	if (memchr(buf, '\0', n)) {
+		aj_usage(err, "fs build: recipe %s holds a NUL byte: not a recipe", e);
+		free(buf);
+		return NULL;
+	}
 	return buf;
 }
 
@@ -460,11 +509,12 @@ static int cmd_build_list(const char *datadir, struct aj_err *err)
 	printf("%-14s %-10s %s\n", "RECIPE", "BUILDER", "DESCRIPTION");
 	for (size_t i = 0; i < n; i++) {
 		cleanup_free char *path = path_join(dir, names[i]);
-		cleanup_free char *text = read_file(path);
+		char real[PATH_MAX];
 		struct recipe r;
 		struct aj_err pe = { 0 };
+		cleanup_free char *text = read_recipe(path, names[i], false, real, &pe);
 		if (!text || recipe_parse(text, names[i], &r, &pe) < 0) {
-			printf("%-14s %-10s (unusable: %s)\n", names[i], "-", text ? pe.msg : strerror(errno));
+			printf("%-14s %-10s (unusable: %s)\n", names[i], "-", pe.msg);
 			continue;
 		}
 		printf("%-14s %-10s %s\n", names[i], r.builder, r.description);
@@ -487,14 +537,13 @@ static int cmd_build(struct store *s, const struct fs_args *a, struct aj_err *er
 								 : xasprintf("%s/rootfs-recipes/%s", datadir, recipe_arg);
 	const char *base = strrchr(recipe_path, '/') + 1;
 	const char *name = a->pos[1] ? a->pos[1] : base;
-	/* A recipe is a program (its builder runs on the host): never one a jail redirected. */
-	char checked[PATH_MAX];
-	if (strchr(recipe_arg, '/') && realpath(recipe_arg, checked) &&
-	    hostpath_check_in_cwd("fs build", recipe_arg, checked, err) < 0)
-		return -1;
-	cleanup_free char *text = read_file(recipe_path);
+	/* A recipe is a program (its builder runs on the host): never one a jail redirected, and read
+	 * once: what was checked and parsed here is the copy the builder gets (see below), whatever
+	 * happens to the file meanwhile. */
+	char real_recipe[PATH_MAX];
+	cleanup_free char *text = read_recipe(recipe_path, recipe_arg, strchr(recipe_arg, '/') != NULL, real_recipe, err);
 	if (!text)
-		return aj_usage(err, "fs build: no recipe %s (%s); see 'ajail fs build --list'", recipe_arg, strerror(errno));
+		return -1;
 	struct recipe r;
 	if (recipe_parse(text, base, &r, err) < 0)
 		return -1;
@@ -506,9 +555,6 @@ static int cmd_build(struct store *s, const struct fs_args *a, struct aj_err *er
 				     "-p works with recipes whose builder is debian or alpine");
 	if (access(builder, X_OK) < 0)
 		return aj_fail(err, errno, "fs build: builder %s", builder);
-	char real_recipe[PATH_MAX];
-	if (!realpath(recipe_path, real_recipe))
-		return aj_fail(err, errno, "%s", recipe_path);
 	cleanup_free char *packages = a->packages ? strv_join(a->packages, ",") : NULL;
 	struct store_txn t;
 	if (store_txn_begin(s, name, &t, err) < 0)
@@ -527,9 +573,10 @@ static int cmd_build(struct store *s, const struct fs_args *a, struct aj_err *er
 		store_txn_abort(&t);
 		return -1;
 	}
-	if (packages) {
-		/* The recipe with the packages added, where only we can write it. */
-		cleanup_free char *merged = recipe_add_packages(text, a->packages);
+	{
+		/* The recipe as parsed above (with the packages added), where only we can write it: the
+		 * builder reads this copy, never the file a jail may have changed since. */
+		cleanup_free char *merged = packages ? recipe_add_packages(text, a->packages) : xstrdup(text);
 		cleanup_free char *rel = xasprintf("%s/recipe", work);
 		cleanup_close int fd = openat(tmpfd, rel, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0 || write_all(fd, merged, strlen(merged)) < 0) {
@@ -538,7 +585,7 @@ static int cmd_build(struct store *s, const struct fs_args *a, struct aj_err *er
 			return -1;
 		}
 	}
-	char *argv[] = { builder, packages ? derived : real_recipe, tarball, NULL };
+	char *argv[] = { builder, derived, tarball, NULL };
 	struct fs_build b = {
 		.name = name,
 		.builder = builder,

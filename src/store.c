@@ -493,10 +493,11 @@ static int write_meta(struct store *s, const char *name, const char *source)
 	if (meta < 0)
 		return -1;
 	cleanup_free char *tmp = xasprintf("%s.%d.tmp", name, (int)getpid());
-	cleanup_free char *text = xasprintf("source=%s\ncreated=%lld\n", source, (long long)time(NULL));
-	for (char *c = text; *c; c++)
-		if (*c == '\r')
-			*c = ' ';
+	/* One line whatever the source holds: a path through a directory named with a newline must not
+	 * write keys of its own (created=) here, nor one with escape sequences reach fs list's terminal.
+	 * Escaped, not dropped: \n, \x1b say what the name held. */
+	cleanup_free char *esource = util_escape_controls(source);
+	cleanup_free char *text = xasprintf("source=%s\ncreated=%lld\n", esource, (long long)time(NULL));
 	int fd = openat(meta, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -1;

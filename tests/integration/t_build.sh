@@ -41,6 +41,35 @@ hup) trap '' HUP; echo "fake: giving up"; kill -HUP 0; exit 1 ;;
 enospc) echo "tar: -: Cannot write: No space left on device"; exit 2 ;;
 # As mkrootfs/debian: the tarball opened first, filled, and removed the moment a write fails.
 fill) : >"$out.part"; sleep 0.3; head -c 200M /dev/zero >"$out.part" || { rm -f "$out.part"; exit 1; } ;;
+# Says which recipe it got and what is in it (above), and fails: what ajail handed over, nothing else.
+show) echo "fake: recipe $recipe"; exit 3 ;;
+# As mkrootfs/debian runs mmdebstrap: its main child in the background, TERM, INT and HUP passed on to
+# it and waited for. The child, as mmdebstrap, has a helper from the start (its newuidmap, its rm in
+# its user namespace) that it cleans up with, which takes a while: a SIGTERM to the whole tree at once
+# would kill the helper before it did. Each writes a mark in the recipe's `mark` directory when done.
+careful)
+	mark=$(awk '$1 == "mark" { print $2 }' "$recipe")
+	helper() { trap 'sleep 2; echo done >"$mark/helper"; exit 0' USR1; while :; do sleep 0.1; done; }
+	child() {
+		helper &
+		h=$!
+		trap 'echo "fake: cleaning up"; kill -USR1 $h; wait $h; echo done >"$mark/child"; exit 1' TERM
+		echo "fake: ready"
+		while :; do sleep 0.1; done
+	}
+	child &
+	c=$!
+	trap 'kill -TERM $c; wait $c; echo done >"$mark/builder"; exit 143' TERM INT HUP
+	wait $c ;;
+# Announces a temporary directory, makes it and leaves it: when stopped, or (leakfail) failing.
+leaky | leakfail)
+	mark=$(awk '$1 == "mark" { print $2 }' "$recipe")
+	mkdir -p "$mark/leak"
+	echo "fake: using $mark/leak as tempdir"
+	[ "$mode" = leaky ] || exit 3
+	trap 'exit 1' TERM
+	echo "fake: ready"
+	while :; do sleep 0.1; done ;;
 hang | stubborn)
 	trap 'echo "fake: cleaning up"; exit 1' TERM
 	head -c 1M /dev/zero >"$out.part"
@@ -118,6 +147,68 @@ assert_contains "$out" "busybox" "a jail runs on it"
 jail fs list
 assert_contains "$out" "recipe $T/my-recipe"
 ok "a recipe file of your own"
+
+# ---- a recipe is read once, bounded, and the builder gets that text ----
+store once
+mkdir -p "$T/race/sub" "$T/outside"
+cd "$T/race"
+mkfifo fifo
+t0=$(date +%s)
+AJAIL_DATADIR=$data timeout 10 "$AJAIL" fs build ./fifo ff >"$T/ff.out" 2>"$T/ff.err" </dev/null
+rc=$? err=$(cat "$T/ff.err")
+assert_rc 2 "a fifo named as the recipe (124: it hung)"
+[ $(($(date +%s) - t0)) -le 3 ] || fail "a fifo recipe took $(($(date +%s) - t0)) s to refuse"
+assert_eq "$err" "ajail: fs build: recipe ./fifo is not a regular file"
+{ printf 'builder fake\nmode show\n'; head -c 70000 /dev/zero | tr '\0' '#'; echo; } >big
+fake fs build ./big big
+assert_rc 2 "a recipe over 64 KiB"
+assert_eq "$err" "ajail: fs build: recipe ./big is larger than 64 KiB: not a recipe"
+printf 'builder fake\nmode show\n\0race nul\n' >nul
+fake fs build ./nul nul
+assert_rc 2 "a recipe with a NUL byte"
+assert_contains "$err" "holds a NUL byte"
+# A recipe given by name goes through the same copy: the builder never reads rootfs-recipes/ itself.
+printf '# fake: show\nbuilder fake\nmode show\n' >"$data/rootfs-recipes/show"
+fake fs build show sh1
+assert_rc 1 "the show recipe fails on purpose"
+assert_contains "$err" "fake: recipe $AJAIL_HOME/fs/.tmp/sh1@build/recipe" "the builder gets the build's private copy"
+fake fs build ./nul2 x; assert_rc 2 "a missing recipe"
+assert_eq "$err" "ajail: fs build: no recipe ./nul2 (No such file or directory); see 'ajail fs build --list'"
+# The race: the recipe swapped with another (one ajail refuses: a key given twice), then with a
+# symlink out of the working directory, as fast as can be while ajail builds, a hundred times. A
+# build that reaches the builder must hand it the good text, whatever the file held by then.
+printf 'builder fake\nmode show\nrace outside\n' >"$T/outside/recipe"
+[ -x "${HELPERS:-}/racer" ] || fail "\$HELPERS/racer is not built (make build/racer)"
+reached=0 refused=0
+for kind in file symlink; do
+	rm -f recipe other
+	printf 'builder fake\nmode show\nrace good\n' >recipe
+	if [ "$kind" = file ]; then
+		printf 'builder fake\nmode show\nrace bad\nrace bad\n' >other
+	else
+		ln -s "$T/outside/recipe" other
+	fi
+	"$HELPERS/racer" exchange "$T/race/recipe" "$T/race/other" 600000 >"$T/racer.out" 2>&1 &
+	racer=$!
+	for i in $(seq 50); do
+		fake fs build ./recipe race
+		case $err in
+		*"fake: | race good"*)
+			assert_not_contains "$err" "race bad" "$kind swap $i"
+			assert_not_contains "$err" "race outside" "$kind swap $i"
+			reached=$((reached + 1)) ;;
+		*"given twice"* | *"outside the working directory"* | *"became a symlink"*) refused=$((refused + 1)) ;;
+		*) kill "$racer"; fail "$kind swap $i: $err" ;;
+		esac
+	done
+	kill "$racer"
+	wait "$racer" 2>/dev/null
+done
+[ "$reached" -gt 0 ] && [ "$refused" -gt 0 ] || fail "the race was not run: $reached builds reached the builder, $refused were refused"
+echo "race: $reached builds reached the builder with what ajail read, $refused refused"
+cd "$T"
+tmp_empty "recipes refused and raced"
+ok "a recipe read once: a fifo, an oversize one, one swapped meanwhile"
 
 # ---- the log, the progress line, -v, the whole build's time ----
 store log
@@ -246,6 +337,53 @@ for sig in INT TERM; do
 	tmp_empty "SIG$sig"
 done
 ok "SIGINT and SIGTERM stop the build"
+
+# ---- stopped: the builder alone first, so that its main process cleans up with its own helpers ----
+store careful
+for sig in TERM KILL; do
+	mark=$T/mark-$sig
+	mkdir -p "$mark"
+	printf 'builder fake\nmode careful\nmark %s\n' "$mark" >"$T/careful-$sig"
+	AJAIL_DATADIR=$data "$AJAIL" fs build "$T/careful-$sig" "c$sig" >"$T/c$sig.out" 2>&1 </dev/null &
+	apid=$!
+	wait_for "$AJAIL_HOME/fs/.log/c$sig.log" "fake: ready" 10
+	t0=$(date +%s)
+	kill -"$sig" "$apid"
+	wait "$apid"
+	rc=$?
+	for _ in $(seq 100); do [ -e "$mark/builder" ] && break; sleep 0.1; done
+	assert_eq "$(ls "$mark" | tr '\n' ' ')" "builder child helper " "SIG$sig: the helper cleaned up, then the child, then the builder"
+	[ $(($(date +%s) - t0)) -lt 8 ] || fail "SIG$sig: the build took $(($(date +%s) - t0)) s to stop: not before the grace period"
+	if [ "$sig" = TERM ]; then
+		assert_eq "$rc" 143 "SIGTERM: the exit status"
+		assert_eq "$(tail -1 "$T/cTERM.out")" "ajail: fs build: interrupted by SIGTERM: the builder was stopped and its files removed; nothing was imported"
+	fi
+	for _ in $(seq 50); do [ -z "$(ls -A "$AJAIL_HOME/fs/.tmp")" ] && break; sleep 0.1; done
+	tmp_empty "careful SIG$sig"
+done
+ok "a stopped builder's child cleans up with its helper"
+
+# A temporary directory the builder announced and left behind is named, not said to be removed.
+store leaky
+printf 'builder fake\nmode leaky\nmark %s\n' "$T" >"$T/leaky"
+set -m
+AJAIL_DATADIR=$data "$AJAIL" fs build "$T/leaky" lk >"$T/lk.out" 2>&1 </dev/null &
+apid=$!
+set +m
+wait_for "$AJAIL_HOME/fs/.log/lk.log" "fake: ready" 10
+kill -INT "$apid"
+wait "$apid"
+assert_eq "$?" 130 "SIGINT of a leaky build"
+assert_contains "$(tail -1 "$T/lk.out")" "ajail: fs build: interrupted by SIGINT: the builder was stopped, but it left $T/leak behind (remove them by hand"
+assert_not_contains "$(cat "$T/lk.out")" "its files removed"
+tmp_empty "a leaky build"
+rm -rf "$T/leak"
+printf 'builder fake\nmode leakfail\nmark %s\n' "$T" >"$T/leakfail"
+fake fs build "$T/leakfail" lf
+assert_rc 1 "a failing build that leaves its temporary directory"
+assert_contains "$err" "ajail: warning: the builder left its temporary directory $T/leak behind"
+rm -rf "$T/leak"
+ok "what a stopped or failed build left behind is named"
 
 # ---- an unreachable Alpine mirror ----
 store alpine

@@ -92,3 +92,25 @@ jail --fs=bb-built -q cat /etc/os-release
 assert_contains "$out" "busybox" "a jail runs on the built rootfs"
 jail fs build no-such-recipe; assert_rc 2 "a missing recipe"
 assert_eq "$(ls -A "$AJAIL_HOME/fs/.tmp")" "" "nothing left in .tmp"
+
+# A source named with escape sequences and a newline: fs list shows it escaped, on its own line, and
+# the newline writes no created= of its own into the metadata.
+evil=$T/$'ev\033]0;title\007\033[2J\ncreated=0\nx'
+mkdir -p "$evil"
+cp -a "$ROOTFS/." "$evil/"
+jail fs import evil "$evil"
+assert_rc 0 "import a directory named with escapes and a newline"
+assert_eq "$(wc -l <"$AJAIL_HOME/fs/.meta/evil")" 2 "the metadata has its two lines"
+jail fs list
+assert_rc 0
+assert_not_contains "$out" $'\033' "no raw ESC in fs list"
+assert_not_contains "$out" $'\007' "no raw BEL in fs list"
+line=$(grep '^evil ' <<<"$out")
+assert_contains "$line" 'ev\x1b]0;title\x07\x1b[2J\ncreated=0\nx' "the source, escaped"
+assert_contains "$line" "  $(date +%Y-)" "CREATED is the import's, not the forged 0"
+assert_not_contains "$out" "1970-" "no forged creation time"
+assert_eq "$(grep -c . <<<"$out")" "$(($(ls "$AJAIL_HOME/fs" | wc -l) + 1))" "one line a rootfs, and the header"
+jail fs list --json
+assert_not_contains "$out" $'\033' "no raw ESC in fs list --json"
+assert_contains "$out" '"created": "'"$(date -u +%Y-)" "--json: the real creation time"
+ok "fs list: a source with control characters, escaped"
