@@ -621,10 +621,13 @@ static bool lands_in_kernel_dirs(int root, const struct mount_step *s, int fd)
 	if (fstatfs(fd, &sf) == 0 && (sf.f_type == PROC_SUPER_MAGIC || sf.f_type == SYSFS_MAGIC ||
 				       sf.f_type == DEVPTS_SUPER_MAGIC))
 		return true;
-	struct stat st, dev;
+	/* Only once the jail's /dev is a mount of its own: before that (the steps ahead of it, such as
+	 * --home-edit) "dev" is the rootfs's directory, on the root's own device, and what a symlink
+	 * puts there the /dev mount will cover. */
+	struct stat st, dev, rootst;
 	cleanup_close int devfd = open_beneath(root, "dev", O_PATH | O_DIRECTORY | O_NOFOLLOW);
-	return devfd >= 0 && fstat(devfd, &dev) == 0 && fstat(fd, &st) == 0 && st.st_dev == dev.st_dev &&
-	       !S_ISLNK(dev.st_mode);
+	return devfd >= 0 && fstat(devfd, &dev) == 0 && fstat(root, &rootst) == 0 && dev.st_dev != rootst.st_dev &&
+	       fstat(fd, &st) == 0 && st.st_dev == dev.st_dev;
 }
 
 /* Open the mount point of step s, creating it where it is missing (in an ephemeral layer: the

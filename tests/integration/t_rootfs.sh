@@ -19,16 +19,23 @@ rm "$ROOTFS/etc/kept"
 # The cwd's mount point had to be created inside the rootfs: it must not be left there.
 assert_eq "$(snapshot)" "$before" "--fs-edit leaves no mount points behind"
 
-# Two --fs-edit jails at once on one rootfs share the cwd's mount point in it, which the first one made.
-# When that one ends first, it must not remove the mount point from under the other (that would detach
-# the other's working directory).
+# An --fs-edit jail has its rootfs to itself: a second one (or any jail) on the same rootfs is refused
+# while it runs (after a 2 s wait, which a short first one outlasts), and the mount point it made for
+# the cwd in the rootfs is gone once it ends.
 echo here > "$T/marker"
+"$AJAIL" --fs=bb -q --fs-edit sh -c 'sleep 4' >/dev/null 2>&1 </dev/null &
+first=$!
+sleep 0.4
+jail --fs=bb -q --fs-edit sh -c 'cat "$PWD/marker"'
+assert_rc 1 "a second --fs-edit jail on the same rootfs while the first runs"
+assert_contains "$err" "in use by a running jail" "it says why"
+wait "$first"
 "$AJAIL" --fs=bb -q --fs-edit sh -c 'sleep 1' >/dev/null 2>&1 </dev/null &
 first=$!
 sleep 0.4
-jail --fs=bb -q --fs-edit sh -c 'sleep 1.5; cat "$PWD/marker"'
-assert_rc 0 "a second --fs-edit jail on the same rootfs"
-assert_eq "$out" "here" "the second jail keeps its working directory when the first ends"
+jail --fs=bb -q --fs-edit sh -c 'cat "$PWD/marker"'
+assert_rc 0 "a second --fs-edit jail waits out a short first one"
+assert_eq "$out" "here" "and has its working directory"
 wait "$first"
 jail --fs=bb -q true
 assert_eq "$(snapshot)" "$before" "the last --fs-edit jail to end removes the mount point"
