@@ -12,7 +12,7 @@
 # EXIT trap removes. The network sections (net-*, and "net" for all of them) are in bench/net.sh.
 set -euo pipefail
 
-SECTIONS=(startup layers agents rss git import export clone net-startup net-rss net-download net-requests)
+SECTIONS=(startup layers mounts agents rss git import export clone net-startup net-rss net-download net-requests)
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
@@ -165,6 +165,26 @@ bench_layers()
 	else
 		verdict layers MISSED "all layers cost $d ms at start-up ($a ms against $b ms); target under 1 ms"
 	fi
+}
+
+# ---------------------------------------------------------------------------------------------------
+# mounts: what --mount costs in each mode (issue 12 made its default an overlay again, as in the
+# original ajail), and --fs-edit, which now takes its rootfs's lock exclusively. No target: figures.
+bench_mounts()
+{
+	local out d=$work/mountsrc
+	mkdir -p "$d" && printf 'x\n' >"$d/f"
+	echo "## Mounts: start to exit of \`true\` with one --mount in each mode, $RUNS interleaved runs each"
+	echo
+	out=$("$TIMEIT" -n "$RUNS" -- "no --mount" "$AJAIL" --quiet --fs=bench true \
+		-- "--mount=D,/data (overlay)" "$AJAIL" --quiet --fs=bench --mount="$d,/data" true \
+		-- "--mount=D,/data,rw" "$AJAIL" --quiet --fs=bench --mount="$d,/data,rw" true \
+		-- "--mount=D,/data,rol" "$AJAIL" --quiet --fs=bench --mount="$d,/data,rol" true \
+		-- "--fs-edit=/etc" "$AJAIL" --quiet --fs=bench --fs-edit=/etc true) || die "mounts: a contender failed (see above)"
+	echo "$out"
+	echo
+	echo "Ratios are to the median without --mount. The overlay is the default since issue 12; \`,rw\` is"
+	echo "a bind that writes through, \`,rol\` a read-only bind."
 }
 
 # ---------------------------------------------------------------------------------------------------
