@@ -59,12 +59,6 @@ static bool all_hex(const char *s, size_t n)
 }
 
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* ---- limits ---- */
 
@@ -1358,9 +1352,9 @@ static int reader_run(const struct workspace_info *i, const struct limits *l, co
 	memset(r, 0, sizeof *r);
 	size_t got = 0;
 	bool timed_out = false, extra = false;
-	uint64_t deadline = now_ms() + (uint64_t)l->timeout * 1000;
+	uint64_t deadline = util_now_ms() + (uint64_t)l->timeout * 1000;
 	for (;;) {
-		uint64_t t = now_ms();
+		uint64_t t = util_now_ms();
 		if (t >= deadline) {
 			timed_out = true;
 			break;

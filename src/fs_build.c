@@ -46,12 +46,6 @@
  * mmdebstrap and mkrootfs/ say) that are remembered, to say when one is left behind. */
 #define TEMPDIRS_MAX 4
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* ---- the builder's process tree ---- */
 
@@ -217,7 +211,7 @@ static void drain(struct tree *t)
  * SIGTERM to the whole tree at once would kill before they did it. The number of processes left. */
 static size_t end_tree(struct tree *t, uint64_t wait_ms, uint64_t term_ms, bool tops_first)
 {
-	uint64_t now = now_ms(), term_at = now + wait_ms, kill_at = term_at + term_ms, give_up = kill_at + KILL_MS;
+	uint64_t now = util_now_ms(), term_at = now + wait_ms, kill_at = term_at + term_ms, give_up = kill_at + KILL_MS;
 	bool termed = false;
 	pid_t *told = NULL;
 	size_t ntold = 0;
@@ -226,7 +220,7 @@ static size_t end_tree(struct tree *t, uint64_t wait_ms, uint64_t term_ms, bool 
 		drain(t);
 		pid_t *v;
 		size_t n = descendants(t->self, &v);
-		now = now_ms();
+		now = util_now_ms();
 		if (n == 0 || now >= give_up) {
 			free(v);
 			free(told);
@@ -541,7 +535,7 @@ static void draw(struct watch *w, bool force)
 {
 	if (!w->progress)
 		return;
-	uint64_t t = now_ms();
+	uint64_t t = util_now_ms();
 	if (!force && t < w->next_draw_ms)
 		return;
 	w->next_draw_ms = t + 100;
@@ -762,7 +756,7 @@ int fs_build_run(const struct fs_build *b, double *secs, struct aj_err *err)
 	for (size_t i = 0; i < 3; i++)
 		sigaddset(&block, caught[i]);
 	sigprocmask(SIG_BLOCK, &block, &saved);
-	uint64_t t0 = now_ms();
+	uint64_t t0 = util_now_ms();
 	pid_t parent = getpid();
 	pid_t rpid = fork();
 	if (rpid == 0) {
@@ -790,7 +784,7 @@ int fs_build_run(const struct fs_build *b, double *secs, struct aj_err *err)
 				       { sock_open && !have_msg ? sv[0] : -1, POLLIN, 0 },
 				       { sigp[0], POLLIN, 0 } };
 		int r = poll(p, 3, 50);
-		uint64_t t = now_ms();
+		uint64_t t = util_now_ms();
 		sample_free(&w, t);
 		if (r < 0 && errno != EINTR)
 			break;
@@ -846,9 +840,9 @@ int fs_build_run(const struct fs_build *b, double *secs, struct aj_err *err)
 	close(sv[0]);
 	close(sigp[0]);
 	close(sigp[1]);
-	*secs = (double)(now_ms() - t0) / 1000;
+	*secs = (double)(util_now_ms() - t0) / 1000;
 	w.next_statfs_ms = 0;
-	sample_free(&w, now_ms());
+	sample_free(&w, util_now_ms());
 
 	int ret = -1;
 	int ws = m.ws;

@@ -448,36 +448,18 @@ static char *read_recipe(const char *path, const char *shown, bool check_cwd, ch
 	if (check_cwd && hostpath_check_in_cwd("fs build", path, real, err) < 0)
 		return NULL;
 	cleanup_close int fd = hostpath_open(real, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-	struct stat st;
 	if (fd < 0 && errno == ELOOP)
 		return aj_usage(err, "fs build: recipe %s became a symlink while ajail read it; not followed", e), NULL;
-	if (fd < 0 || fstat(fd, &st) < 0)
+	if (fd < 0)
 		return aj_fail(err, errno, "fs build: recipe %s", e), NULL;
-	if (!S_ISREG(st.st_mode))
+	size_t n;
+	char *buf = read_open_file(fd, RECIPE_MAX, &n);
+	if (!buf && (errno == EINVAL || errno == EISDIR))
 		return aj_usage(err, "fs build: recipe %s is not a regular file", e), NULL;
-	if (st.st_size > RECIPE_MAX)
+	if (!buf && errno == EFBIG)
 		return aj_usage(err, "fs build: recipe %s is larger than %d KiB: not a recipe", e, RECIPE_MAX / 1024), NULL;
-	char *buf = xmalloc(RECIPE_MAX + 2);
-	size_t n = 0;
-	for (;;) {
-		ssize_t r = read(fd, buf + n, RECIPE_MAX + 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			aj_fail(err, errno, "fs build: read recipe %s", e);
-			free(buf);
-			return NULL;
-		}
-		n += (size_t)r;
-		if (r == 0 || n > RECIPE_MAX)
-			break;
-	}
-	buf[n] = '\0';
-	if (n > RECIPE_MAX) {
-		aj_usage(err, "fs build: recipe %s is larger than %d KiB: not a recipe", e, RECIPE_MAX / 1024);
-		free(buf);
-		return NULL;
-	}
+	if (!buf)
+		return aj_fail(err, errno, "fs build: read recipe %s", e), NULL;
 	if (memchr(buf, '\0', n)) {
 		aj_usage(err, "fs build: recipe %s holds a NUL byte: not a recipe", e);
 		free(buf);

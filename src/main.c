@@ -376,12 +376,10 @@ static const char doctor_usage[] =
 static int cmd_doctor(const struct opts *o, const char *store)
 {
 	bool json = false;
-	/* -h wins over whatever else the line holds: someone unsure how to write the command is asking how. */
-	for (size_t i = 0; o->verb_args && o->verb_args[i]; i++)
-		if (strcmp(o->verb_args[i], "-h") == 0 || strcmp(o->verb_args[i], "--help") == 0) {
-			fputs(doctor_usage, stdout);
-			return 0;
-		}
+	if (output_wants_help(o->verb_args)) {
+		fputs(doctor_usage, stdout);
+		return 0;
+	}
 	for (size_t i = 0; o->verb_args && o->verb_args[i]; i++) {
 		if (strcmp(o->verb_args[i], "--json") == 0) {
 			json = true;

@@ -428,20 +428,6 @@ static int add_home_edit(struct plan *p, const struct facts *f, const char *root
 	return 0;
 }
 
-/* Which of /proc, /sys and /dev path is or is beneath, with *rest what follows it ("" or "/..."). */
-static const char *kernel_dir(const char *path, const char **rest)
-{
-	static const char *const dirs[] = { "/proc", "/sys", "/dev" };
-	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-		size_t n = strlen(dirs[i]);
-		if (strncmp(path, dirs[i], n) == 0 && (path[n] == '\0' || path[n] == '/')) {
-			*rest = path + n;
-			return dirs[i];
-		}
-	}
-	return NULL;
-}
-
 static int add_store_root(struct plan *p, const struct opts *o, const struct facts *f, struct aj_err *err)
 {
 	const char *rootfs = f->rootfs->path;
@@ -461,7 +447,7 @@ static int add_store_root(struct plan *p, const struct opts *o, const struct fac
 			const char *dir = o->fs_edit_dirs[i];
 			cleanup_free char *origin = xasprintf("--fs-edit=%s", dir);
 			const char *rest;
-			const char *k = kernel_dir(dir, &rest);
+			const char *k = path_kernel_dir(dir, &rest);
 			if (k) /* the jail's own filesystems cover it: an edit there would quietly keep nothing */
 				return aj_usage(err, "%s: the jail's %s is its own, not the rootfs's; nothing there can be kept",
 						origin, k);
@@ -614,7 +600,7 @@ static int add_user_mount(struct plan *p, const struct facts *f, const struct op
 	 * through --dev, or the dev mode for a node beneath /dev. (sandbox.c checks again where a
 	 * symlink in the rootfs leads.) */
 	const char *rest;
-	const char *k = kernel_dir(dst, &rest);
+	const char *k = path_kernel_dir(dst, &rest);
 	if (k && !(*rest && strcmp(k, "/dev") == 0 && m->mode == MODE_DEV)) {
 		const char *base = strrchr(src, '/');
 		return aj_usage(err, "%s: %s %s the jail's own %s; mount it somewhere else (e.g. /mnt/%s)%s", m->origin, dst,
@@ -623,7 +609,7 @@ static int add_user_mount(struct plan *p, const struct facts *f, const struct op
 	}
 	/* The host's own: its /proc would show every host process to the jail, unmasked; its /sys and
 	 * /dev the host's devices. Devices come one at a time (--dev, or ,dev for a node). */
-	k = kernel_dir(src, &rest);
+	k = path_kernel_dir(src, &rest);
 	if (k && !(*rest && strcmp(k, "/dev") == 0 && m->mode == MODE_DEV))
 		return aj_usage(err, "%s: %s is the host's %s; a jail has its own%s", m->origin, src, k,
 				strcmp(k, "/dev") == 0 ? "; use --dev=NAME for a device" : ", and ajail does not mount the host's into it");

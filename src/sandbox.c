@@ -611,23 +611,28 @@ static int open_parent(int root, const char *dst, const char **name, struct aj_e
  * device of the jail's /dev. */
 static bool lands_in_kernel_dirs(int root, const struct mount_step *s, int fd)
 {
-	static const char *const kernel_dirs[] = { "/proc", "/sys", "/dev" };
-	for (size_t i = 0; i < sizeof kernel_dirs / sizeof kernel_dirs[0]; i++) {
-		size_t n = strlen(kernel_dirs[i]);
-		if (strncmp(s->dst, kernel_dirs[i], n) == 0 && (s->dst[n] == '\0' || s->dst[n] == '/'))
-			return false; /* the plan's own steps there (proc, masks, --dev), as written */
-	}
+	const char *rest;
+	if (path_kernel_dir(s->dst, &rest))
+		return false; /* the plan's own steps there (proc, masks, --dev), as written */
 	struct statfs sf;
 	if (fstatfs(fd, &sf) == 0 && (sf.f_type == PROC_SUPER_MAGIC || sf.f_type == SYSFS_MAGIC ||
 				       sf.f_type == DEVPTS_SUPER_MAGIC))
 		return true;
 	/* Only once the jail's /dev is a mount of its own: before that (the steps ahead of it, such as
 	 * --home-edit) "dev" is the rootfs's directory, on the root's own device, and what a symlink
-	 * puts there the /dev mount will cover. */
-	struct stat st, dev, rootst;
-	cleanup_close int devfd = open_beneath(root, "dev", O_PATH | O_DIRECTORY | O_NOFOLLOW);
-	return devfd >= 0 && fstat(devfd, &dev) == 0 && fstat(root, &rootst) == 0 && dev.st_dev != rootst.st_dev &&
-	       fstat(fd, &st) == 0 && st.st_dev == dev.st_dev;
+	 * puts there the /dev mount will cover. Once it is, it stays: found once per jail, not per step. */
+	static dev_t jail_dev;
+	static bool jail_dev_known;
+	if (!jail_dev_known) {
+		struct stat dev, rootst;
+		cleanup_close int devfd = open_beneath(root, "dev", O_PATH | O_DIRECTORY | O_NOFOLLOW);
+		if (devfd < 0 || fstat(devfd, &dev) < 0 || fstat(root, &rootst) < 0 || dev.st_dev == rootst.st_dev)
+			return false;
+		jail_dev = dev.st_dev;
+		jail_dev_known = true;
+	}
+	struct stat st;
+	return fstat(fd, &st) == 0 && st.st_dev == jail_dev;
 }
 
 /* Open the mount point of step s, creating it where it is missing (in an ephemeral layer: the

@@ -83,10 +83,11 @@ int store_resolve(const char *store_dir, const char *fs, struct rootfs *out, str
 			cleanup_free char *def = xasprintf("%s/fs/default", store_dir);
 			char real[PATH_MAX];
 			struct stat st;
-			if (stat(def, &st) < 0 && errno != ENOENT)
+			bool found = stat(def, &st) == 0;
+			if (!found && errno != ENOENT)
 				return aj_fail(err, errno, "cannot look for a 'default' rootfs in the store %s/fs (check its "
 						   "permissions, set AJAIL_HOME to a store of yours, or use --fs=host)", store_dir);
-			if (is_dir(def) && realpath(def, real)) {
+			if (found && S_ISDIR(st.st_mode) && realpath(def, real)) {
 				out->kind = ROOTFS_DIR;
 				out->name = xstrdup("default");
 				out->path = xstrdup(real);
@@ -125,14 +126,15 @@ int store_resolve(const char *store_dir, const char *fs, struct rootfs *out, str
 	cleanup_free char *path = xasprintf("%s/fs/%s", store_dir, fs);
 	char real[PATH_MAX];
 	struct stat st;
-	if (stat(path, &st) < 0 && errno != ENOENT) {
+	bool found = stat(path, &st) == 0;
+	if (!found && errno != ENOENT) {
 		/* Not "no such rootfs": the store itself cannot be read, and that is what to fix. */
 		int e = errno;
 		cleanup_free char *fsdir = xasprintf("%s/fs", store_dir);
 		return aj_fail(err, e, "--fs=%s: cannot look in the store %s (check its permissions, or set AJAIL_HOME "
 				       "to a store of yours)", fs, e == ENOTDIR ? store_dir : fsdir);
 	}
-	if (!is_dir(path) || !realpath(path, real)) {
+	if (!found || !S_ISDIR(st.st_mode) || !realpath(path, real)) {
 		cleanup_strv char **names = store_list_names(store_dir);
 		size_t cap = 256;
 		for (size_t i = 0; names && names[i]; i++)

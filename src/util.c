@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 void util_freep(void *p)
@@ -163,9 +164,9 @@ int read_int_file(const char *path, int dflt)
 	return v;
 }
 
-/* The body of read_file_at and read_file_beneath, on an fd opened without blocking: a fifo or a
+/* The body of read_file_at and read_file_untrusted, on an fd opened without blocking: a fifo or a
  * device a jail left in place of a file must neither hang nor be read. */
-static char *read_open_file(int fd, size_t max)
+char *read_open_file(int fd, size_t max, size_t *lenp)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
@@ -200,6 +201,8 @@ static char *read_open_file(int fd, size_t max)
 		return NULL;
 	}
 	buf[len] = '\0';
+	if (lenp)
+		*lenp = len;
 	return steal_pointer(&buf);
 }
 
@@ -208,7 +211,7 @@ char *read_file_at(int dirfd, const char *name, size_t max)
 	cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return NULL;
-	return read_open_file(fd, max);
+	return read_open_file(fd, max, NULL);
 }
 
 int open_untrusted(int dirfd, const char *rel, int flags)
@@ -234,7 +237,7 @@ char *read_file_untrusted(int dirfd, const char *rel, size_t max)
 	cleanup_close int fd = open_untrusted(dirfd, rel, O_RDONLY);
 	if (fd < 0)
 		return NULL;
-	return read_open_file(fd, max);
+	return read_open_file(fd, max, NULL);
 }
 
 bool str_has_prefix(const char *s, const char *prefix)
@@ -392,4 +395,24 @@ char *util_escape(const char *s)
 char *util_escape_controls(const char *s)
 {
 	return escape(s, strlen(s), false);
+}
+
+const char *path_kernel_dir(const char *path, const char **rest)
+{
+	static const char *const dirs[] = { "/proc", "/sys", "/dev" };
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		size_t n = strlen(dirs[i]);
+		if (strncmp(path, dirs[i], n) == 0 && (path[n] == '\0' || path[n] == '/')) {
+			*rest = path + n;
+			return dirs[i];
+		}
+	}
+	return NULL;
+}
+
+uint64_t util_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }

@@ -49,6 +49,16 @@ int read_int_file(const char *path, int dflt);
  * fails with EINVAL instead of hanging, a directory with EISDIR). NULL with errno set on failure,
  * EFBIG when it is larger. Reads, changes nothing. */
 char *read_file_at(int dirfd, const char *name, size_t max);
+/* The same on an fd opened without blocking; *len (when not NULL) gets the bytes read, which may
+ * hold a NUL. */
+char *read_open_file(int fd, size_t max, size_t *len);
+
+/* Which of /proc, /sys and /dev path is or is beneath (the jail's own, made fresh), with *rest what
+ * follows it ("" or "/..."); NULL for any other path. */
+const char *path_kernel_dir(const char *path, const char **rest);
+
+/* Milliseconds of CLOCK_MONOTONIC: for deadlines and durations. */
+uint64_t util_now_ms(void);
 
 /* For trees a jail may have written (a clone's .git, a rootfs, the working directory): open rel
  * beneath dirfd with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
