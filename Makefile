@@ -202,7 +202,8 @@ bench: deps
 # renders the man page as man shows it).
 DEB_PKGS := build-essential pkg-config libarchive-dev libgit2-dev libzstd-dev libseccomp-dev libssl-dev \
             libcmocka-dev busybox-static bubblewrap util-linux bsdutils procps git iproute2 passwd tar zstd gzip xz-utils bzip2 python3 mmdebstrap uidmap \
-            clang libclang-rt-14-dev curl openssl strace man-db groff-base
+            clang libclang-rt-14-dev curl openssl strace man-db groff-base \
+            podman runc skopeo umoci python3-yaml
 # Commands that a package other than Debian's may provide (this machine's npm comes with NodeSource's
 # nodejs, which conflicts with Debian's npm): installed only when the command is missing.
 DEB_CMDS := npm:npm

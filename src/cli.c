@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "config.h"
 #include "util.h"
 
 static const char usage_text[] =
@@ -23,6 +24,9 @@ static const char usage_text[] =
 	"  --fs=NAME            rootfs NAME from $AJAIL_HOME/fs (default ~/.ajail/fs), an absolute path,\n"
 	"                       or 'host' (the host's /usr /bin /lib* /sbin /etc /opt, read-only)\n"
 	"  --fs-edit[=/DIR]     keep changes to the rootfs (all of it, or just /DIR)\n"
+	"  --commit=NAME        when COMMAND exits with status 0, keep the session's changes to the rootfs\n"
+	"                       as a new rootfs NAME: a layer on this one (the working directory and\n"
+	"                       other mounts are never part of it); otherwise keep nothing\n"
 	"  --home-edit[=PATH]   keep changes to /root (all of it, or just /root/PATH; a missing PATH is made\n"
 	"                       a file when it has an extension or ends in rc, or a profile keeps it as\n"
 	"                       one (.claude.json), else a directory; PATH/ is always a directory)\n"
@@ -227,6 +231,7 @@ void opts_release(struct opts *o)
 {
 	free(o->fs);
 	strv_free(o->fs_edit_dirs);
+	free(o->commit);
 	strv_free(o->home_edit_dirs);
 	for (size_t i = 0; i < o->n_mounts; i++) {
 		free(o->mounts[i].src);
@@ -343,7 +348,7 @@ static int parse_mount_spec(struct opts *o, const char *spec, const char *origin
 enum arg_kind { ARG_NONE, ARG_OPTIONAL, ARG_REQUIRED };
 
 enum opt_id {
-	O_FS, O_FS_EDIT, O_HOME_EDIT, O_RO, O_ROL, O_RW, O_HIDE, O_MOUNT, O_DEV, O_CAP_ADD, O_NO_NET, O_NET, O_ALLOW_NET, O_PUBLISH, O_NET_LOG,
+	O_FS, O_FS_EDIT, O_COMMIT, O_HOME_EDIT, O_RO, O_ROL, O_RW, O_HIDE, O_MOUNT, O_DEV, O_CAP_ADD, O_NO_NET, O_NET, O_ALLOW_NET, O_PUBLISH, O_NET_LOG,
 	O_PROFILE, O_NO_PROFILE, O_NO_HOST_CA, O_NO_PROJECT,
 	O_CLONE, O_CLONE_DIRTY, O_CLONE_PUSH, O_NEW_SESSION, O_QUIET, O_VERBOSE, O_DRY_RUN, O_HELP, O_VERSION,
 	O_NO_CAP_DROP, O_NO_SECCOMP, O_ALLOW_PTRACE, O_NO_LANDLOCK, O_NO_RLIMITS, O_NO_MASK, O_LOCKDOWN, O_MEMORY,
@@ -358,6 +363,7 @@ static const struct optdef {
 } optdefs[] = {
 	{ "fs", 0, ARG_REQUIRED, O_FS },
 	{ "fs-edit", 0, ARG_OPTIONAL, O_FS_EDIT },
+	{ "commit", 0, ARG_REQUIRED, O_COMMIT },
 	{ "home-edit", 0, ARG_OPTIONAL, O_HOME_EDIT },
 	{ "ro", 0, ARG_OPTIONAL, O_RO },
 	{ "rol", 0, ARG_OPTIONAL, O_ROL },
@@ -442,6 +448,14 @@ static int apply(struct opts *o, const struct optdef *d, const char *val, const 
 				strv_push(&o->fs_edit_dirs, n);
 			}
 		}
+		break;
+	case O_COMMIT:
+		if (config_validate_name(val, err) < 0)
+			return aj_err_wrap(err, "%s", origin);
+		if (strcmp(val, "host") == 0 || strcmp(val, "default") == 0)
+			return aj_usage(err, "%s: '%s' is a reserved name; choose another", origin, val);
+		free(o->commit);
+		o->commit = xstrdup(val);
 		break;
 	case O_HOME_EDIT:
 		if (!val) {

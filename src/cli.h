@@ -45,6 +45,7 @@ struct opts {
 	char *fs;              /* --fs: a store name, "host", or an absolute path; NULL: default */
 	bool fs_edit;          /* --fs-edit without a directory: the whole rootfs read-write */
 	char **fs_edit_dirs;   /* --fs-edit=/DIR, each an absolute path inside the rootfs */
+	char *commit;          /* --commit=NAME: the session's root changes become layer NAME on success */
 	bool home_edit;        /* --home-edit without a subdirectory: all of /root */
 	char **home_edit_dirs; /* --home-edit=SUBDIR, relative to /root */
 	struct opt_mount *mounts;

@@ -308,6 +308,28 @@ static void print_time(FILE *out, int64_t t, bool iso)
 	fputs(buf, out);
 }
 
+/* An OCI image's config, as imported: present only when the image gave it. */
+static void json_opt_string(const char *key, const char *v)
+{
+	if (!v)
+		return;
+	printf(", \"%s\": ", key);
+	output_json_string(stdout, v);
+}
+
+static void json_opt_list(const char *key, char *const *v)
+{
+	if (!v)
+		return;
+	printf(", \"%s\": [", key);
+	for (size_t i = 0; v[i]; i++) {
+		if (i)
+			fputs(", ", stdout);
+		output_json_string(stdout, v[i]);
+	}
+	fputc(']', stdout);
+}
+
 static int cmd_list(struct store *s, const struct fs_args *a, struct aj_err *err)
 {
 	struct store_entry *e;
@@ -325,9 +347,19 @@ static int cmd_list(struct store *s, const struct fs_args *a, struct aj_err *err
 			}
 			printf(", \"size\": %llu, \"files\": %llu, \"created\": \"", (unsigned long long)e[i].size,
 			       (unsigned long long)e[i].files);
-			print_time(stdout, e[i].created, true);
+			print_time(stdout, e[i].meta.created, true);
 			fputs("\", \"source\": ", stdout);
-			output_json_string(stdout, e[i].source);
+			output_json_string(stdout, e[i].meta.source);
+			fputs(", \"base\": ", stdout);
+			if (e[i].meta.base)
+				output_json_string(stdout, e[i].meta.base);
+			else
+				fputs("null", stdout);
+			json_opt_string("workdir", e[i].meta.workdir);
+			json_opt_string("user", e[i].meta.user);
+			json_opt_list("env", e[i].meta.env);
+			json_opt_list("entrypoint", e[i].meta.entrypoint);
+			json_opt_list("cmd", e[i].meta.cmd);
 			printf(", \"in_use\": %s}", e[i].in_use ? "true" : "false");
 		}
 		puts("]");
@@ -335,20 +367,22 @@ static int cmd_list(struct store *s, const struct fs_args *a, struct aj_err *err
 		fprintf(stderr, "ajail: no rootfs in %s/fs; import one with 'ajail fs import NAME TARBALL' or "
 				"'ajail fs build busybox'\n", s->dir);
 	} else {
-		printf("%-20s %9s %8s  %-16s  %s\n", "NAME", "SIZE", "FILES", "CREATED", "SOURCE");
+		printf("%-20s %-14s %9s %8s  %-16s  %s\n", "NAME", "BASE", "SIZE", "FILES", "CREATED", "SOURCE");
 		for (size_t i = 0; i < n; i++) {
 			/* Escaped: the metadata of older ajails, an entry made by hand or a symlink's target
 			 * may hold anything, and a terminal must not take it as a command. */
 			cleanup_free char *ename = util_escape_controls(e[i].name);
 			if (e[i].link) {
 				cleanup_free char *elink = util_escape_controls(e[i].link);
-				printf("%-20s %9s %8s  %-16s  -> %s\n", ename, "", "", "", elink);
+				printf("%-20s %-14s %9s %8s  %-16s  -> %s\n", ename, "", "", "", "", elink);
 				continue;
 			}
 			cleanup_free char *size = util_human_size(e[i].size);
-			cleanup_free char *esource = util_escape_controls(*e[i].source ? e[i].source : "-");
-			printf("%-20s %9s %8llu  ", ename, size, (unsigned long long)e[i].files);
-			print_time(stdout, e[i].created, false);
+			cleanup_free char *esource = util_escape_controls(*e[i].meta.source ? e[i].meta.source : "-");
+			/* A layer's size is its own files: what removing it would free. */
+			cleanup_free char *ebase = util_escape_controls(e[i].meta.base ? e[i].meta.base : "-");
+			printf("%-20s %-14s %9s %8llu  ", ename, ebase, size, (unsigned long long)e[i].files);
+			print_time(stdout, e[i].meta.created, false);
 			printf("  %s%s\n", esource, e[i].in_use ? "  (in use)" : "");
 		}
 	}

@@ -19,6 +19,7 @@
 #include "harden.h"
 #include "hostca.h"
 #include "hostpath.h"
+#include "layer.h"
 #include "output.h"
 #include "plan.h"
 #include "profile.h"
@@ -295,8 +296,43 @@ static int cmd_run(struct opts *o, const struct trust_project *proj, const char 
 	} else if (o->clone && o->dry_run) {
 		output_note("--dry-run: no clone workspace is made, so the plan shows the working directory");
 	}
+	/* --commit: the new layer's directories, under the store's import lock of its name; --fs-edit
+	 * of a layer: overlayfs's work directory. Made last, so a usage error above leaves neither. */
+	struct layer_commit commit = { 0 };
+	if (o->commit && !o->dry_run) {
+		struct plan trial;
+		f.commit_upper = f.commit_work = "-"; /* a trial: the directories are made only if it passes */
+		int tr = plan_build(o, &f, &trial, &err);
+		if (tr == 0)
+			plan_release(&trial);
+		if (tr < 0 || layer_commit_begin(store, o->commit, &rootfs, &commit, &err) < 0) {
+			store_rootfs_release(&rootfs);
+			if (f.clone)
+				workspace_discard(&ws);
+			workspace_repo_release(&repo);
+			output_error(&err);
+			return aj_err_exit_code(&err);
+		}
+		f.commit_upper = commit.upper;
+		f.commit_work = commit.work;
+		f.commit_dev = commit.dev;
+		f.commit_ino = commit.ino;
+	} else if (o->commit) {
+		f.commit_upper = rootfs.store_name ? "<store>/fs/.tmp/NAME" : NULL;
+		f.commit_work = "<store>/fs/.tmp/NAME@work";
+	}
+	if (o->fs_edit && rootfs.n_bases && !o->dry_run && layer_edit_prepare(store, &rootfs, &err) < 0) {
+		store_rootfs_release(&rootfs);
+		if (f.clone)
+			workspace_discard(&ws);
+		workspace_repo_release(&repo);
+		output_error(&err);
+		return aj_err_exit_code(&err);
+	}
 	struct plan plan;
 	if (plan_build(o, &f, &plan, &err) < 0) {
+		layer_commit_end(&commit, false, -1, NULL, &err);
+		layer_edit_finish(store, &rootfs);
 		store_rootfs_release(&rootfs);
 		if (f.clone)
 			workspace_discard(&ws);
@@ -321,7 +357,14 @@ static int cmd_run(struct opts *o, const struct trust_project *proj, const char 
 	int reg = plan.rootfs.kind == ROOTFS_DIR
 			  ? store_register_jail(store, plan.rootfs.path, o->fs_edit || o->fs_edit_dirs, &err)
 			  : -1;
+	int base_fds[STORE_MAX_DEPTH];
+	if (reg != -2 && layer_register_bases(store, &plan.rootfs, base_fds, &err) < 0) {
+		store_unregister_jail(store, reg);
+		reg = -2;
+	}
 	if (reg == -2) {
+		layer_commit_end(&commit, false, -1, NULL, &err);
+		layer_edit_finish(store, &plan.rootfs);
 		plan_release(&plan);
 		if (f.clone)
 			workspace_discard(&ws);
@@ -340,6 +383,14 @@ static int cmd_run(struct opts *o, const struct trust_project *proj, const char 
 	cleanup_free char *pending = reg >= 0 ? store_pending_path(store, plan.rootfs.path) : NULL;
 	struct sandbox_use use = { .fd = reg, .pending = pending };
 	int r = sandbox_run(&plan, &use, &status, &err);
+	struct aj_err cerr = { 0 };
+	if (commit.open && layer_commit_end(&commit, r == 0 && status == 0, r == 0 ? status : -1, plan.argv, &cerr) < 0) {
+		output_error(&cerr);
+		if (r == 0)
+			status = 1; /* the command succeeded, but what it made was not kept */
+	}
+	layer_edit_finish(store, &plan.rootfs);
+	layer_unregister_bases(store, &plan.rootfs, base_fds);
 	store_unregister_jail(store, reg);
 	plan_release(&plan);
 	cleanup_free char *net_summary = use.net_summary;

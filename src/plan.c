@@ -21,6 +21,14 @@ void plan_release(struct plan *p)
 {
 	free(p->rootfs.name);
 	free(p->rootfs.path);
+	free(p->rootfs.store_name);
+	for (size_t i = 0; i < p->rootfs.n_bases; i++) {
+		free(p->rootfs.bases[i].name);
+		free(p->rootfs.bases[i].path);
+	}
+	free(p->rootfs.bases);
+	free(p->rootfs.edit_work);
+	free(p->commit);
 	for (size_t i = 0; i < p->n_steps; i++) {
 		free(p->steps[i].src);
 		free(p->steps[i].upper);
@@ -59,6 +67,7 @@ void plan_release(struct plan *p)
 
 static const char *const kind_names[] = {
 	[MK_ROOT_OVERLAY] = "overlay", [MK_ROOT_BIND] = "rw-bind", [MK_ROOT_TMPFS] = "tmpfs",
+	[MK_ROOT_OVERLAY_KEEP] = "overlay",
 	[MK_BIND_RW] = "rw-bind",      [MK_BIND_RO] = "ro-bind",   [MK_BIND_DEV] = "dev-bind",
 	[MK_OVERLAY] = "overlay",      [MK_TMPFS] = "tmpfs",       [MK_HIDE_FILE] = "hide-file",
 	[MK_PROC] = "proc",            [MK_DEVPTS] = "devpts",     [MK_SYMLINK] = "symlink",
@@ -75,6 +84,7 @@ bool plan_kind_is_persistent(enum mount_kind k)
 {
 	switch (k) {
 	case MK_ROOT_BIND:
+	case MK_ROOT_OVERLAY_KEEP: /* its upper is kept: mount points are made there by the supervisor */
 	case MK_BIND_RW:
 	case MK_BIND_DEV:
 		return true;
@@ -102,6 +112,7 @@ bool plan_kind_is_persistent(enum mount_kind k)
 static bool kind_is_writable(enum mount_kind k)
 {
 	switch (k) {
+	case MK_ROOT_OVERLAY_KEEP:
 	case MK_ROOT_OVERLAY:
 	case MK_ROOT_BIND:
 	case MK_ROOT_TMPFS:
@@ -129,6 +140,7 @@ static bool kind_is_writable(enum mount_kind k)
 bool plan_kind_shows_host_dir(enum mount_kind k)
 {
 	switch (k) {
+	case MK_ROOT_OVERLAY_KEEP:
 	case MK_ROOT_OVERLAY:
 	case MK_ROOT_BIND:
 	case MK_BIND_RW:
@@ -391,6 +403,8 @@ bool plan_home_path_is_file(const char *as_written, const char *rel, char **init
 	return bn > 2 && strcmp(base + bn - 2, "rc") == 0;
 }
 
+static int layer_path_from_base(const struct facts *f, const char *origin, const char *rel, struct aj_err *err);
+
 static int add_home_edit(struct plan *p, const struct facts *f, const char *rootfs, const char *sub, struct aj_err *err)
 {
 	bool trailing_slash = sub[strlen(sub) - 1] == '/';
@@ -408,6 +422,8 @@ static int add_home_edit(struct plan *p, const struct facts *f, const char *root
 	}
 	bool is_file;
 	cleanup_free char *initial = NULL;
+	if (r.type == FT_MISSING && f->rootfs->n_bases && layer_path_from_base(f, origin, in_root, err) < 0)
+		return -1;
 	if (r.type == FT_MISSING) {
 		is_file = plan_home_path_is_file(sub, rel, &initial);
 		note(p, "%s: /root/%s is not in the rootfs yet: made as %s and kept", origin, rel, is_file ? "a file" : "a directory");
@@ -428,20 +444,80 @@ static int add_home_edit(struct plan *p, const struct facts *f, const char *root
 	return 0;
 }
 
+/* A path a layer does not have may still come from one of its bases: then a bind of the layer's own
+ * (made empty) would hide the base's, and the jail would see something else than it asked to keep. */
+static int layer_path_from_base(const struct facts *f, const char *origin, const char *rel, struct aj_err *err)
+{
+	for (size_t i = 0; i < f->rootfs->n_bases; i++) {
+		struct probe_res r;
+		int rc = resolve_in_rootfs(f, origin, f->rootfs->bases[i].path, rel, &r, err);
+		free(r.path);
+		if (rc < 0) {
+			err->msg[0] = '\0'; /* a base's path that cannot be looked at says nothing either way */
+			err->errnum = 0;
+			continue;
+		}
+		if (r.type != FT_MISSING)
+			return aj_usage(err, "%s: /%s comes from '%s', a base of the layer '%s', not from the layer; keep "
+					"changes to it with --fs-edit (the whole layer) or --commit", origin, rel,
+					f->rootfs->bases[i].name, f->rootfs->name);
+	}
+	return 0;
+}
+
 static int add_store_root(struct plan *p, const struct opts *o, const struct facts *f, struct aj_err *err)
 {
 	const char *rootfs = f->rootfs->path;
+	const struct rootfs *rf = f->rootfs;
 	struct mount_step *root;
-	if (o->fs_edit) {
+	if (o->commit && (o->fs_edit || o->fs_edit_dirs || o->home_edit || o->home_edit_dirs))
+		return aj_usage(err, "--commit keeps the session's changes as a new layer; %s writes the rootfs '%s' "
+				"itself: use one or the other", o->fs_edit || o->fs_edit_dirs ? "--fs-edit" : "--home-edit",
+				rf->name);
+	if (o->commit) {
+		if (!f->commit_upper)
+			return aj_usage(err, "--commit=%s needs a rootfs of the store (--fs=NAME)", o->commit);
+		/* The new layer is the upper of the session's root: what the command changes, and nothing
+		 * else (every other mount is a mount, not the root's). */
+		root = add_step(p, MK_ROOT_OVERLAY_KEEP, rootfs, "/", 0, "--commit");
+		root->upper = xstrdup(f->commit_upper);
+		root->work = xstrdup(f->commit_work);
+		root->upper_dev = f->commit_dev;
+		root->upper_ino = f->commit_ino;
+		root->lowers = p->rootfs.bases;
+		root->n_lowers = p->rootfs.n_bases;
+		p->commit = xstrdup(o->commit);
+		note(p, "--commit=%s: root is an overlay on %s; its changes become layer '%s' if the command succeeds",
+		     o->commit, rootfs, o->commit);
+	} else if (o->fs_edit && rf->n_bases) {
+		/* A layer edited: it is the upper of an overlay on its bases, so that what changes (deletions
+		 * as whiteouts) lands in it alone. */
+		root = add_step(p, MK_ROOT_OVERLAY_KEEP, rf->bases[0].path, "/", 0, "--fs-edit");
+		root->upper = xstrdup(rootfs);
+		root->work = xstrdup(rf->edit_work ? rf->edit_work : "");
+		root->upper_dev = rf->dev;
+		root->upper_ino = rf->ino;
+		root->src_dev = rf->bases[0].dev;
+		root->src_ino = rf->bases[0].ino;
+		root->lowers = p->rootfs.bases + 1;
+		root->n_lowers = p->rootfs.n_bases - 1;
+		p->root_persistent = true;
+		note(p, "--fs-edit: the layer %s is the upper of an overlay on its bases; changes persist in it", rootfs);
+	} else if (o->fs_edit) {
 		root = add_step(p, MK_ROOT_BIND, rootfs, "/", 0, "--fs-edit");
 		p->root_persistent = true;
 		note(p, "--fs-edit: the rootfs %s is the root, read-write; changes persist", rootfs);
 	} else {
 		root = add_step(p, MK_ROOT_OVERLAY, rootfs, "/", 0, "rootfs");
-		note(p, "root is an overlay on %s; writes go to a tmpfs that vanishes at exit", rootfs);
+		root->lowers = p->rootfs.bases;
+		root->n_lowers = p->rootfs.n_bases;
+		note(p, "root is an overlay on %s%s; writes go to a tmpfs that vanishes at exit", rootfs,
+		     rf->n_bases ? " and its bases" : "");
 	}
-	root->src_dev = f->rootfs->dev;
-	root->src_ino = f->rootfs->ino;
+	if (root->kind != MK_ROOT_OVERLAY_KEEP || o->commit) {
+		root->src_dev = f->rootfs->dev;
+		root->src_ino = f->rootfs->ino;
+	}
 	if (!o->fs_edit) {
 		for (size_t i = 0; o->fs_edit_dirs && o->fs_edit_dirs[i]; i++) {
 			const char *dir = o->fs_edit_dirs[i];
@@ -457,15 +533,26 @@ static int add_store_root(struct plan *p, const struct opts *o, const struct fac
 				return -1;
 			}
 			cleanup_free char *src = r.path;
+			if (r.type == FT_MISSING && f->rootfs->n_bases && layer_path_from_base(f, origin, dir + 1, err) < 0)
+				return -1;
 			if (r.type != FT_DIR)
-				return aj_usage(err, "%s: no directory %s in rootfs %s (a symlink is not followed)", origin, dir,
-						f->rootfs->name);
+				return aj_usage(err, "%s: no directory %s in %s %s (a symlink is not followed)", origin, dir,
+						f->rootfs->n_bases ? "the layer" : "rootfs", f->rootfs->name);
 			set_id(add_step(p, MK_BIND_RW, src, dir, 0, origin), &r);
 		}
 	}
 	if (o->fs_edit && (o->home_edit || o->home_edit_dirs)) {
 		note(p, "--home-edit is implied by --fs-edit");
 		return 0;
+	}
+	if (o->home_edit && f->rootfs->n_bases) {
+		struct probe_res hr;
+		int rc = resolve_in_rootfs(f, "--home-edit", rootfs, "root", &hr, err);
+		free(hr.path);
+		if (rc < 0)
+			return -1;
+		if (hr.type == FT_MISSING && layer_path_from_base(f, "--home-edit", "root", err) < 0)
+			return -1;
 	}
 	if (o->home_edit) {
 		cleanup_free char *src = path_join(rootfs, "root");
@@ -1385,6 +1472,19 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 	p->rootfs.path = r->path ? xstrdup(r->path) : NULL;
 	p->rootfs.implicit = r->implicit;
 	p->rootfs.owner = r->owner;
+	p->rootfs.dev = r->dev;
+	p->rootfs.ino = r->ino;
+	p->rootfs.store_name = r->store_name ? xstrdup(r->store_name) : NULL;
+	p->rootfs.edit_work = r->edit_work ? xstrdup(r->edit_work) : NULL;
+	if (r->n_bases) {
+		p->rootfs.bases = xcalloc(r->n_bases, sizeof *p->rootfs.bases);
+		for (size_t i = 0; i < r->n_bases; i++) {
+			p->rootfs.bases[i] = r->bases[i];
+			p->rootfs.bases[i].name = xstrdup(r->bases[i].name);
+			p->rootfs.bases[i].path = xstrdup(r->bases[i].path);
+		}
+		p->rootfs.n_bases = r->n_bases;
+	}
 	if (r->kind == ROOTFS_HOST) {
 		if (o->fs_edit || o->fs_edit_dirs) {
 			aj_usage(err, "--fs-edit: the host rootfs cannot be edited; import a rootfs (ajail fs import, ajail fs "
@@ -1745,16 +1845,24 @@ void plan_print(const struct plan *p, FILE *out)
 		const struct mount_step *s = &p->steps[i];
 		cleanup_free char *dst = util_escape_controls(s->dst);
 		fprintf(out, "  %2zu %-9s %s", i, plan_kind_name(s->kind), dst);
+		/* A layer's lowers, top first, as overlayfs takes them (the options show them escaped). */
+		cleanup_free char *lower = xstrdup(s->src ? s->src : "");
+		for (size_t j = 0; j < s->n_lowers; j++) {
+			char *more = xasprintf("%s:%s", lower, s->lowers[j].path);
+			free(lower);
+			lower = more;
+		}
 		switch (s->kind) {
 		case MK_ROOT_OVERLAY:
 		case MK_OVERLAY: {
-			cleanup_free char *opt = plan_overlay_options(s->src, "<tmp>/upper", "<tmp>/work");
+			cleanup_free char *opt = plan_overlay_options(lower, "<tmp>/upper", "<tmp>/work");
 			cleanup_free char *eopt = util_escape_controls(opt);
 			fprintf(out, " (%s)", eopt);
 			break;
 		}
+		case MK_ROOT_OVERLAY_KEEP:
 		case MK_OVERLAY_KEEP: {
-			cleanup_free char *opt = plan_overlay_options(s->src, s->upper, s->work);
+			cleanup_free char *opt = plan_overlay_options(lower, s->upper, s->work);
 			cleanup_free char *eopt = util_escape_controls(opt);
 			fprintf(out, " (%s)", eopt);
 			break;
@@ -1819,6 +1927,8 @@ static const char *step_label(const struct mount_step *s)
 		return "overlay, changes discarded";
 	case MK_OVERLAY_KEEP:
 		return "clone workspace";
+	case MK_ROOT_OVERLAY_KEEP:
+		return "overlay, changes kept in a layer";
 	case MK_TMPFS:
 	case MK_HIDE_FILE:
 	case MK_MASK_DIR:

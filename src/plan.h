@@ -25,6 +25,8 @@
 enum mount_kind {
 	MK_ROOT_OVERLAY, /* "/": overlay, lower = src (the rootfs), upper on the session's tmpfs */
 	MK_ROOT_BIND,    /* "/": src bound read-write (--fs-edit) */
+	MK_ROOT_OVERLAY_KEEP, /* "/": overlay, lower = src (and lowers), upper and work = host upper/work: the
+			       * layer itself (--fs-edit on a layer) or the commit's new layer (--commit) */
 	MK_ROOT_TMPFS,   /* "/": empty tmpfs (the host rootfs, filled by read-only binds) */
 	MK_BIND_RW,      /* host src at dst, read-write, nosuid, nodev */
 	MK_BIND_RO,      /* host src at dst, read-only (recursively), nosuid, nodev */
@@ -58,8 +60,13 @@ enum mount_flags {
 struct mount_step {
 	enum mount_kind kind;
 	char *src;         /* canonical host path, link target, or NULL */
-	char *upper;       /* MK_OVERLAY_KEEP: host upper and work directories */
+	char *upper;       /* MK_OVERLAY_KEEP, MK_ROOT_OVERLAY_KEEP: host upper and work directories */
 	char *work;
+	uint64_t upper_dev, upper_ino; /* the upper's identity, checked when mounted; 0: not recorded */
+	/* Overlay steps: more lower directories beneath src, nearest first (a layer's bases); borrowed
+	 * from the plan's rootfs. */
+	const struct rootfs_base *lowers;
+	size_t n_lowers;
 	char *dst;         /* normalised absolute path inside the jail */
 	unsigned flags;    /* enum mount_flags */
 	unsigned mode;     /* MK_TMPFS, MK_DIR */
@@ -91,6 +98,14 @@ struct rootfs {
 	bool implicit; /* chosen because nothing was asked for */
 	uid_t owner;   /* owner of the rootfs directory: only its owner can change it from a jail */
 	uint64_t dev, ino; /* identity of path, checked again when the jail mounts it */
+	char *store_name;  /* a store rootfs: its own name ("default" resolved); else NULL */
+	/* A layer (store.h): the rootfses beneath it, nearest first; the jail stacks path and these. */
+	struct rootfs_base {
+		char *name, *path;
+		uint64_t dev, ino;
+	} *bases;
+	size_t n_bases;
+	char *edit_work; /* --fs-edit on a layer: overlayfs's work directory (fs/.work/<name>) */
 };
 
 enum fact_type { FT_MISSING, FT_DIR, FT_FILE, FT_SYMLINK, FT_OTHER };
@@ -176,6 +191,10 @@ struct facts {
 	const char *git_worktree_dir;
 	const char *git_warning; /* why a .git file was not trusted, for a warning; NULL otherwise */
 	const struct clone_facts *clone; /* --clone: the workspace, else NULL */
+	/* --commit: the new layer's upper and overlayfs work directories (the store's fs/.tmp/NAME and
+	 * NAME@work, made by main.c under the store's import lock), and the upper's identity. */
+	const char *commit_upper, *commit_work;
+	uint64_t commit_dev, commit_ino;
 	const char *store_dir; /* $AJAIL_HOME as configured (probed, not trusted to exist), or NULL */
 	unsigned tty_fds;     /* bit N: fd N (0..2) is the terminal we run in the foreground of */
 	int landlock_abi;     /* landlock_create_ruleset(LANDLOCK_CREATE_RULESET_VERSION); 0: none */
@@ -237,6 +256,7 @@ struct plan {
 	gid_t outer_gid;
 	struct rootfs rootfs;    /* owned copy */
 	bool root_persistent;    /* --fs-edit: the root itself is the rootfs */
+	char *commit;            /* --commit=NAME: the root's upper becomes this layer */
 	struct mount_step *steps;
 	size_t n_steps;
 	char **env;

@@ -52,6 +52,7 @@
 #include "harden.h"
 #include "fdpass.h"
 #include "hostpath.h"
+#include "store.h"
 #include "tty.h"
 #include "util.h"
 
@@ -337,6 +338,25 @@ static int fill_new_file(int base, const char *rel, const char *content)
 	return write_all(fd, content, strlen(content)) < 0 ? -1 : 0;
 }
 
+/* Is rel (a mount point, or a symlink's parent) in one of the lower layers of a kept root overlay?
+ * Looked at beneath each layer without following anything: a layer no jail writes meanwhile (the
+ * rootfs and its bases are held by this jail's use locks). */
+static bool in_lowers(const struct mount_step *root, const char *rel)
+{
+	for (size_t i = 0; i <= root->n_lowers; i++) {
+		const char *path = i == 0 ? root->src : root->lowers[i - 1].path;
+		cleanup_close int dir = hostpath_open(path, O_PATH | O_DIRECTORY);
+		if (dir < 0)
+			continue;
+		cleanup_close int fd = *rel ? (int)sys_openat2(dir, rel, O_PATH | O_NOFOLLOW | O_CLOEXEC,
+							       RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
+					    : -1;
+		if (fd >= 0)
+			return true;
+	}
+	return false;
+}
+
 static int prepare_host(const struct plan *p, struct created_list *created, struct aj_err *err)
 {
 	for (size_t i = 0; i < p->n_steps; i++) {
@@ -361,6 +381,12 @@ static int prepare_host(const struct plan *p, struct created_list *created, stru
 			continue;
 		const struct mount_step *layer = &p->steps[s->persist_layer];
 		cleanup_free char *rel = xstrdup(path_relative(s->dst, layer->dst));
+		/* A kept root overlay: the mount points go into its upper directory (made here, removed
+		 * after), but only those that its lower layers lack too, so that the upper holds nothing of
+		 * ours where the rootfs has the directory already. */
+		bool kept_root = layer->kind == MK_ROOT_OVERLAY_KEEP;
+		if (kept_root && in_lowers(layer, rel))
+			continue;
 		bool is_file = (s->flags & MF_FILE) != 0;
 		if (s->kind == MK_SYMLINK) {
 			char *slash = strrchr(rel, '/');
@@ -369,10 +395,11 @@ static int prepare_host(const struct plan *p, struct created_list *created, stru
 			*slash = '\0';
 			is_file = false;
 		}
-		cleanup_close int base = open_layer(layer->src, layer->src_dev, layer->src_ino, layer->origin, err);
+		cleanup_close int base = kept_root ? open_layer(layer->upper, layer->upper_dev, layer->upper_ino, layer->origin, err)
+						   : open_layer(layer->src, layer->src_dev, layer->src_ino, layer->origin, err);
 		if (base < 0)
 			return -1;
-		created->base = layer->src;
+		created->base = kept_root ? layer->upper : layer->src;
 		if (mkpath_beneath(base, rel, is_file, record_created, created, err) < 0)
 			return aj_err_wrap(err, "%s: mount point %s", s->origin, s->dst);
 	}
@@ -468,40 +495,61 @@ static int new_fs(const char *type, const char *const *params, unsigned attrs, i
 	return 0;
 }
 
-/* An overlay on the host directory s->src. Its upper and work directories are the given host
- * directories (a clone workspace, whose changes persist), or fresh ones on the session's tmpfs
- * (changes vanish). Every host directory is opened by open_source and named to overlayfs through
- * its fd. */
+/* An overlay on the host directory s->src (and, for a layer, its bases s->lowers beneath it). Its
+ * upper and work directories are the given host directories (a clone workspace, a layer edited, a
+ * commit's new layer: changes persist), or fresh ones on the session's tmpfs (changes vanish). Every
+ * host directory is opened by open_source, checked against what the plan saw, and named to overlayfs
+ * through its fd. */
 static int mount_overlay(const struct mount_step *s, bool keep, int index, int target, struct aj_err *err)
 {
 	cleanup_free char *dir = xasprintf(SCRATCH "/%d", index);
-	cleanup_close int lfd = open_source(s->src, s->src_dev, s->src_ino, true, err);
-	if (lfd < 0)
-		return -1;
+	int fds[STORE_MAX_DEPTH + 1];
+	size_t nfds = 0;
+	int ret = -1;
 	cleanup_close int ufd = -1, wfd = -1;
-	cleanup_free char *upper = NULL, *work = NULL;
+	cleanup_free char *upper = NULL, *work = NULL, *lower = NULL;
+	if (s->n_lowers + 1 > sizeof fds / sizeof fds[0])
+		return aj_fail(err, 0, "more than %d layers", STORE_MAX_DEPTH);
+	fds[nfds] = open_source(s->src, s->src_dev, s->src_ino, true, err);
+	if (fds[nfds] < 0)
+		return -1;
+	lower = fd_path(fds[nfds++]);
+	for (size_t i = 0; i < s->n_lowers; i++) {
+		fds[nfds] = open_source(s->lowers[i].path, s->lowers[i].dev, s->lowers[i].ino, true, err);
+		if (fds[nfds] < 0)
+			goto out;
+		cleanup_free char *more = fd_path(fds[nfds++]);
+		char *joined = xasprintf("%s:%s", lower, more);
+		free(lower);
+		lower = joined;
+	}
 	if (keep) {
-		ufd = open_source(s->upper, 0, 0, true, err);
+		ufd = open_source(s->upper, s->upper_dev, s->upper_ino, true, err);
 		wfd = ufd < 0 ? -1 : open_source(s->work, 0, 0, true, err);
 		if (ufd < 0 || wfd < 0)
-			return -1;
+			goto out;
 		upper = fd_path(ufd);
 		work = fd_path(wfd);
 	} else {
 		upper = xasprintf("%s/upper", dir);
 		work = xasprintf("%s/work", dir);
-		if (mkdir(dir, 0700) < 0 || mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0)
-			return aj_fail(err, errno, "create overlay directories");
+		if (mkdir(dir, 0700) < 0 || mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0) {
+			aj_fail(err, errno, "create overlay directories");
+			goto out;
+		}
 	}
-	cleanup_free char *lower = fd_path(lfd);
 	const char *params[] = { "lowerdir", lower, "upperdir", upper, "workdir", work, "userxattr", NULL, NULL };
 	if (new_fs("overlay", params, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, target, err) < 0) {
 		if (err->errnum == EPERM || err->errnum == EINVAL)
 			aj_err_wrap(err, "overlayfs in a user namespace needs Linux 5.11 or newer and a lower directory the "
 					 "user can read");
-		return -1;
+		goto out;
 	}
-	return 0;
+	ret = 0;
+out:
+	for (size_t i = 0; i < nfds; i++)
+		close(fds[i]);
+	return ret;
 }
 
 static int mount_bind(const struct mount_step *s, unsigned long long attrs, int target, struct aj_err *err)
@@ -799,6 +847,7 @@ static int apply_step(int root, const struct mount_step *s, int index, struct aj
 		return new_fs("devpts", params, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, target, err);
 	}
 	case MK_ROOT_OVERLAY:
+	case MK_ROOT_OVERLAY_KEEP:
 	case MK_ROOT_BIND:
 	case MK_ROOT_TMPFS:
 		return aj_fail(err, 0, "a root step can only come first");
@@ -818,6 +867,13 @@ static int apply_root(const struct mount_step *s, struct aj_err *err)
 	switch (s->kind) {
 	case MK_ROOT_OVERLAY:
 		return mount_overlay(s, false, 0, target, err);
+	case MK_ROOT_OVERLAY_KEEP:
+		if (mount_overlay(s, true, 0, target, err) < 0) {
+			if (err->errnum == EBUSY)
+				aj_err_wrap(err, "the layer is in use by another jail");
+			return -1;
+		}
+		return 0;
 	case MK_ROOT_BIND:
 		return mount_bind(s, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, target, err);
 	case MK_ROOT_TMPFS: {
@@ -1339,7 +1395,9 @@ out:
 	for (int i = 0; i < 2; i++)
 		if (netsock[i] >= 0)
 			close(netsock[i]);
-	cleanup_host(&created, use);
+	/* A kept root overlay's upper (a commit's new layer, a layer under --fs-edit) is this jail's
+	 * alone: what was made in it goes now, whoever else runs on the rootfs beneath. */
+	cleanup_host(&created, p->n_steps && p->steps[0].kind == MK_ROOT_OVERLAY_KEEP ? NULL : use);
 	if (cg.path) {
 		unsigned ooms = 0;
 		struct aj_err cerr = { 0 };

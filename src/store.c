@@ -47,6 +47,8 @@ char **store_list_names(const char *store_dir)
 	return names;
 }
 
+static int resolve_layers(const char *store_dir, const char *name, struct rootfs *r, struct aj_err *err);
+
 static bool is_dir(const char *path)
 {
 	struct stat st;
@@ -72,6 +74,13 @@ void store_rootfs_release(struct rootfs *r)
 {
 	free(r->name);
 	free(r->path);
+	free(r->store_name);
+	for (size_t i = 0; i < r->n_bases; i++) {
+		free(r->bases[i].name);
+		free(r->bases[i].path);
+	}
+	free(r->bases);
+	free(r->edit_work);
 	memset(r, 0, sizeof *r);
 }
 
@@ -93,6 +102,10 @@ int store_resolve(const char *store_dir, const char *fs, struct rootfs *out, str
 				out->path = xstrdup(real);
 				out->implicit = true;
 				identify(out);
+				if (resolve_layers(store_dir, "default", out, err) < 0) {
+					store_rootfs_release(out);
+					return -1;
+				}
 				return 0;
 			}
 		}
@@ -153,6 +166,10 @@ int store_resolve(const char *store_dir, const char *fs, struct rootfs *out, str
 	out->name = xstrdup(fs);
 	out->path = xstrdup(real);
 	identify(out);
+	if (resolve_layers(store_dir, fs, out, err) < 0) {
+		store_rootfs_release(out);
+		return -1;
+	}
 	return 0;
 }
 
@@ -364,8 +381,11 @@ static int mkdir_at(int dirfd, const char *name, mode_t mode)
 void store_tmp_sweep_name(int tmpfd, const char *name)
 {
 	store_remove_tree(tmpfd, name);
-	cleanup_free char *build = xasprintf("%s" STORE_BUILD_SUFFIX, name);
-	store_remove_tree(tmpfd, build);
+	static const char *const suffixes[] = { STORE_BUILD_SUFFIX, STORE_WORK_SUFFIX, STORE_OCI_SUFFIX };
+	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+		cleanup_free char *aside = xasprintf("%s%s", name, suffixes[i]);
+		store_remove_tree(tmpfd, aside);
+	}
 	/* Where builds kept their tarball before they had a directory of their own. */
 	static const char *const old[] = { ".tar", ".tar.part" };
 	for (size_t i = 0; i < sizeof old / sizeof old[0]; i++) {
@@ -477,29 +497,142 @@ int store_open_rootfs(struct store *s, const char *name, struct aj_err *err)
 
 /* ---- metadata ---- */
 
-static char *meta_get(const char *meta, const char *key)
+/* Reversible: any byte string comes back as it went in, and a value is always one line. */
+static void meta_put(FILE *b, const char *key, const char *v)
 {
-	size_t k = strlen(key);
-	for (const char *p = meta; p && *p;) {
-		const char *end = strchrnul(p, '\n');
-		if ((size_t)(end - p) > k && strncmp(p, key, k) == 0 && p[k] == '=')
-			return xstrndup(p + k + 1, (size_t)(end - p - (ptrdiff_t)k - 1));
-		p = *end ? end + 1 : end;
+	fprintf(b, "%s=", key);
+	for (const unsigned char *c = (const unsigned char *)v; *c; c++) {
+		if (*c == '\\')
+			fputs("\\\\", b);
+		else if (*c == '\n')
+			fputs("\\n", b);
+		else if (*c < 0x20 || *c == 0x7f)
+			fprintf(b, "\\x%02x", *c);
+		else
+			fputc(*c, b);
 	}
-	return NULL;
+	fputc('\n', b);
 }
 
-static int write_meta(struct store *s, const char *name, const char *source)
+static char *meta_unescape(const char *p, size_t n)
+{
+	char *out = xmalloc(n + 1), *o = out;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] != '\\' || i + 1 >= n) {
+			*o++ = p[i];
+		} else if (p[i + 1] == 'n') {
+			*o++ = '\n';
+			i++;
+		} else if (p[i + 1] == 'x' && i + 3 < n && isxdigit((unsigned char)p[i + 2]) &&
+			   isxdigit((unsigned char)p[i + 3])) {
+			char hex[3] = { p[i + 2], p[i + 3], 0 };
+			unsigned v = (unsigned)strtoul(hex, NULL, 16);
+			*o++ = v ? (char)v : '?'; /* a NUL would cut the string short: never one */
+			i += 3;
+		} else {
+			*o++ = p[i + 1];
+			i++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+char *store_meta_format(const struct store_meta *m)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *b = open_memstream(&text, &len);
+	if (!b)
+		abort(); /* out of memory, as x* allocations treat it */
+	meta_put(b, "source", m->source ? m->source : "");
+	fprintf(b, "created=%lld\n", (long long)m->created);
+	if (m->base)
+		meta_put(b, "base", m->base);
+	for (size_t i = 0; m->env && m->env[i]; i++)
+		meta_put(b, "env", m->env[i]);
+	if (m->workdir)
+		meta_put(b, "workdir", m->workdir);
+	for (size_t i = 0; m->entrypoint && m->entrypoint[i]; i++)
+		meta_put(b, "entrypoint", m->entrypoint[i]);
+	for (size_t i = 0; m->cmd && m->cmd[i]; i++)
+		meta_put(b, "cmd", m->cmd[i]);
+	if (m->user)
+		meta_put(b, "user", m->user);
+	fclose(b);
+	return text;
+}
+
+void store_meta_parse(const char *text, struct store_meta *m)
+{
+	memset(m, 0, sizeof *m);
+	for (const char *p = text; p && *p;) {
+		const char *end = strchrnul(p, '\n');
+		const char *eq = memchr(p, '=', (size_t)(end - p));
+		if (eq) {
+			size_t k = (size_t)(eq - p);
+			char *v = meta_unescape(eq + 1, (size_t)(end - eq - 1));
+#define KEY(name) (k == sizeof name - 1 && strncmp(p, name, k) == 0)
+			char **one = KEY("source") ? &m->source : KEY("base") ? &m->base : KEY("workdir") ? &m->workdir
+								 : KEY("user") ? &m->user : NULL;
+			char ***list = KEY("env") ? &m->env : KEY("entrypoint") ? &m->entrypoint : KEY("cmd") ? &m->cmd : NULL;
+			if (KEY("created"))
+				m->created = strtoll(v, NULL, 10);
+#undef KEY
+			if (one) {
+				free(*one);
+				*one = v;
+			} else if (list && strv_len(*list) < 4096) {
+				strv_push(list, v);
+			} else {
+				free(v);
+			}
+		}
+		p = *end ? end + 1 : end;
+	}
+	if (m->base && !*m->base) {
+		free(m->base);
+		m->base = NULL;
+	}
+	if (!m->source)
+		m->source = xstrdup("");
+}
+
+void store_meta_release(struct store_meta *m)
+{
+	free(m->source);
+	free(m->base);
+	strv_free(m->env);
+	free(m->workdir);
+	strv_free(m->entrypoint);
+	strv_free(m->cmd);
+	free(m->user);
+	memset(m, 0, sizeof *m);
+}
+
+/* fs/.meta is the store's own (no jail sees it), but read it bounded all the same. */
+static int meta_read_at(int fsfd, const char *name, struct store_meta *m)
+{
+	cleanup_close int meta = openat(fsfd, ".meta", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cleanup_free char *text = meta >= 0 ? read_file_at(meta, name, 1u << 16) : NULL;
+	store_meta_parse(text, m);
+	return text ? 0 : -1;
+}
+
+int store_meta_read(struct store *s, const char *name, struct store_meta *m)
+{
+	return meta_read_at(s->fsfd, name, m);
+}
+
+static int write_meta(struct store *s, const char *name, const struct store_meta *given)
 {
 	cleanup_close int meta = openat(s->fsfd, ".meta", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (meta < 0)
 		return -1;
 	cleanup_free char *tmp = xasprintf("%s.%d.tmp", name, (int)getpid());
-	/* One line whatever the source holds: a path through a directory named with a newline must not
-	 * write keys of its own (created=) here, nor one with escape sequences reach fs list's terminal.
-	 * Escaped, not dropped: \n, \x1b say what the name held. */
-	cleanup_free char *esource = util_escape_controls(source);
-	cleanup_free char *text = xasprintf("source=%s\ncreated=%lld\n", esource, (long long)time(NULL));
+	struct store_meta m = *given;
+	m.created = (int64_t)time(NULL);
+	cleanup_free char *text = store_meta_format(&m);
 	int fd = openat(meta, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -1;
@@ -509,6 +642,123 @@ static int write_meta(struct store *s, const char *name, const char *source)
 		unlinkat(meta, tmp, 0);
 		return -1;
 	}
+	return 0;
+}
+
+/* ---- layers ---- */
+
+/* A store name's own name: "default" (a symlink in fs/) resolved, one level, to a name of the store. */
+static char *real_name(int fsfd, const char *name)
+{
+	char target[256];
+	ssize_t n = readlinkat(fsfd, name, target, sizeof target - 1);
+	if (n <= 0)
+		return xstrdup(name);
+	target[n] = '\0';
+	const char *slash = strrchr(target, '/');
+	return xstrdup(slash ? slash + 1 : target);
+}
+
+static int chain_at(int fsfd, const char *store_dir, const char *name, char ***names, struct aj_err *err)
+{
+	*names = NULL;
+	strv_push(names, real_name(fsfd, name));
+	for (;;) {
+		const char *top = (*names)[strv_len(*names) - 1];
+		struct store_meta m;
+		meta_read_at(fsfd, top, &m);
+		if (!m.base) {
+			store_meta_release(&m);
+			return 0;
+		}
+		struct stat st;
+		bool loop = strv_contains(*names, m.base);
+		if (loop || strv_len(*names) >= STORE_MAX_DEPTH) {
+			if (loop)
+				aj_fail(err, 0, "rootfs '%s': its layers form a loop (%s on %s); remove one of them", (*names)[0],
+					top, m.base);
+			else
+				aj_fail(err, 0, "rootfs '%s': more than %d layers deep (%s on %s); build it on a flatter base",
+					(*names)[0], STORE_MAX_DEPTH, top, m.base);
+			store_meta_release(&m);
+			goto fail;
+		}
+		if (config_validate_name(m.base, err) < 0 || fstatat(fsfd, m.base, &st, 0) < 0 || !S_ISDIR(st.st_mode)) {
+			aj_fail(err, 0, "rootfs '%s' is a layer on '%s', which is not in %s/fs; import or build '%s' again, or "
+					"remove the layer ('ajail fs rm %s')", top, m.base, store_dir, m.base, top);
+			store_meta_release(&m);
+			goto fail;
+		}
+		strv_push(names, steal_pointer(&m.base));
+		store_meta_release(&m);
+	}
+fail:
+	strv_free(*names);
+	*names = NULL;
+	return -1;
+}
+
+int store_layer_chain(struct store *s, const char *name, char ***names, struct aj_err *err)
+{
+	return chain_at(s->fsfd, s->dir, name, names, err);
+}
+
+char **store_layers_on(struct store *s, const char *name)
+{
+	char **out = NULL;
+	cleanup_close int meta = openat(s->fsfd, ".meta", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = meta >= 0 ? fdopendir(dup(meta)) : NULL;
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.' || strchr(e->d_name, '.'))
+			continue; /* NAME.use, NAME.pending, NAME.PID.tmp: not metadata */
+		struct stat st;
+		if (fstatat(s->fsfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		struct store_meta m;
+		meta_read_at(s->fsfd, e->d_name, &m);
+		if (m.base && strcmp(m.base, name) == 0)
+			strv_push(&out, xstrdup(e->d_name));
+		store_meta_release(&m);
+	}
+	if (d)
+		closedir(d);
+	if (out)
+		qsort(out, strv_len(out), sizeof *out, cmp_str);
+	return out;
+}
+
+/* Fill r's store name and, for a layer, its bases (store_resolve's last step). */
+static int resolve_layers(const char *store_dir, const char *name, struct rootfs *r, struct aj_err *err)
+{
+	/* Canonical: the jail opens each layer beneath the old root without following a symlink. */
+	cleanup_free char *given = xasprintf("%s/fs", store_dir);
+	char fsdir[PATH_MAX];
+	cleanup_close int fsfd = realpath(given, fsdir) ? open(fsdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (fsfd < 0)
+		return 0;
+	cleanup_strv char **names = NULL;
+	if (chain_at(fsfd, store_dir, name, &names, err) < 0)
+		return -1;
+	r->store_name = xstrdup(names[0]);
+	size_t n = strv_len(names) - 1;
+	if (!n)
+		return 0;
+	r->bases = xcalloc(n, sizeof *r->bases);
+	for (size_t i = 0; i < n; i++) {
+		struct rootfs_base *b = &r->bases[i];
+		b->name = xstrdup(names[i + 1]);
+		b->path = xasprintf("%s/%s", fsdir, b->name);
+		struct stat st;
+		cleanup_close int fd = hostpath_open(b->path, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			r->n_bases = i + 1;
+			return aj_fail(err, errno, "rootfs '%s': open its base '%s'", names[0], b->name);
+		}
+		b->dev = (uint64_t)st.st_dev;
+		b->ino = (uint64_t)st.st_ino;
+	}
+	r->n_bases = n;
 	return 0;
 }
 
@@ -558,10 +808,21 @@ fail:
 
 int store_txn_commit(struct store_txn *t, const char *source, struct aj_err *err)
 {
+	struct store_meta m = { .source = (char *)source };
+	return store_txn_commit_meta(t, &m, err);
+}
+
+int store_txn_commit_meta(struct store_txn *t, const struct store_meta *m, struct aj_err *err)
+{
 	struct store *s = t->store;
 	cleanup_close int biglock = store_lock_at(s->fsfd, ".lock", LOCK_EX);
 	if (biglock < 0)
 		return aj_fail(err, errno, "lock the store");
+	struct stat st;
+	/* `fs rm` of the base takes the same lock and refuses while a layer names it: under it, the
+	 * base either is there now and stays, or the layer is not installed. */
+	if (m->base && (fstatat(s->fsfd, m->base, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)))
+		return aj_fail(err, 0, "the base '%s' of '%s' was removed meanwhile; nothing was kept", m->base, t->name);
 	cleanup_close int tmp = openat(s->fsfd, ".tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (tmp < 0)
 		return aj_fail(err, errno, "open the store's .tmp");
@@ -570,7 +831,7 @@ int store_txn_commit(struct store_txn *t, const char *source, struct aj_err *err
 			return aj_fail(err, 0, "rootfs '%s' was created by someone else meanwhile; nothing was changed", t->name);
 		return aj_fail(err, errno, "install rootfs '%s'", t->name);
 	}
-	if (write_meta(s, t->name, source) < 0)
+	if (write_meta(s, t->name, m) < 0)
 		fprintf(stderr, "ajail: warning: could not write the metadata of '%s': %s\n", t->name, strerror(errno));
 	cleanup_free char *lock = xasprintf("%s.lock", t->name);
 	close(t->dirfd);
@@ -786,7 +1047,7 @@ void store_entries_free(struct store_entry *e, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(e[i].name);
 		free(e[i].link);
-		free(e[i].source);
+		store_meta_release(&e[i].meta);
 	}
 	free(e);
 }
@@ -824,11 +1085,9 @@ int store_entries(struct store *s, struct store_entry **out, size_t *n, struct a
 			x->link = xstrndup(target, k > 0 ? (size_t)k : 0);
 		}
 		cleanup_free char *text = meta >= 0 && !x->link ? read_file_at(meta, e->d_name, 1u << 16) : NULL;
-		cleanup_free char *created = meta_get(text, "created");
-		x->source = meta_get(text, "source");
-		if (!x->source)
-			x->source = xstrdup("");
-		x->created = created ? strtoll(created, NULL, 10) : (int64_t)st.st_mtime;
+		store_meta_parse(text, &x->meta);
+		if (!x->meta.created)
+			x->meta.created = (int64_t)st.st_mtime;
 		if (!x->link) {
 			int sub = openat(s->fsfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			if (sub >= 0)
@@ -860,6 +1119,12 @@ int store_remove(struct store *s, const char *name, bool force, struct aj_err *e
 	}
 	if (!S_ISDIR(st.st_mode))
 		return aj_fail(err, 0, "%s/fs/%s is not a rootfs directory; remove it by hand", s->dir, name);
+	cleanup_strv char **layers = store_layers_on(s, name);
+	if (layers) {
+		cleanup_free char *list = strv_join(layers, ", ");
+		return aj_fail(err, 0, "rootfs '%s' is the base of %s %s; remove %s first", name,
+			       strv_len(layers) > 1 ? "the layers" : "the layer", list, strv_len(layers) > 1 ? "them" : "it");
+	}
 	/* Held until the rootfs is moved away: no jail starts on it meanwhile. */
 	cleanup_close int use = -1;
 	if (!force) {
@@ -881,6 +1146,11 @@ int store_remove(struct store *s, const char *name, bool force, struct aj_err *e
 		cleanup_close int biglock = store_lock_at(s->fsfd, ".lock", LOCK_EX);
 		if (biglock < 0)
 			return aj_fail(err, errno, "lock the store");
+		/* Again under the lock a layer's install takes (store_txn_commit_meta). */
+		cleanup_strv char **late = store_layers_on(s, name);
+		if (late)
+			return aj_fail(err, 0, "rootfs '%s' is the base of the layer %s, made meanwhile; remove it first", name,
+				       late[0]);
 		if (renameat(s->fsfd, name, trash, victim) < 0)
 			return aj_fail(err, errno, "remove rootfs '%s'", name);
 		cleanup_close int meta = openat(s->fsfd, ".meta", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -891,6 +1161,9 @@ int store_remove(struct store *s, const char *name, bool force, struct aj_err *e
 			cleanup_free char *pending = xasprintf("%s.pending", name);
 			unlinkat(meta, pending, 0);
 		}
+		cleanup_close int work = openat(s->fsfd, ".work", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (work >= 0)
+			store_remove_tree(work, name);
 	}
 	/* From here the name is free; the data goes at our pace (or the next sweep's, if we die). */
 	int r = store_remove_tree(trash, victim);

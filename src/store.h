@@ -2,7 +2,9 @@
  *
  *   fs/<name>/        a rootfs: the directory is the root itself (a directory put there by hand is a
  *                     valid rootfs; "default" may be a symlink to another one)
- *   fs/.meta/<name>   what ajail knows of it, beside it, never inside: source=, created=
+ *   fs/.meta/<name>   what ajail knows of it, beside it, never inside: source=, created=, base=, and an
+ *                     OCI image's env=, workdir=, entrypoint=, cmd=, user= (struct store_meta)
+ *   fs/.work/<name>   overlayfs's work directory while an --fs-edit jail writes the layer <name>
  *   fs/.tmp/<name>    an import in progress, owned by whoever holds fs/.tmp/<name>.lock
  *   fs/.tmp/<name>@build  a build in progress (its tarball), under the same lock
  *   fs/.log/<name>.log    the output of the last build of <name>
@@ -24,9 +26,20 @@
 #include "error.h"
 #include "plan.h"
 
+/* A layer is a rootfs that holds only its own changes over another rootfs of the store, its base
+ * (base= in its metadata), in overlayfs's own format, as a jail's upper directory leaves them: a
+ * deleted path is a whiteout (a character device 0/0), a directory that hides everything of the
+ * same name beneath it carries the xattr user.overlay.opaque="y". A jail on a layer stacks the
+ * layer and its bases as overlay lower directories. Bases may be layers themselves, at most
+ * STORE_MAX_DEPTH rootfses in all (overlayfs allows far more; start-up grows with each). */
+#define STORE_MAX_DEPTH 16
+#define STORE_OPAQUE_XATTR "user.overlay.opaque"
+
 /* Resolve --fs (NULL: the store's "default", else the host rootfs) into *out. Reads the disk.
  * A missing rootfs is an error that lists what the store has. */
 int store_resolve(const char *store_dir, const char *fs, struct rootfs *out, struct aj_err *err);
+/* A store rootfs also gets its real name (what "default" leads to: store_name) and, for a layer, its
+ * bases, nearest first, each identified as the rootfs is. */
 void store_rootfs_release(struct rootfs *r);
 
 /* Names of the rootfses in the store, sorted; NULL-terminated, caller frees (strv_free). */
@@ -41,13 +54,33 @@ struct store {
 int store_open(const char *dir, bool create, struct store *s, struct aj_err *err);
 void store_close(struct store *s);
 
+/* What ajail knows of a rootfs (fs/.meta/<name>): one key=value per line, values escaped (\\, \n,
+ * \xHH) so that any string comes back as it went in; a list is its key repeated. */
+struct store_meta {
+	char *source;	   /* where it came from; "" when unknown (a rootfs put there by hand) */
+	int64_t created;   /* seconds since the epoch; 0: unknown */
+	char *base;	   /* a layer: the rootfs it sits on; NULL: a flat rootfs */
+	/* An OCI image's config, as imported (NULL: not given). */
+	char **env;	   /* "KEY=VALUE", NULL-terminated */
+	char *workdir;
+	char **entrypoint; /* NULL-terminated */
+	char **cmd;
+	char *user;
+};
+/* Read name's metadata into m (zeroed first; source is never NULL after). Returns 0, or -1 when
+ * there is none (m still usable). Bounded read (64 KiB). */
+int store_meta_read(struct store *s, const char *name, struct store_meta *m);
+void store_meta_release(struct store_meta *m);
+/* Pure: the file's text for m (created as given), and back. */
+char *store_meta_format(const struct store_meta *m);
+void store_meta_parse(const char *text, struct store_meta *m);
+
 struct store_entry {
 	char *name;
 	char *link;        /* for a symlink such as default -> debian: its target; else NULL */
-	uint64_t size;     /* bytes on disk (st_blocks) */
+	uint64_t size;     /* bytes on disk (st_blocks): a layer's own files only */
 	uint64_t files;    /* entries of every type */
-	int64_t created;   /* seconds since the epoch; from the metadata, else the directory's mtime */
-	char *source;      /* from the metadata; "" when unknown (a rootfs put there by hand) */
+	struct store_meta meta; /* meta.created: from the metadata, else the directory's mtime */
 	bool in_use;       /* a jail runs on it now */
 };
 /* Every rootfs, sorted by name. */
@@ -65,6 +98,9 @@ struct store_txn {
 int store_txn_begin(struct store *s, const char *name, struct store_txn *t, struct aj_err *err);
 /* Move the temp directory into place and write its metadata. */
 int store_txn_commit(struct store_txn *t, const char *source, struct aj_err *err);
+/* The same with all of the metadata (m->created is set to now). A layer (m->base set) is refused
+ * when its base is gone meanwhile (checked under the store's lock, which `fs rm` takes too). */
+int store_txn_commit_meta(struct store_txn *t, const struct store_meta *m, struct aj_err *err);
 /* Remove the temp directory (after a failure); safe after commit. */
 void store_txn_abort(struct store_txn *t);
 
@@ -72,11 +108,23 @@ void store_txn_abort(struct store_txn *t);
  * tarball and whatever the builder writes beside it. '@' is in no rootfs name, so no other name's
  * entries can be taken for it. */
 #define STORE_BUILD_SUFFIX "@build"
+/* --commit's overlayfs work directory, beside the upper directory fs/.tmp/<name> it fills. */
+#define STORE_WORK_SUFFIX "@work"
+/* An OCI image archive's members, unpacked while it is imported. */
+#define STORE_OCI_SUFFIX "@oci"
 /* Remove what an import or build of name left in fs/.tmp (not its lock): for whoever holds the lock,
  * or a sweeper that took it. */
 void store_tmp_sweep_name(int tmpfd, const char *name);
 
-/* Remove a rootfs. Refuses while a jail runs on it unless force; says which jail. */
+/* The chain of a store rootfs: names[0] = name (resolved through a symlink such as "default"),
+ * then its base, the base's base... (at most STORE_MAX_DEPTH; a missing base, a cycle or a deeper
+ * chain is an error naming the rootfses). Caller frees (strv_free). */
+int store_layer_chain(struct store *s, const char *name, char ***names, struct aj_err *err);
+/* Layers whose base is name (directly), sorted; NULL when none. Caller frees (strv_free). */
+char **store_layers_on(struct store *s, const char *name);
+
+/* Remove a rootfs. Refuses while a jail runs on it unless force; says which jail. Refuses (even
+ * with force) a base that layers sit on, naming them. */
 int store_remove(struct store *s, const char *name, bool force, struct aj_err *err);
 
 /* Open a rootfs directory of the store (O_PATH|O_DIRECTORY). */
