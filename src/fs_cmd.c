@@ -16,6 +16,7 @@
 #include "fs_build.h"
 #include "hostca.h"
 #include "hostpath.h"
+#include "oci_export.h"
 #include "output.h"
 #include "recipe.h"
 #include "store.h"
@@ -30,6 +31,8 @@ static const char fs_usage[] =
 	"       ajail fs build --list           the recipes there are\n"
 	"       ajail fs cp SRC DST             copy a rootfs\n"
 	"       ajail fs export NAME FILE       write it to a .tar, .tar.zst, .tar.gz, .tar.xz or - (stdout)\n"
+	"       ajail fs export --oci NAME FILE an OCI image archive, for podman, skopeo, Kubernetes\n"
+	"       ajail fs export --k8s-job NAME  print a Kubernetes Job that runs an agent on that image\n"
 	"\n"
 	"Rootfses live in $AJAIL_HOME/fs (default ~/.ajail/fs); names have letters, digits, '.', '_' and '-'.\n"
 	"'ajail fs COMMAND --help' shows a command's options and examples.\n";
@@ -114,23 +117,40 @@ static const struct output_verb_help fs_verb_usage[] = {
 	  "  ajail fs cp debian debian-scratch\n" },
 	{ "export",
 	  "Usage: ajail fs export [-q] NAME FILE\n"
+	  "       ajail fs export [-q] --oci [--tag=TAG] NAME FILE\n"
+	  "       ajail fs export --k8s-job [--image=REF] NAME\n"
 	  "\n"
 	  "Write rootfs NAME to FILE as a tarball, compressed as FILE's name says: .tar, .tar.zst (in several\n"
-	  "threads), .tar.gz, .tar.xz or .tar.bz2; - writes a plain tar to standard output.\n"
+	  "threads), .tar.gz, .tar.xz or .tar.bz2; - writes a plain tar to standard output. A layer is\n"
+	  "written merged with its bases: the tree a jail on it sees.\n"
+	  "\n"
+	  "With --oci, FILE is an OCI image archive (a plain tar) that podman load, skopeo and umoci take:\n"
+	  "one image layer per layer of the rootfs, its env, working directory and command from the rootfs\n"
+	  "(else PATH, HOME=/root, /root and /bin/sh). With --k8s-job, a Kubernetes Job that runs an agent\n"
+	  "on that image is printed: it clones $REPO_URL, runs $AGENT_CMD, and pushes the work as the branch\n"
+	  "ajail/<job name>.\n"
 	  "\n"
 	  "Options:\n"
+	  "  --oci                an OCI image archive instead of a tarball of the tree\n"
+	  "  --tag=TAG            the image's tag in the archive (default latest)\n"
+	  "  --k8s-job            print a Kubernetes Job (YAML) for the image\n"
+	  "  --image=REF          the image the Job runs (default ajail/NAME:latest)\n"
 	  "  -q, --quiet          no progress bar or summary line\n"
 	  "  -h, --help           this text\n"
 	  "\n"
 	  "Examples:\n"
 	  "  ajail fs export debian debian.tar.zst\n"
-	  "  ajail fs export debian - | ssh HOST ajail fs import debian -\n" },
+	  "  ajail fs export debian - | ssh HOST ajail fs import debian -\n"
+	  "  ajail fs export --oci debian debian-oci.tar && podman load -i debian-oci.tar\n"
+	  "  ajail fs export --k8s-job --image=registry.example/ajail/debian:latest debian > job.yaml\n" },
 };
 
 struct fs_args {
 	char **pos;  /* positional arguments */
 	char **packages; /* build -p: added to the recipe's packages */
 	bool json, force, quiet, list, help, verbose;
+	bool oci, k8s_job;	/* export --oci, --k8s-job */
+	const char *tag, *image; /* export --tag, --image (in args) */
 };
 
 /* -p PKG,PKG...: each one checked here, since it goes into a recipe a builder on the host reads. */
@@ -190,6 +210,19 @@ static int parse(char **args, struct fs_args *a, const char *verb, struct aj_err
 			} else if (strcmp(verb, "build") == 0 && str_has_prefix(w, "-p")) {
 				if (add_packages(a, "-p", w + 2, err) < 0)
 					return -1;
+			} else if (strcmp(verb, "export") == 0 && strcmp(w, "--oci") == 0) {
+				a->oci = true;
+			} else if (strcmp(verb, "export") == 0 && strcmp(w, "--k8s-job") == 0) {
+				a->k8s_job = true;
+			} else if (strcmp(verb, "export") == 0 &&
+				   (strcmp(w, "--tag") == 0 || strcmp(w, "--image") == 0 || str_has_prefix(w, "--tag=") ||
+				    str_has_prefix(w, "--image="))) {
+				bool tag = str_has_prefix(w, "--tag");
+				const char *v = strchr(w, '=') ? strchr(w, '=') + 1 : args[++i];
+				if (!v || !*v)
+					return aj_usage(err, "fs export: %s needs a value, e.g. %s", tag ? "--tag" : "--image",
+							tag ? "--tag=v1" : "--image=registry.example/ajail/debian:latest");
+				*(tag ? &a->tag : &a->image) = v;
 			} else
 				return aj_usage(err, "fs %s: unknown option '%s'; see ajail fs %s --help", verb, w, verb);
 		} else {
@@ -415,6 +448,18 @@ static int cmd_cp(struct store *s, const struct fs_args *a, struct aj_err *err)
 	cleanup_close int fd = store_open_rootfs(s, src, err);
 	if (fd < 0)
 		return -1;
+	/* A copy of a layer's directory alone would lose its whiteouts (the copy skips device nodes)
+	 * and its place on the base: say what does the job instead. */
+	struct store_meta m;
+	store_meta_read(s, src, &m);
+	if (m.base) {
+		aj_fail(err, 0, "'%s' is a layer on '%s', and fs cp copies whole rootfses; for a layer of your own on "
+				"'%s' run 'ajail --fs=%s --commit=%s true', for a flat copy export it and import that", src,
+			m.base, src, src, dst);
+		store_meta_release(&m);
+		return -1;
+	}
+	store_meta_release(&m);
 	cleanup_free char *path = xasprintf("%s/fs/%s", s->dir, src);
 	cleanup_free char *meta = xasprintf("copy of %s", src);
 	return import_into(s, dst, path, meta, a->quiet, err);
@@ -422,16 +467,34 @@ static int cmd_cp(struct store *s, const struct fs_args *a, struct aj_err *err)
 
 static int cmd_export(struct store *s, const struct fs_args *a, struct aj_err *err)
 {
+	if (a->oci && a->k8s_job)
+		return aj_usage(err, "fs export: --oci writes the image, --k8s-job prints a Job for it: one at a time");
+	if (a->tag && !a->oci)
+		return aj_usage(err, "fs export: --tag is for --oci");
+	if (a->image && !a->k8s_job)
+		return aj_usage(err, "fs export: --image is for --k8s-job");
+	size_t want = a->k8s_job ? 1 : 2;
+	if (strv_len(a->pos) != want)
+		return aj_usage(err, "fs export: expected %s; see ajail fs export --help",
+				a->k8s_job ? "NAME (the Job goes to standard output)" : "NAME FILE");
 	const char *name = a->pos[0], *file = a->pos[1];
-	cleanup_close int fd = store_open_rootfs(s, name, err);
-	if (fd < 0)
-		return -1;
+	if (a->k8s_job)
+		return oci_export_k8s_job(s, name, a->image, stdout, err) < 0 ? aj_err_wrap(err, "export '%s'", name) : 0;
 	struct archive_stats st = { 0 };
+	size_t layers = 0;
 	double t0 = now();
-	if (archive_export(fd, file, name, !a->quiet && isatty(STDERR_FILENO), &st, err) < 0)
+	bool progress = !a->quiet && isatty(STDERR_FILENO);
+	int r = a->oci ? oci_export_image(s, name, file, a->tag ? a->tag : "latest", progress, &st, &layers, err)
+		       : oci_export_tarball(s, name, file, progress, &st, err);
+	if (r < 0)
 		return aj_err_wrap(err, "export '%s'", name);
-	if (!a->quiet)
+	if (!a->quiet && a->oci) {
+		cleanup_free char *timing = xasprintf("as an OCI image of %zu layer%s, tag %s, in %.2f s", layers,
+						      layers == 1 ? "" : "s", a->tag ? a->tag : "latest", now() - t0);
+		summary("exported", name, &st, 0, timing);
+	} else if (!a->quiet) {
 		summary("exported", name, &st, now() - t0, NULL);
+	}
 	return 0;
 }
 
@@ -693,7 +756,7 @@ int fs_cmd_main(char **args, const char *store_dir)
 	else if (strcmp(verb, "cp") == 0)
 		ret = want_args(&a, verb, 2, 2, &err) < 0 ? -1 : cmd_cp(&s, &a, &err);
 	else
-		ret = want_args(&a, verb, 2, 2, &err) < 0 ? -1 : cmd_export(&s, &a, &err);
+		ret = cmd_export(&s, &a, &err);
 out:
 	store_close(&s);
 	strv_free(a.pos);

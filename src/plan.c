@@ -1956,8 +1956,18 @@ void plan_print_status(const struct plan *p, FILE *out)
 		bool alias = p->rootfs.implicit && target && strcmp(target + 1, "default") != 0;
 		cleanup_free char *name = util_escape_controls(p->rootfs.name);
 		cleanup_free char *real = alias ? util_escape_controls(target + 1) : NULL;
-		fprintf(out, "ajail: rootfs   %s%s%s (%s)\n", name, alias ? " -> " : "", alias ? real : "",
-			p->root_persistent ? "read-write: changes persist" : "overlay: changes discarded");
+		/* A layer: the rootfses beneath it, nearest first. */
+		fprintf(out, "ajail: rootfs   %s%s%s", name, alias ? " -> " : "", alias ? real : "");
+		for (size_t i = 0; i < p->rootfs.n_bases; i++) {
+			cleanup_free char *base = util_escape_controls(p->rootfs.bases[i].name);
+			fprintf(out, " on %s", base);
+		}
+		cleanup_free char *commit = p->commit ? util_escape_controls(p->commit) : NULL;
+		if (commit)
+			fprintf(out, " (overlay: changes become layer '%s' if the command succeeds)\n", commit);
+		else
+			fprintf(out, " (%s)\n", p->rootfs.n_bases && p->root_persistent ? "overlay on its bases: changes persist in the layer"
+					   : p->root_persistent ? "read-write: changes persist" : "overlay: changes discarded");
 	}
 	cleanup_free char *cwd = util_escape_controls(p->cwd);
 	fprintf(out, "ajail: cwd      %s\n", cwd);

@@ -795,7 +795,12 @@ static int apply_step(int root, const struct mount_step *s, int index, struct aj
 		if (mkpath_beneath(root, s->dst + 1, false, NULL, NULL, err) < 0)
 			return -1;
 		cleanup_close int fd = open_beneath(root, s->dst + 1, O_RDONLY | O_DIRECTORY);
-		if (fd < 0 || fchmod(fd, s->mode) < 0)
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0)
+			return aj_fail(err, errno, "chmod %s", s->dst);
+		/* Only a change: a chmod through an overlay copies the directory up, and a --commit would
+		 * then keep a /root it never touched. */
+		if ((st.st_mode & 07777) != s->mode && fchmod(fd, s->mode) < 0)
 			return aj_fail(err, errno, "chmod %s", s->dst);
 		return 0;
 	}
