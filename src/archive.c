@@ -4,11 +4,13 @@
  *
  * Archive pipeline: input fd ─▶ [decoder thread: libzstd, or libarchive's own filters in "raw" mode,
  * or a plain copy] ─▶ bounded ring of 1 MiB slots ─▶ libarchive's format reader (main thread) ─▶ the
- * extractor, which writes with *at() calls beneath the target dirfd. The decoder runs in its own
- * thread because that is what makes GNU tar fast (it runs zstd/gzip in a separate process): on two
- * cores, decompression and file creation overlap. A regular uncompressed file is mmap()ed instead
- * and handed to libarchive in big blocks, so file data is copied once, from the page cache into the
- * new files.
+ * extractor, which writes with *at() calls beneath the target dirfd (small files: by its worker
+ * threads, from a copy of their data; see extract.c). The decoder runs in its own thread because
+ * that is what makes GNU tar fast (it runs zstd/gzip in a separate process): on two cores,
+ * decompression and file creation overlap. A regular uncompressed file is mmap()ed instead and
+ * handed to libarchive in big blocks, so a big file's data is copied once, from the page cache into
+ * the new file. File data comes to the extractor as blocks (archive_blocks), pulled, not pushed:
+ * that is what lets it keep a small file's data for a worker.
  *
  * Directory source: the fd walker of walk.c (never libarchive's disk reader, which looks at a path
  * with lstat and opens it again by name later: a jail exchanging a file for a symlink in between
@@ -502,26 +504,21 @@ static la_int64_t mapped_seek_cb(struct archive *a, void *data, la_int64_t off, 
 /* ---------------------------------------------------------------------------------------------- */
 /* Archives: libarchive's entries, described to the extractor.                                      */
 
-/* The data of the current entry of a, at the offsets libarchive gives (holes stay holes). */
-static int archive_data(struct xtract *x, void *ctx, int fd, const char *name, int64_t *end)
+/* The next block of the current entry of a, at the offset libarchive gives (holes stay holes). */
+static int archive_blocks(struct xtract *x, void *ctx, const void **buf, size_t *len, int64_t *off, const char *name)
 {
 	struct archive *a = ctx;
 	for (;;) {
-		const void *buf;
-		size_t size;
-		la_int64_t off;
-		int r = LA(archive_read_data_block)(a, &buf, &size, &off);
+		la_int64_t o;
+		int r = LA(archive_read_data_block)(a, buf, len, &o);
 		if (r == ARCHIVE_EOF)
 			return 0;
 		if (r < ARCHIVE_WARN)
 			return lazy_archive_fail(x->err, a, "entry '%s'", name);
-		if (size == 0)
+		if (*len == 0)
 			continue;
-		if (pwrite_all(fd, buf, size, off) < 0)
-			return xtract_write_fail(x, errno, name, "write");
-		if (off + (int64_t)size > *end)
-			*end = off + (int64_t)size;
-		xtract_progress(x);
+		*off = o;
+		return 1;
 	}
 }
 
@@ -534,7 +531,7 @@ static int archive_entry_extract(struct xtract *x, struct archive *a, struct arc
 	    .gid = LA(archive_entry_gid)(e),
 	    .size = LA(archive_entry_size_is_set)(e) ? LA(archive_entry_size)(e) : -1,
 	    .hardlink = LA(archive_entry_hardlink)(e),
-	    .data = archive_data,
+	    .blocks = archive_blocks,
 	    .data_ctx = a,
 	};
 	xe.name = LA(archive_entry_pathname)(e);
@@ -807,6 +804,13 @@ int archive_import(const char *source, int dirfd, const char *label, bool progre
 		} else {
 			r = lazy_archive_load(err) < 0 ? -1 : import_stream(&x, fd, source);
 		}
+	}
+	if (r < 0) {
+		/* A small file that a worker still writes may have failed first (a full disk): in archive
+		 * order its error came first, and it is the one that says what went wrong. */
+		struct aj_err mine = *err;
+		if (xtract_sync(&x) == 0)
+			*err = mine;
 	}
 	if (r == 0 && xtract_entries(st) == 0 && st->skipped_devices == 0)
 		r = aj_fail(err, 0, "'%s' holds no files: not a rootfs",

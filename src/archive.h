@@ -8,7 +8,8 @@
  * tree meanwhile cannot make either read what lies outside it. The modules behind this header:
  * archive.c (import; the decoding pipeline), extract.c (the writer), walk.c (the walker), export.c.
  * Makes syscalls; not thread-safe (an archive import starts one helper thread of its own for
- * decompression, an export libzstd's workers). */
+ * decompression and, with more than one CPU, extract.c's workers for small files, all joined before
+ * it returns; an export libzstd's workers). */
 #ifndef AJAIL_ARCHIVE_H
 #define AJAIL_ARCHIVE_H
 

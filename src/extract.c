@@ -5,12 +5,45 @@
  * would chown and mknod. Ours resolve every parent with openat2(RESOLVE_BENEATH |
  * RESOLVE_NO_SYMLINKS), so a symlink made by an earlier entry can never be written through, and we
  * keep the resolved parent fd across consecutive entries of the same directory (what makes 100 000
- * tiny files fast). */
+ * tiny files fast).
+ *
+ * Worker threads. Creating a file is most of what an import of small files costs, and it is the
+ * kernel's time: allocating an inode. On ext4 without a journal that is slow for minutes after a big
+ * delete (ialloc skips the inodes freed recently, one by one), and the reading thread cannot overlap
+ * it with anything. So a small regular file whose data comes as blocks is copied into a job and
+ * created by one of a few workers (one per CPU, at most WORKERS_MAX), while the reading thread goes
+ * on; the kernel serialises creations in one directory, but creates files of different directories
+ * in parallel, and overlaps the writes, times and closes with the next creation.
+ *
+ * Everything else stays with the reading thread ("the main thread" below): parents are resolved
+ * and directories, symlinks, hard links and big files are made there, in order. A worker only
+ * creates its file with openat(parent fd, leaf, O_CREAT | O_EXCL | O_NOFOLLOW) and writes it through
+ * that fd: it never resolves a name, so it never follows anything either, and the parent fd is one
+ * the main thread opened with the checks above. What keeps the entries in archive order:
+ *
+ * - a job's path stays in the pending set until the main thread retires it; an entry whose path is
+ *   pending, or lies beneath a pending path, or a hard link whose target is (or lies beneath) one,
+ *   first waits for every job (pending_wait): the same name twice, a file and then "name/x", a hard
+ *   link to a file just queued all behave as in order;
+ * - nothing removes a directory while a job may still create a file inside it (make_room waits for
+ *   the workers first), so "not empty" is decided as in order;
+ * - a worker that finds its name taken (EEXIST: a directory, or a file written in place, by an
+ *   earlier entry) leaves the job to the main thread, which makes room and writes it when it
+ *   retires it, in entry order, once no worker runs; whatever a later entry could have seen of that
+ *   name went through pending_wait first;
+ * - errors: the first failed job in entry order is reported, with its entry's name; an error of the
+ *   main thread gives way to an earlier job's.
+ *
+ * Memory stays bounded: at most QUEUE_JOBS jobs and QUEUE_BYTES of them (data included) wait to be
+ * retired; a file bigger than JOB_FILE_MAX is written directly by the main thread. */
 #include "extract.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -23,6 +56,15 @@
  * no mount crossing. */
 #define BENEATH (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
 
+/* A regular file's leaf: created, never opened if something is there, never followed. */
+#define FILE_FLAGS (O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC)
+
+#define WORKERS_MAX  4
+#define JOB_FILE_MAX ((int64_t)256 << 10) /* bigger files are written by the main thread */
+#define QUEUE_BYTES  ((size_t)4 << 20)	  /* jobs (data included) not yet retired */
+#define QUEUE_JOBS   1024
+#define PENDING_SLOTS (2 * QUEUE_JOBS) /* the pending set: open addressing, at most half full */
+
 static int openat2_beneath(int dirfd, const char *path, int flags)
 {
 	struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .resolve = BENEATH};
@@ -34,6 +76,97 @@ static int openat2_beneath(int dirfd, const char *path, int flags)
 		return (int)fd;
 	}
 }
+
+static int pwrite_full(int fd, const void *buf, size_t n, int64_t off)
+{
+	const char *p = buf;
+	while (n > 0) {
+		ssize_t r = pwrite(fd, p, n, off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = ENOSPC;
+			return -1;
+		}
+		p += r;
+		n -= (size_t)r;
+		off += r;
+	}
+	return 0;
+}
+
+/* A resolved parent directory. The cache holds a reference, and so does each job created in it, so
+ * that its fd stays open until the job is retired, whatever the cache does meanwhile. Only the main
+ * thread counts. */
+struct xdir {
+	int fd;
+	unsigned refs;
+	char path[]; /* normalised */
+};
+
+static void xdir_unref(struct xdir *d)
+{
+	if (d && --d->refs == 0) {
+		close(d->fd);
+		free(d);
+	}
+}
+
+struct xext {
+	int64_t off;
+	size_t len;
+};
+
+enum job_state {
+	JOB_QUEUED,   /* waiting for a worker, or being written */
+	JOB_DONE,     /* written (or dropped, after a failure) */
+	JOB_CONFLICT, /* its name was taken: the main thread settles it */
+	JOB_FAILED,   /* errnum and what say why */
+};
+
+/* A small regular file, in one allocation: the struct, the data (at their offsets in the file),
+ * the normalised path and the entry's name. */
+struct xjob {
+	struct xjob *next;	/* the next job in entry order (main thread) */
+	struct xjob *next_todo; /* the next job for a worker (under the pool's lock) */
+	enum job_state state;	/* set by the worker under the pool's lock; read atomically */
+	struct xdir *dir;	/* the parent, referenced; NULL: the root */
+	int dfd;		/* its fd */
+	char *path, *name;	/* normalised; as the source names it (for messages) */
+	const char *leaf;	/* in path */
+	size_t pathlen;
+	uint64_t hash; /* of path */
+	mode_t mode;
+	bool has_times;
+	struct timespec ts[2];
+	int64_t size, end;  /* the size the header gives; just past the last byte of data */
+	struct xext *ext;   /* the data's extents (holes between them): &ext0, or allocated */
+	size_t n_ext, ext_cap;
+	struct xext ext0;
+	size_t bytes;	  /* what it holds, charged to the queue */
+	int errnum;	  /* JOB_FAILED */
+	const char *what; /* JOB_FAILED: the step that failed ("create", "write", ...) */
+	uint8_t data[];
+};
+
+struct xpool {
+	pthread_mutex_t mu;
+	pthread_cond_t work; /* a job was queued, or stop */
+	pthread_cond_t done; /* a job finished */
+	pthread_t thread[WORKERS_MAX];
+	unsigned nthreads;
+	mode_t umask;
+	/* Under mu. */
+	bool stop, abort;		/* abort: drop what is still queued */
+	struct xjob *todo, **todo_tail; /* the workers' queue, oldest first */
+	size_t unfinished;		/* jobs queued or being written */
+	/* The main thread's. */
+	struct xjob *head, **tail; /* every job not retired yet, in entry order */
+	size_t njobs, bytes;
+	bool failed; /* a job failed: x->err says which; the pool takes nothing more */
+	struct xjob *set[PENDING_SLOTS]; /* the pending set: the jobs not retired yet, by path */
+};
 
 struct fixup {
 	char *path; /* normalised, "" = the root */
@@ -71,7 +204,6 @@ void xtract_init(struct xtract *x, int root, struct archive_stats *st, struct aj
 	x->err = err;
 	x->own_uid = x->own_gid = -1;
 	x->in_bytes = &st->input_bytes;
-	x->cache_fd = -1;
 	/* Read the umask without keeping it changed: files whose mode it would cut get an fchmod. */
 	x->umask = umask(022);
 	umask(x->umask);
@@ -79,15 +211,15 @@ void xtract_init(struct xtract *x, int root, struct archive_stats *st, struct aj
 
 static void xtract_cache_drop(struct xtract *x)
 {
-	if (x->cache_fd >= 0)
-		close(x->cache_fd);
-	x->cache_fd = -1;
-	free(x->cache_path);
-	x->cache_path = NULL;
+	xdir_unref(x->cache);
+	x->cache = NULL;
 }
+
+static void pool_stop(struct xtract *x, bool drop);
 
 void xtract_release(struct xtract *x)
 {
+	pool_stop(x, true);
 	xtract_cache_drop(x);
 	for (size_t i = 0; i < x->nfix; i++)
 		free(x->fix[i].path);
@@ -192,28 +324,343 @@ static int resolve_walk(struct xtract *x, const char *rel, const char *name, boo
 	}
 }
 
-/* The fd of the parent directory of the current entry (borrowed: do not close). */
+/* The fd of the parent directory of the current entry (borrowed: do not close): the root's, or the
+ * cache's (x->cache). */
 static int xtract_parent(struct xtract *x, const char *parent, const char *name)
 {
 	if (!*parent)
 		return x->root;
-	if (x->cache_path && strcmp(x->cache_path, parent) == 0)
-		return x->cache_fd;
+	if (x->cache && strcmp(x->cache->path, parent) == 0)
+		return x->cache->fd;
 	xtract_cache_drop(x);
 	int fd = openat2_beneath(x->root, parent, O_PATH | O_DIRECTORY);
 	if (fd < 0)
 		fd = resolve_walk(x, parent, name, true);
 	if (fd < 0)
 		return -1;
-	x->cache_fd = fd;
-	x->cache_path = xstrdup(parent);
+	size_t n = strlen(parent) + 1;
+	struct xdir *d = xmalloc(sizeof *d + n);
+	d->fd = fd;
+	d->refs = 1;
+	memcpy(d->path, parent, n);
+	x->cache = d;
 	return fd;
 }
 
-/* Make room for the current entry at pfd/leaf, as tar does: an existing non-directory is unlinked
- * (never followed), an empty directory removed, a non-empty one refused. Returns 1 when want_dir
- * and a directory is already there (keep it), 0 when the name is free, -1 on error. */
-static int make_room(struct xtract *x, int pfd, const char *leaf, const char *name, bool want_dir)
+/* ---------------------------------------------------------------------------------------------- */
+/* The workers and their jobs.                                                                      */
+
+static unsigned cpu_count(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof set, &set) == 0)
+		return (unsigned)CPU_COUNT(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+static int job_err(struct xjob *j, int errnum, const char *what)
+{
+	j->errnum = errnum;
+	j->what = what;
+	return -1;
+}
+
+/* The job's data into fd, at their offsets. */
+static int job_write(const struct xjob *j, int fd)
+{
+	for (size_t i = 0; i < j->n_ext; i++)
+		if (pwrite_full(fd, j->data + j->ext[i].off, j->ext[i].len, j->ext[i].off) < 0)
+			return -1;
+	return 0;
+}
+
+/* The job's data, size, mode and times into fd, a new file. -1 with j->errnum and j->what. Only
+ * syscalls on fd: workers run it. */
+static int job_fill(struct xjob *j, int fd, mode_t umask)
+{
+	if (job_write(j, fd) < 0)
+		return job_err(j, errno, "write");
+	if (j->size > j->end && ftruncate(fd, j->size) < 0)
+		return job_err(j, errno, "extend");
+	/* openat applied the umask: put back what it took (the common 0644/0755 need no syscall). */
+	if ((j->mode & umask) && fchmod(fd, j->mode) < 0)
+		return job_err(j, errno, "chmod");
+	if (j->has_times && futimens(fd, j->ts) < 0)
+		return job_err(j, errno, "set times");
+	return 0;
+}
+
+/* A worker's part: create the file beneath the parent fd the main thread resolved, never following
+ * anything, and fill it. A taken name is the main thread's to settle (make_room). */
+static enum job_state job_run(struct xjob *j, mode_t umask)
+{
+	int fd = openat(j->dfd, j->leaf, FILE_FLAGS, j->mode);
+	if (fd < 0)
+		return errno == EEXIST ? JOB_CONFLICT : (job_err(j, errno, "create"), JOB_FAILED);
+	int r = job_fill(j, fd, umask);
+	if (close(fd) < 0 && errno != EINTR && r == 0)
+		r = job_err(j, errno, "close");
+	return r < 0 ? JOB_FAILED : JOB_DONE;
+}
+
+static void *worker_main(void *arg)
+{
+	struct xpool *p = arg;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->todo && !p->stop)
+			pthread_cond_wait(&p->work, &p->mu);
+		struct xjob *j = p->todo;
+		if (!j)
+			break;
+		p->todo = j->next_todo;
+		if (!p->todo)
+			p->todo_tail = &p->todo;
+		bool drop = p->abort;
+		pthread_mutex_unlock(&p->mu);
+		enum job_state s = drop ? JOB_DONE : job_run(j, p->umask);
+		pthread_mutex_lock(&p->mu);
+		__atomic_store_n(&j->state, s, __ATOMIC_RELEASE);
+		p->unfinished--;
+		pthread_cond_signal(&p->done); /* only the main thread waits on it */
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* The pool, started at the first small file; NULL: write everything in place (one CPU, or no
+ * thread could be started). */
+static struct xpool *pool_get(struct xtract *x)
+{
+	if (x->pool || x->no_pool)
+		return x->pool;
+	unsigned n = cpu_count();
+	if (n > WORKERS_MAX)
+		n = WORKERS_MAX;
+	if (n < 2) {
+		x->no_pool = true; /* the main thread would only wait for the worker */
+		return NULL;
+	}
+	struct xpool *p = xcalloc(1, sizeof *p);
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->done, NULL);
+	p->todo_tail = &p->todo;
+	p->tail = &p->head;
+	p->umask = x->umask;
+	/* Signals are for the main thread, whose handlers expect them: workers block them all. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	while (p->nthreads < n && pthread_create(&p->thread[p->nthreads], NULL, worker_main, p) == 0)
+		p->nthreads++;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	x->pool = p;
+	if (!p->nthreads) {
+		pool_stop(x, true);
+		return NULL;
+	}
+	return p;
+}
+
+static void job_free(struct xpool *p, struct xjob *j)
+{
+	if (p) {
+		p->njobs--;
+		p->bytes -= j->bytes;
+	}
+	xdir_unref(j->dir);
+	if (j->ext != &j->ext0)
+		free(j->ext);
+	free(j);
+}
+
+/* The pending set: the jobs not retired yet, by normalised path (the main thread's alone). */
+static uint64_t path_hash(const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)s[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static bool pending_has(const struct xpool *p, const char *s, size_t n)
+{
+	uint64_t h = path_hash(s, n);
+	for (size_t i = h & (PENDING_SLOTS - 1);; i = (i + 1) & (PENDING_SLOTS - 1)) {
+		const struct xjob *j = p->set[i];
+		if (!j)
+			return false;
+		if (j->hash == h && j->pathlen == n && memcmp(j->path, s, n) == 0)
+			return true;
+	}
+}
+
+static void pending_add(struct xpool *p, struct xjob *j)
+{
+	size_t i = j->hash & (PENDING_SLOTS - 1);
+	while (p->set[i])
+		i = (i + 1) & (PENDING_SLOTS - 1);
+	p->set[i] = j;
+}
+
+static void pending_del(struct xpool *p, const struct xjob *j)
+{
+	size_t i = j->hash & (PENDING_SLOTS - 1);
+	while (p->set[i] != j)
+		i = (i + 1) & (PENDING_SLOTS - 1);
+	/* Linear probing: move up whatever the hole would cut off from its home slot. */
+	p->set[i] = NULL;
+	for (size_t k = (i + 1) & (PENDING_SLOTS - 1); p->set[k]; k = (k + 1) & (PENDING_SLOTS - 1)) {
+		size_t home = p->set[k]->hash & (PENDING_SLOTS - 1);
+		if (((k - home) & (PENDING_SLOTS - 1)) >= ((k - i) & (PENDING_SLOTS - 1))) {
+			p->set[i] = p->set[k];
+			p->set[k] = NULL;
+			i = k;
+		}
+	}
+}
+
+/* Wait until no worker writes: what a directory holds is then what it holds in entry order. */
+static void pool_quiesce(struct xpool *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	while (p->unfinished)
+		pthread_cond_wait(&p->done, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* After a failure: the workers drop what is left (the caller deletes the tree), and are waited for,
+ * so that nothing is still written beneath the root once we return. */
+static void pool_abandon(struct xpool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->abort = true;
+	while (p->unfinished)
+		pthread_cond_wait(&p->done, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+	while (p->head) {
+		struct xjob *j = p->head;
+		p->head = j->next;
+		job_free(p, j);
+	}
+	p->tail = &p->head;
+	memset(p->set, 0, sizeof p->set);
+	p->failed = true;
+}
+
+/* Stop the workers (drop: what they have not written yet is dropped) and free the pool. */
+static void pool_stop(struct xtract *x, bool drop)
+{
+	struct xpool *p = x->pool;
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stop = true;
+	p->abort = p->abort || drop;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	for (unsigned i = 0; i < p->nthreads; i++)
+		pthread_join(p->thread[i], NULL);
+	while (p->head) {
+		struct xjob *j = p->head;
+		p->head = j->next;
+		job_free(p, j);
+	}
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->done);
+	free(p);
+	x->pool = NULL;
+	x->no_pool = true;
+}
+
+static int make_room(struct xtract *x, int pfd, const char *leaf, const char *path, const char *name,
+		     bool want_dir);
+
+/* A job whose name was taken (by an earlier entry written in place, or a directory): what
+ * extract_file does in place, now that it is this job's turn and no worker runs. */
+static int job_settle(struct xtract *x, struct xjob *j)
+{
+	if (make_room(x, j->dfd, j->leaf, j->path, j->name, false) < 0)
+		return -1;
+	int fd = openat(j->dfd, j->leaf, FILE_FLAGS, j->mode);
+	if (fd < 0)
+		return xtract_write_fail(x, errno, j->name, "create");
+	int r = job_fill(j, fd, x->umask);
+	if (close(fd) < 0 && errno != EINTR && r == 0)
+		r = job_err(j, errno, "close");
+	return r < 0 ? xtract_write_fail(x, j->errnum, j->name, j->what) : 0;
+}
+
+/* Retire the finished jobs at the head, in entry order; with all, every job (waiting for the
+ * workers). Returns -1 with x->err for the first job that failed (and the pool takes no more). */
+static int pool_retire(struct xtract *x, bool all)
+{
+	struct xpool *p = x->pool;
+	if (!p)
+		return 0;
+	if (p->failed)
+		return -1;
+	for (;;) {
+		struct xjob *j = p->head;
+		if (!j)
+			return 0;
+		/* Without the lock in the common case: the worker stores the state last, with release. */
+		enum job_state s = __atomic_load_n(&j->state, __ATOMIC_ACQUIRE);
+		if (s == JOB_QUEUED) {
+			if (!all)
+				return 0;
+			pthread_mutex_lock(&p->mu);
+			while ((s = __atomic_load_n(&j->state, __ATOMIC_ACQUIRE)) == JOB_QUEUED)
+				pthread_cond_wait(&p->done, &p->mu);
+			pthread_mutex_unlock(&p->mu);
+		}
+		/* A conflict is settled as in its turn: later jobs may only have done what cannot matter
+		 * to it (pending_wait saw to that), and none may run while it is. */
+		if (s == JOB_CONFLICT || s == JOB_FAILED)
+			pool_quiesce(p);
+		p->head = j->next;
+		if (!p->head)
+			p->tail = &p->head;
+		pending_del(p, j);
+		int r = 0;
+		if (s == JOB_CONFLICT)
+			r = job_settle(x, j);
+		else if (s == JOB_FAILED)
+			r = xtract_write_fail(x, j->errnum, j->name, j->what);
+		job_free(p, j);
+		if (r < 0) {
+			pool_abandon(p);
+			return -1;
+		}
+	}
+}
+
+/* Before an entry at path (or a hard link to it) is written: when it, or a directory on its way, is
+ * a file a worker may not have written yet, wait for every job, as if they had been written in
+ * place. */
+static int pending_wait(struct xtract *x, const char *path)
+{
+	struct xpool *p = x->pool;
+	if (!p || !p->njobs)
+		return 0;
+	for (const char *s = path;; s++) {
+		if ((*s == '/' || !*s) && s > path && pending_has(p, path, (size_t)(s - path)))
+			return pool_retire(x, true);
+		if (!*s)
+			return 0;
+	}
+}
+
+/* Make room for the entry at pfd/leaf (path, normalised), as tar does: an existing non-directory is
+ * unlinked (never followed), an empty directory removed, a non-empty one refused. Returns 1 when
+ * want_dir and a directory is already there (keep it), 0 when the name is free, -1 on error. */
+static int make_room(struct xtract *x, int pfd, const char *leaf, const char *path, const char *name,
+		     bool want_dir)
 {
 	struct stat sb;
 	if (fstatat(pfd, leaf, &sb, AT_SYMLINK_NOFOLLOW) < 0)
@@ -221,15 +668,17 @@ static int make_room(struct xtract *x, int pfd, const char *leaf, const char *na
 	if (S_ISDIR(sb.st_mode)) {
 		if (want_dir)
 			return 1;
+		/* A file a worker has yet to create inside would make it non-empty. */
+		pool_quiesce(x->pool);
 		if (unlinkat(pfd, leaf, AT_REMOVEDIR) < 0) {
 			if (errno == ENOTEMPTY || errno == EEXIST)
 				return aj_fail(x->err, 0, "entry '%s' would replace a non-empty directory", name);
 			return aj_fail(x->err, errno, "entry '%s': remove the directory in its way", name);
 		}
 		/* The cached parent may be the directory just removed (or below it): forget it. */
-		size_t n = strlen(x->path);
-		if (x->cache_path && strncmp(x->cache_path, x->path, n) == 0 &&
-		    (x->cache_path[n] == '\0' || x->cache_path[n] == '/'))
+		size_t n = strlen(path);
+		if (x->cache && strncmp(x->cache->path, path, n) == 0 &&
+		    (x->cache->path[n] == '\0' || x->cache->path[n] == '/'))
 			xtract_cache_drop(x);
 		return 0;
 	}
@@ -238,11 +687,31 @@ static int make_room(struct xtract *x, int pfd, const char *leaf, const char *na
 	return 0;
 }
 
-/* The entry's data into fd, then the size reached with a trailing hole. */
-static int write_data(struct xtract *x, const struct xtract_entry *e, int fd, const char *name)
+/* The entry's blocks into fd, at their offsets (holes stay holes). */
+static int write_blocks(struct xtract *x, const struct xtract_entry *e, int fd, const char *name, int64_t *end)
 {
-	int64_t end = 0;
+	for (;;) {
+		const void *buf;
+		size_t len;
+		int64_t off;
+		int r = e->blocks(x, e->data_ctx, &buf, &len, &off, name);
+		if (r <= 0)
+			return r;
+		if (pwrite_full(fd, buf, len, off) < 0)
+			return xtract_write_fail(x, errno, name, "write");
+		if (off + (int64_t)len > *end)
+			*end = off + (int64_t)len;
+		xtract_progress(x);
+	}
+}
+
+/* The entry's data into fd (end: what is already there), then the size reached with a trailing
+ * hole. */
+static int write_data(struct xtract *x, const struct xtract_entry *e, int fd, const char *name, int64_t end)
+{
 	if (e->data && e->data(x, e->data_ctx, fd, name, &end) < 0)
+		return -1;
+	if (e->blocks && write_blocks(x, e, fd, name, &end) < 0)
 		return -1;
 	if (e->size > end) {
 		if (ftruncate(fd, e->size) < 0)
@@ -253,19 +722,140 @@ static int write_data(struct xtract *x, const struct xtract_entry *e, int fd, co
 	return 0;
 }
 
+/* A job for the current entry, a small file (its data still to come), in parent pfd. */
+static struct xjob *job_new(struct xtract *x, const struct xtract_entry *e, int pfd, const char *leaf,
+			    const char *name, mode_t mode)
+{
+	size_t size = (size_t)e->size, plen = strlen(x->path), nlen = strlen(name);
+	size_t bytes = sizeof(struct xjob) + size + plen + 1 + nlen + 1;
+	struct xjob *j = xmalloc(bytes);
+	memset(j, 0, sizeof *j);
+	j->bytes = bytes;
+	j->path = (char *)j->data + size;
+	memcpy(j->path, x->path, plen + 1);
+	j->name = j->path + plen + 1;
+	memcpy(j->name, name, nlen + 1);
+	j->leaf = j->path + (leaf - x->path);
+	j->pathlen = plen;
+	j->hash = path_hash(j->path, plen);
+	j->dfd = pfd;
+	if (pfd != x->root) {
+		j->dir = x->cache; /* xtract_parent's */
+		j->dir->refs++;
+	}
+	j->mode = mode;
+	j->has_times = entry_times(e, j->ts);
+	j->size = e->size;
+	j->ext = &j->ext0;
+	j->ext_cap = 1;
+	return j;
+}
+
+/* Copy the entry's blocks into j. 1: all of them; 0: *buf/len/off is a block beyond the size the
+ * header gave, which the file does not hold (the caller writes it directly after all); -1: error. */
+static int job_collect(struct xtract *x, const struct xtract_entry *e, struct xjob *j, const void **buf,
+		       size_t *len, int64_t *off)
+{
+	for (;;) {
+		int r = e->blocks(x, e->data_ctx, buf, len, off, j->name);
+		if (r <= 0)
+			return r < 0 ? -1 : 1;
+		xtract_progress(x);
+		if (*off < 0 || *len > (uint64_t)j->size || *off > j->size - (int64_t)*len)
+			return 0;
+		memcpy(j->data + *off, *buf, *len);
+		struct xext *last = j->n_ext ? &j->ext[j->n_ext - 1] : NULL;
+		if (last && last->off + (int64_t)last->len == *off) {
+			last->len += *len;
+		} else {
+			if (j->n_ext == j->ext_cap) {
+				j->ext_cap *= 2;
+				struct xext *n = xmalloc(j->ext_cap * sizeof *n);
+				memcpy(n, j->ext, j->n_ext * sizeof *n);
+				if (j->ext != &j->ext0)
+					free(j->ext);
+				j->ext = n;
+			}
+			j->ext[j->n_ext++] = (struct xext){*off, *len};
+		}
+		if (*off + (int64_t)*len > j->end)
+			j->end = *off + (int64_t)*len;
+	}
+}
+
+/* Hand j to the workers, once there is room for it. It counts as written from here. */
+static int job_submit(struct xtract *x, struct xjob *j)
+{
+	struct xpool *p = x->pool;
+	for (;;) {
+		if (pool_retire(x, false) < 0) {
+			job_free(NULL, j);
+			return -1;
+		}
+		if (p->njobs < QUEUE_JOBS && (!p->njobs || p->bytes + j->bytes <= QUEUE_BYTES))
+			break;
+		pthread_mutex_lock(&p->mu);
+		while (__atomic_load_n(&p->head->state, __ATOMIC_ACQUIRE) == JOB_QUEUED)
+			pthread_cond_wait(&p->done, &p->mu);
+		pthread_mutex_unlock(&p->mu);
+	}
+	x->st->files++;
+	x->st->bytes += (uint64_t)(j->size > j->end ? j->size : j->end);
+	p->njobs++;
+	p->bytes += j->bytes;
+	j->next = NULL;
+	*p->tail = j;
+	p->tail = &j->next;
+	pending_add(p, j);
+	j->state = JOB_QUEUED;
+	j->next_todo = NULL;
+	pthread_mutex_lock(&p->mu);
+	*p->todo_tail = j;
+	p->todo_tail = &j->next_todo;
+	p->unfinished++;
+	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	return 0;
+}
+
 static int extract_file(struct xtract *x, const struct xtract_entry *e, int pfd, const char *leaf, const char *name,
 			mode_t mode)
 {
-	int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-	cleanup_close int fd = openat(pfd, leaf, flags, mode);
-	if (fd < 0 && errno == EEXIST) {
-		if (make_room(x, pfd, leaf, name, false) < 0)
+	struct xjob *j = NULL;
+	const void *buf = NULL;
+	size_t len = 0;
+	int64_t off = 0, end = 0;
+	if (e->blocks && !e->data && e->size >= 0 && e->size <= JOB_FILE_MAX && pool_get(x)) {
+		j = job_new(x, e, pfd, leaf, name, mode);
+		int r = job_collect(x, e, j, &buf, &len, &off);
+		if (r != 0) {
+			if (r > 0)
+				return job_submit(x, j);
+			job_free(NULL, j);
 			return -1;
-		fd = openat(pfd, leaf, flags, mode);
+		}
 	}
-	if (fd < 0)
-		return xtract_write_fail(x, errno, name, "create");
-	if (write_data(x, e, fd, name) < 0)
+	cleanup_close int fd = openat(pfd, leaf, FILE_FLAGS, mode);
+	if (fd < 0 && errno == EEXIST) {
+		if (make_room(x, pfd, leaf, x->path, name, false) < 0)
+			goto fail;
+		fd = openat(pfd, leaf, FILE_FLAGS, mode);
+	}
+	if (fd < 0) {
+		xtract_write_fail(x, errno, name, "create");
+		goto fail;
+	}
+	if (j) {
+		/* A block did not fit: what was collected, that block, and the rest, written here. */
+		if (job_write(j, fd) < 0 || pwrite_full(fd, buf, len, off) < 0) {
+			xtract_write_fail(x, errno, name, "write");
+			goto fail;
+		}
+		end = j->end > off + (int64_t)len ? j->end : off + (int64_t)len;
+		job_free(NULL, j);
+		j = NULL;
+	}
+	if (write_data(x, e, fd, name, end) < 0)
 		return -1;
 	/* openat applied the umask: put back what it took (the common 0644/0755 need no syscall). */
 	if ((mode & x->umask) && fchmod(fd, mode) < 0)
@@ -279,6 +869,10 @@ static int extract_file(struct xtract *x, const struct xtract_entry *e, int pfd,
 		return xtract_write_fail(x, errno, name, "close");
 	x->st->files++;
 	return 0;
+fail:
+	if (j)
+		job_free(NULL, j);
+	return -1;
 }
 
 static int extract_dir(struct xtract *x, const struct xtract_entry *e, int pfd, const char *leaf, const char *name,
@@ -288,7 +882,7 @@ static int extract_dir(struct xtract *x, const struct xtract_entry *e, int pfd, 
 	if (mkdirat(pfd, leaf, 0700) < 0) {
 		if (errno != EEXIST)
 			return xtract_write_fail(x, errno, name, "mkdir");
-		int r = make_room(x, pfd, leaf, name, true);
+		int r = make_room(x, pfd, leaf, x->path, name, true);
 		if (r < 0)
 			return -1;
 		if (r == 0 && mkdirat(pfd, leaf, 0700) < 0)
@@ -310,7 +904,7 @@ static int extract_symlink(struct xtract *x, const struct xtract_entry *e, int p
 	if (symlinkat(target, pfd, leaf) < 0) {
 		if (errno != EEXIST)
 			return xtract_write_fail(x, errno, name, "symlink");
-		if (make_room(x, pfd, leaf, name, false) < 0)
+		if (make_room(x, pfd, leaf, x->path, name, false) < 0)
 			return -1;
 		if (symlinkat(target, pfd, leaf) < 0)
 			return xtract_write_fail(x, errno, name, "symlink");
@@ -335,6 +929,9 @@ static int extract_hardlink(struct xtract *x, const struct xtract_entry *e, cons
 		return aj_fail(x->err, 0, "entry '%s': hard link target '%s' leaves the rootfs", name, target);
 	if (!*x->tpath)
 		return aj_fail(x->err, 0, "entry '%s': hard link target '%s' is not a regular file", name, target);
+	/* The target must be there as in order: not a job still to be written. */
+	if (pending_wait(x, x->tpath) < 0)
+		return -1;
 	if (strcmp(x->tpath, x->path) == 0) {
 		/* A link to itself (some archivers write these): it already is what it should be. */
 		x->st->hardlinks++;
@@ -396,7 +993,7 @@ static int extract_hardlink(struct xtract *x, const struct xtract_entry *e, cons
 	/* flags 0: never follow; the target was just checked to be a regular file. */
 	r = linkat(tfd, tleaf, pfd, leaf, 0);
 	if (r < 0 && errno == EEXIST) {
-		if (make_room(x, pfd, leaf, name, false) < 0) {
+		if (make_room(x, pfd, leaf, x->path, name, false) < 0) {
 			if (tfd != x->root)
 				close(tfd);
 			return -1;
@@ -409,18 +1006,18 @@ static int extract_hardlink(struct xtract *x, const struct xtract_entry *e, cons
 	if (r < 0)
 		return xtract_write_fail(x, e1, name, "hard link");
 	/* pax and cpio may carry data with a link: it belongs to the (shared) file. */
-	if (e->data && e->size > 0) {
+	if ((e->data || e->blocks) && e->size > 0) {
 		cleanup_close int fd = openat(pfd, leaf, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			return xtract_write_fail(x, errno, name, "open");
-		if (write_data(x, e, fd, name) < 0)
+		if (write_data(x, e, fd, name, 0) < 0)
 			return -1;
 	}
 	x->st->hardlinks++;
 	return 0;
 }
 
-int xtract_entry(struct xtract *x, const struct xtract_entry *e)
+static int entry_write(struct xtract *x, const struct xtract_entry *e)
 {
 	const char *name = e->name;
 	if (!name)
@@ -448,6 +1045,9 @@ int xtract_entry(struct xtract *x, const struct xtract_entry *e)
 		mode &= ~(mode_t)(S_ISUID | S_ISGID);
 		x->st->setid_dropped++;
 	}
+	/* The same name as a pending file, or a name beneath one: as if that were written already. */
+	if (pending_wait(x, x->path) < 0)
+		return -1;
 
 	if (!*x->path) {
 		/* "./": the root itself. It keeps u+rwx so the store can rename and delete it. */
@@ -495,6 +1095,22 @@ int xtract_entry(struct xtract *x, const struct xtract_entry *e)
 	}
 }
 
+int xtract_entry(struct xtract *x, const struct xtract_entry *e)
+{
+	/* What the workers finished is retired: memory comes back, and a failure of theirs stops the
+	 * import here. */
+	if (pool_retire(x, false) < 0)
+		return -1;
+	int r = entry_write(x, e);
+	if (r < 0 && x->pool && !x->pool->failed) {
+		/* A job of an earlier entry may have failed too: in order, its error came first. */
+		struct aj_err mine = *x->err;
+		if (pool_retire(x, true) == 0)
+			*x->err = mine;
+	}
+	return r;
+}
+
 static int fixup_cmp(const void *pa, const void *pb)
 {
 	const struct fixup *a = pa, *b = pb;
@@ -534,11 +1150,21 @@ static int open_dir_beneath(struct xtract *x, const char *path)
 	return fd;
 }
 
+int xtract_sync(struct xtract *x)
+{
+	int r = pool_retire(x, true);
+	/* The caller may now remove what the cached fd points at. */
+	xtract_cache_drop(x);
+	return r;
+}
+
 /* Give directories their final modes and mtimes, deepest first: a parent that loses its x bit must
  * come after everything beneath it, and creating entries inside a directory changes its mtime. */
 int xtract_finish(struct xtract *x)
 {
-	xtract_cache_drop(x);
+	if (xtract_sync(x) < 0)
+		return -1;
+	pool_stop(x, false);
 	if (x->nfix)
 		qsort(x->fix, x->nfix, sizeof *x->fix, fixup_cmp);
 	for (size_t i = 0; i < x->nfix; i++) {

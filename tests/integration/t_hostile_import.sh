@@ -269,3 +269,121 @@ grep -q '^export rc=1 .*512' "$T/deep.out" || fail "deep chain: the export refus
 grep -q '^rm rc=0' "$T/deep.out" || fail "deep chain: fs rm removes it: $(cat "$T/deep.out")"
 ! grep -q '^trash: ' "$T/deep.out" || fail "deep chain: fs rm leaves nothing in the trash: $(cat "$T/deep.out")"
 ok "a 100 000-deep chain: import and export refuse it in one line, fs list and fs rm cope"
+
+# ---------------------------------------------------------------------------------------------------
+# Issue 13: an archive's small files are created by worker threads (extract.c), and yet every entry
+# must behave as if the archive were written in order. Each archive below starts with 300 small
+# files, so that jobs are still waiting when the tricky entries come. It is imported twice: on one
+# CPU (taskset: no workers, everything in place, in order) and as it comes; both must end alike (exit
+# status, error line, and the tree: types, modes, sizes, times, link targets, contents, link counts),
+# and as the rules say.
+mkdir -p "$T/ord"
+python3 - "$T/ord" <<'PY' || fail "could not write the ordering archives"
+import io, os, sys, tarfile
+out = sys.argv[1]
+def reg(name, data=b"", mode=0o644):
+    ti = tarfile.TarInfo(name); ti.size = len(data); ti.mode = mode; ti.mtime = 1700000000
+    return ti, io.BytesIO(data)
+def dirent(name, mode=0o755):
+    ti = tarfile.TarInfo(name); ti.type = tarfile.DIRTYPE; ti.mode = mode; ti.mtime = 1600000000
+    return ti, None
+def sym(name, target):
+    ti = tarfile.TarInfo(name); ti.type = tarfile.SYMTYPE; ti.linkname = target; ti.mtime = 1500000000
+    return ti, None
+def hard(name, target):
+    ti = tarfile.TarInfo(name); ti.type = tarfile.LNKTYPE; ti.linkname = target; ti.mtime = 1700000000
+    return ti, None
+def fill():
+    e = [dirent("fill")]
+    for d in range(10):
+        e.append(dirent("fill/d%d" % d))
+        e += [reg("fill/d%d/f%d" % (d, i), (b"%d/%d " % (d, i)) * (1 + i * 7 % 300)) for i in range(30)]
+    return e
+big = b"B" * (300 << 10)  # written in place (beyond what a job holds)
+cases = {
+    "file-sym-sub": [reg("f", b"a\n"), sym("f", "/tmp/ajail-ord-target"), reg("f/x", b"evil\n")],
+    "file-sub": [reg("fill/d3/zz", b"file\n"), reg("fill/d3/zz/x", b"x\n")],
+    "dup": [reg("fill/d1/f5", b"v2\n"), reg("g", b"g\n"), reg("fill/d1/f5", b"v3\n", 0o600)],
+    "dup-adjacent": [reg("f", b"v1\n"), reg("f", b"v2\n")],
+    "hardlink-next": [reg("t", b"shared\n"), hard("h", "t"), reg("fill/d2/t2", b"two\n"), hard("fill/h2", "fill/d2/t2")],
+    "file-dir-file": [reg("fd", b"1\n"), dirent("fd"), reg("fd/x", b"x\n")],
+    "dir-file": [dirent("e"), reg("e/y", b"y\n"), reg("e", b"z\n")],
+    "emptydir-file": [dirent("e"), reg("e", b"z\n")],
+    "dir-symlink": [dirent("fill/d4/sd"), reg("fill/d4/sd/x", b"x\n"), sym("fill/d4/sd", "/tmp")],
+    "sym-file": [sym("s", "/etc/passwd"), reg("s", b"plain\n")],
+    "big-small": [reg("b", big), reg("b", b"small\n")],
+    "small-big": [reg("b", b"small\n"), reg("b", big)],
+    "readonly": [dirent("ro", 0o555), reg("ro/f", b"f\n", 0o400), reg("ro/g", b"g\n", 0o4755)],
+}
+many = [dirent("m")] + [dirent("m/%d" % d) for d in range(30)]
+many += [reg("m/%d/f%d" % (i % 30, i), (b"file %d\n" % i) * (1 + i % 50)) for i in range(3000)]
+cases["many"] = many
+for name, entries in cases.items():
+    with tarfile.open(os.path.join(out, name + ".tar"), "w", format=tarfile.GNU_FORMAT) as t:
+        for ti, data in (entries if name == "many" else fill() + entries):
+            t.addfile(ti, data)
+PY
+sig() { # NAME: the rootfs NAME as lines (all but the root, whose time is the import's)
+	(cd "$AJAIL_HOME/fs/$1" && find . -mindepth 1 -printf '%p %y %m %s %T@ %n %l\n' | sort &&
+		find . -type f -exec sha256sum {} + | sort -k2)
+}
+imp() { # NAME TAR [taskset...]: import; "rc first-error-line" in $res, the tree in $tree
+	local name=$1 tar=$2
+	shift 2
+	"$@" "$AJAIL" fs import -q "$name" "$tar" >"$T/.out" 2>"$T/.err" </dev/null
+	res="$? $(head -1 "$T/.err")"
+	tree=
+	[ ! -d "$AJAIL_HOME/fs/$name" ] || tree=$(sig "$name")
+	"$AJAIL" fs rm -q "$name" >/dev/null 2>&1
+}
+for tar in "$T"/ord/*.tar; do
+	c=$(basename "$tar" .tar)
+	imp "o-$c" "$tar" taskset -c 0
+	seq_res=$res seq_tree=$tree
+	for n in 1 2 3; do
+		imp "o-$c" "$tar"
+		assert_eq "$res" "$seq_res" "$c (run $n): exit status and error as in order"
+		[ "$tree" = "$seq_tree" ] || fail "$c (run $n): the tree differs from the one written in order: $(diff <(echo "$seq_tree") <(echo "$tree") | head -5)"
+	done
+	case $c in
+	file-sym-sub) assert_contains "$res" "1 " "$c fails" && assert_contains "$res" "'f' is a symbolic link" "$c" ;;
+	file-sub) assert_contains "$res" "'fill/d3/zz' is not a directory" "$c" ;;
+	dir-file) assert_contains "$res" "entry 'e' would replace a non-empty directory" "$c" ;;
+	dir-symlink) assert_contains "$res" "entry 'fill/d4/sd' would replace a non-empty directory" "$c" ;;
+	dup) assert_contains "$tree" "./fill/d1/f5 f 600 3 1700000000.0000000000 1 " "$c: the last one wins" ;;
+	dup-adjacent) assert_contains "$tree" "./f f 644 3 1700000000.0000000000 1 " "$c: the last one wins" ;;
+	hardlink-next) assert_contains "$tree" "./h f 644 7 1700000000.0000000000 2 " "$c: one inode" &&
+		assert_contains "$tree" "./fill/h2 f 644 4 1700000000.0000000000 2 " "$c: one inode" ;;
+	file-dir-file) assert_contains "$tree" "./fd/x f " "$c" ;;
+	emptydir-file) assert_contains "$tree" "./e f " "$c" ;;
+	sym-file) assert_contains "$tree" "./s f 644 6 " "$c" ;;
+	big-small) assert_contains "$tree" "./b f 644 6 " "$c" ;;
+	small-big) assert_contains "$tree" "./b f 644 307200 " "$c" ;;
+	readonly) assert_contains "$tree" "./ro d 555 " "$c" && assert_contains "$tree" "./ro/f f 400 " "$c" &&
+		assert_contains "$tree" "./ro/g f 755 " "$c" ;;
+	many) mkdir "$T/ord/ref" && tar -C "$T/ord/ref" -xf "$tar" &&
+		[ "$(cd "$T/ord/ref" && find . -type f -exec sha256sum {} + | sort -k2)" = "$(grep -E '^[0-9a-f]{64} ' <<<"$tree")" ] ||
+		fail "$c: every file's contents as GNU tar writes them"
+		[ "$(grep -c '^\./m/[0-9]*/f[0-9]* f 644 ' <<<"$tree")" = 3000 ] || fail "$c: 3000 files, mode 0644" ;;
+	*) [ "${res%% *}" = 0 ] || fail "$c: $res" ;;
+	esac
+done
+[ ! -e /tmp/ajail-ord-target ] || fail "nothing was written through a symlink"
+ok "entries behave as in archive order with the workers: same names, files then names beneath, hard links, directories replaced"
+
+# A full disk while workers write small files: one line that says so, naming an entry, nothing left.
+if unshare -Urm true 2>/dev/null; then
+	python3 - "$T/small.tar" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w") as t:
+    for i in range(1500):
+        ti = tarfile.TarInfo("d%d/f%d" % (i % 7, i)); ti.size = 8192
+        t.addfile(ti, io.BytesIO(bytes([i % 251]) * 8192))
+PY
+	out=$(unshare -Urm sh -c "mount -t tmpfs -o size=2m tmpfs '$AJAIL_HOME' && '$AJAIL' fs import small '$T/small.tar'; echo rc=\$?; ls -A '$AJAIL_HOME/fs/.tmp' '$AJAIL_HOME/fs' | tr '\n' ' '" 2>&1)
+	assert_contains "$out" "rc=1" "a full disk fails"
+	assert_contains "$out" "disk full while writing entry 'd" "and says so, naming the entry"
+	assert_eq "$(grep -c 'ajail:' <<<"$out")" 1 "in one line"
+	assert_not_contains "$out" " small " "and leaves nothing behind"
+	ok "a full disk with small files: one line naming the entry, nothing left"
+fi
