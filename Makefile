@@ -28,7 +28,7 @@ CMOCKA_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
 # Pure modules (no syscalls that change anything): unit-tested directly.
 PURE_SRCS := src/error.c src/util.c src/config.c src/cli.c src/plan.c src/recipe.c src/netpolicy.c src/proxy_wire.c src/profile.c \
-             src/projconf.c src/sha256.c
+             src/projconf.c src/sha256.c src/json.c
 # Modules that touch the kernel or the disk: every other src/*.c (gen_seccomp.c is a build tool).
 SYS_SRCS  := $(filter-out $(PURE_SRCS) src/gen_seccomp.c,$(sort $(wildcard src/*.c)))
 SRCS := $(PURE_SRCS) $(SYS_SRCS)
@@ -192,9 +192,10 @@ demo: deps
 	$(MAKE) all
 	bash tests/helpers/demo.sh
 
+# `make bench` runs every section; `make bench SECTIONS="startup layer-startup"` only those.
 bench: deps
 	$(MAKE) all
-	bash bench/run.sh
+	bash bench/run.sh $(SECTIONS)
 
 # Debian 12 packages: libraries, cmocka, busybox-static (the tests' tiny rootfs), the tools the
 # tests and benchmarks drive (bubblewrap and util-linux's unshare are what users would use instead),
