@@ -12,7 +12,7 @@
 # EXIT trap removes. The network sections (net-*, and "net" for all of them) are in bench/net.sh.
 set -euo pipefail
 
-SECTIONS=(startup layers mounts agents rss git import export clone net-startup net-rss net-download net-requests)
+SECTIONS=(startup layers layer-startup layer-build mounts agents rss git import export clone net-startup net-rss net-download net-requests)
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
@@ -165,6 +165,41 @@ bench_layers()
 	else
 		verdict layers MISSED "all layers cost $d ms at start-up ($a ms against $b ms); target under 1 ms"
 	fi
+}
+
+# ---------------------------------------------------------------------------------------------------
+# layer-startup: start-up on a rootfs made of layers (issue 13) against a flat one with the same tree:
+# the base is the bench rootfs, two --commit layers on it each change a few files (a file added, one
+# deleted: a whiteout, a directory made); the flat rootfs is a copy of the base with the same changes
+# made by --fs-edit. Target: the 3-layer stack (base and two layers) at most 1.1x the flat one.
+bench_layer_startup()
+{
+	local out flat three ratio word one='echo one >/etc/l1 && rm /bin/vi && mkdir -p /usr/share/a && echo a >/usr/share/a/f'
+	local two='echo two >/etc/l2 && rm /etc/hosts && echo "127.0.0.1 localhost" >/etc/hosts && mkdir /usr/share/b'
+	local three_more='echo three >/etc/l3 && rm /bin/ed'
+	echo "## Layer start-up: start to exit of \`true\` on layers and on a flat rootfs, $RUNS interleaved runs each"
+	echo
+	"$AJAIL" --quiet --fs=bench --commit=bench-l1 sh -c "$one" </dev/null >/dev/null 2>"$work/ls.err" &&
+		"$AJAIL" --quiet --fs=bench-l1 --commit=bench-l2 sh -c "$two" </dev/null >/dev/null 2>>"$work/ls.err" &&
+		"$AJAIL" --quiet --fs=bench-l2 --commit=bench-l3 sh -c "$three_more" </dev/null >/dev/null 2>>"$work/ls.err" &&
+		"$AJAIL" fs cp bench bench-flat </dev/null >/dev/null 2>>"$work/ls.err" &&
+		"$AJAIL" --quiet --fs=bench-flat --fs-edit sh -c "$one && $two" </dev/null >/dev/null 2>>"$work/ls.err" ||
+		die "layer-startup: could not make the layers: $(cat "$work/ls.err")"
+	out=$("$TIMEIT" -n "$RUNS" -- "flat" "$AJAIL" --quiet --fs=bench-flat true \
+		-- "2 layers (base + 1)" "$AJAIL" --quiet --fs=bench-l1 true \
+		-- "3 layers (base + 2)" "$AJAIL" --quiet --fs=bench-l2 true \
+		-- "4 layers (base + 3)" "$AJAIL" --quiet --fs=bench-l3 true) || die "layer-startup: a contender failed (see above)"
+	echo "$out"
+	echo
+	echo "Ratios are to the flat rootfs's median. The base is the busybox rootfs \$AJAIL_HOME/fs/bench; each layer"
+	echo "was made by \`ajail --fs=BELOW --commit=NAME sh -c ...\`, changing a few files (a whiteout among them); \"flat\""
+	echo "is \`ajail fs cp bench\` with the first two layers' changes made by --fs-edit, the tree \"3 layers\" shows."
+	flat=$(median "flat" <<<"$out")
+	three=$(median "3 layers (base + 2)" <<<"$out")
+	ratio=$(awk -v a="$three" -v b="$flat" 'BEGIN { printf "%.2f", a / b }')
+	word=MISSED
+	awk -v r="$ratio" 'BEGIN { exit !(r <= 1.1) }' && word=MET
+	verdict layer-startup "$word" "start-up on 3 layers is ${ratio}x the flat rootfs's ($three ms against $flat ms); target at most 1.1x"
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -334,7 +369,15 @@ timed_ms()
 
 median_of() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
+# The import section: the Debian minbase rootfs, then many small files (import-small, below).
 bench_import()
+{
+	import_debian
+	echo
+	bench_import_small
+}
+
+import_debian()
 {
 	local tarball runs=${BENCH_IMPORT_RUNS:-7} fmt i
 	echo "## Import of a Debian minbase rootfs, against GNU tar extracting the same file"
@@ -388,6 +431,121 @@ bench_import()
 		verdict import MET "ajail fs import is no slower than GNU tar for .tar, .tar.zst and .tar.gz"
 	else
 		verdict import MISSED "ajail fs import is slower than GNU tar for at least one format (see the table)"
+	fi
+}
+
+# import-small (issue 13): many small files. /usr/include and /usr/share/perl of this host (about
+# 10 000 entries, 140 MB; built once, cached beside the Debian tarball) as .tar.zst, imported by an
+# ordinary user (ajail-test when this runs as root, made if missing, as the integration tests do;
+# else the user running this) against GNU tar extracting the same file as the same user: `tar
+# --zstd -xf` (tar runs zstd -d as a separate process, as `zstd -dc | tar -x` would) into a fresh
+# directory on the same filesystem as the store. Interleaved, the order alternating, each run in a
+# tree of its own and every tree kept until the end: on ext4 without a journal (this machine's
+# disk), creating inodes for minutes after a big delete is several times slower (ialloc skips the
+# inodes freed recently, one by one), which would measure the delete before, not the import.
+# Target: ajail's median at most 1.0x tar's. BENCH_IMPORT_RUNS (default 15) runs each, fewer if the
+# disk cannot hold them all.
+
+# The small-files tarball; empty when it cannot be had.
+small_tarball()
+{
+	local cache=${XDG_CACHE_HOME:-$HOME/.cache}/ajail-bench
+	if [ ! -s "$cache/small.tar.zst" ]; then
+		[ -d /usr/include ] && [ -d /usr/share/perl ] && have zstd || return 0
+		mkdir -p "$cache"
+		if ! tar -C / -cf - usr/include usr/share/perl 2>/dev/null | zstd -q -T0 -3 -f -o "$cache/small.part.tar.zst"; then
+			rm -f "$cache/small.part.tar.zst"
+			return 0
+		fi
+		mv "$cache/small.part.tar.zst" "$cache/small.tar.zst"
+	fi
+	echo "$cache/small.tar.zst"
+}
+
+bench_import_small()
+{
+	local tarball runs=${BENCH_IMPORT_RUNS:-15} dir=$work/small user fstype size avail maxruns
+	local -a as=()
+	echo "## Import of many small files (/usr/include and /usr/share/perl), as an ordinary user, against GNU tar"
+	echo
+	tarball=$(small_tarball)
+	if [ -z "$tarball" ]; then
+		verdict import-small SKIPPED "no /usr/include and /usr/share/perl to make the tarball from (or no zstd)"
+		return
+	fi
+	user=$(id -un)
+	if [ "$(id -u)" = 0 ]; then
+		user=ajail-test
+		if ! id "$user" >/dev/null 2>&1 && ! useradd --create-home --shell /bin/bash "$user" >/dev/null 2>&1; then
+			verdict import-small SKIPPED "no unprivileged user $user (useradd failed)"
+			return
+		fi
+		as=(runuser -u "$user" --)
+		chmod 711 "$work" # the user's own directory below it, and nothing else of ours, is theirs to see
+	fi
+	mkdir -p "$dir"
+	cp "$tarball" "$dir/small.tar.zst"
+	cp "$AJAIL" "$dir/ajail" # the checkout may live where the user cannot read
+	[ ${#as[@]} = 0 ] || chown -R "$user:" "$dir"
+	size=$(zstd -dc "$dir/small.tar.zst" | wc -c)
+	avail=$(($(df -Pk "$dir" | awk 'NR == 2 { print $4 }') * 1024))
+	maxruns=$((avail / (size * 12 / 10) / 2))
+	[ "$runs" -le "$maxruns" ] || runs=$maxruns
+	if [ "$runs" -lt 3 ]; then
+		verdict import-small SKIPPED "not enough free space beside $work for 3 runs of each"
+		return
+	fi
+	fstype=$(df -PT "$dir" | awk 'NR == 2 { print $2 }')
+	# One script, run as the user: what is timed is the command alone (not runuser's session).
+	cat >"$dir/runs.sh" <<'SH'
+set -eu
+dir=$1 runs=$2
+export AJAIL_HOME=$dir/home
+mkdir -p "$AJAIL_HOME/fs"
+for i in $(seq "$runs"); do
+	order="tar ajail"
+	[ $((i % 2)) = 1 ] || order="ajail tar"
+	for c in $order; do
+		sync # not timed: the other's writeback must not land in this run
+		t0=$(date +%s%N)
+		if [ "$c" = tar ]; then
+			mkdir "$dir/t$i"
+			tar --zstd -xf "$dir/small.tar.zst" -C "$dir/t$i" 2>"$dir/err" || { cat "$dir/err"; exit 1; }
+		else
+			"$dir/ajail" fs import -q "s$i" "$dir/small.tar.zst" </dev/null 2>"$dir/err" || { cat "$dir/err"; exit 1; }
+		fi
+		t1=$(date +%s%N)
+		echo "$c $(((t1 - t0) / 1000000))"
+	done
+done
+rm -rf "$dir"/t[0-9]*
+for i in $(seq "$runs"); do "$dir/ajail" fs rm -q "s$i"; done
+SH
+	"${as[@]}" bash "$dir/runs.sh" "$dir" "$runs" >"$work/small.times" 2>&1 ||
+		die "import-small: $(tail -3 "$work/small.times")"
+	rm -rf "$dir"
+	[ ${#as[@]} = 0 ] || chmod 700 "$work"
+	# stats CONTENDER: "median p10 p90" (nearest rank).
+	stats() { awk -v c="$1" '$1 == c { print $2 }' "$work/small.times" | sort -n |
+		awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+			p = int(NR * 0.1 + 0.999); q = int(NR * 0.9 + 0.999); print m, a[p < 1 ? 1 : p], a[q] }'; }
+	local mt pt qt ma pa qa ratio entries
+	read -r mt pt qt < <(stats tar)
+	read -r ma pa qa < <(stats ajail)
+	ratio=$(awk -v a="$ma" -v b="$mt" 'BEGIN { printf "%.2f", a / b }')
+	entries=$(zstd -dc "$tarball" | tar -tf - | wc -l)
+	echo "| contender | median ms | p10 ms | p90 ms | ratio |"
+	echo "|---|---:|---:|---:|---:|"
+	printf '| `tar --zstd -xf` (GNU tar %s) | %s | %s | %s | 1.00 |\n' "$(tar --version | head -1 | awk '{print $NF}')" "$mt" "$pt" "$qt"
+	printf '| `ajail fs import` | %s | %s | %s | %s |\n' "$ma" "$pa" "$qa" "$ratio"
+	echo
+	echo "$entries entries, $((size / 1000000)) MB, $(du -h "$tarball" | cut -f1) as .tar.zst; as $user, $runs interleaved runs each,"
+	echo "on $fstype (the filesystem of $work), every run into a fresh tree, none removed until the end."
+	echo "Ratios are to tar's median. ajail writes small files with a worker thread per CPU (at most 4; none on one CPU)."
+	if awk -v r="$ratio" 'BEGIN { exit !(r <= 1.0) }'; then
+		verdict import-small MET "ajail fs import of many small files is ${ratio}x GNU tar ($ma ms against $mt ms); target at most 1.0x"
+	else
+		verdict import-small MISSED "ajail fs import of many small files is ${ratio}x GNU tar ($ma ms against $mt ms); target at most 1.0x"
 	fi
 }
 
@@ -657,6 +815,85 @@ bench_clone()
 	else
 		verdict clone-fleet MISSED "$n workspaces at once ($f_warm ms) are $(ratio "$f_wt" "$f_warm") faster than $n worktrees ($f_wt ms); target 5x"
 	fi
+}
+
+# ---------------------------------------------------------------------------------------------------
+# layer-build: what a layer costs (issue 13). rootfs-recipes/agents is a layer on debian-dev (procps,
+# npm 10, Claude Code and Codex); the flat rootfs it used to be is the layer's merged tree, exported
+# and imported as one rootfs. Needs the Debian mirror (debian-dev, built once and kept as a tarball
+# in the bench's cache) and the npm registry. Target: the layer holds only what it adds (the npm
+# packages), not the base again: its own size at most (flat - base) + 5% of the base; and it is
+# built without copying the base (its build time is set beside the time a flat copy of the tree takes).
+bench_layer_build()
+{
+	local cache=${XDG_CACHE_HOME:-$HOME/.cache}/ajail-bench home=$work/layer-home hash tarball t0 t1 t2 t3
+	echo "## Layer build: the agents recipe as a layer on debian-dev, against the flat rootfs it used to be"
+	echo
+	hash=$(cat rootfs-recipes/debian-dev mkrootfs/debian mkrootfs/lib/fakechown.c | sha256sum | cut -c1-16)
+	tarball=$cache/debian-dev-$hash.tar.zst
+	mkdir -p "$home" "$cache"
+	lb() { AJAIL_HOME=$home "$AJAIL" "$@" </dev/null; }
+	if [ ! -s "$tarball" ]; then
+		if ! lb fs build -q debian-dev >"$work/lb.log" 2>&1 ||
+			! lb fs export -q debian-dev "$cache/debian-dev-$hash.part.tar.zst" >>"$work/lb.log" 2>&1; then
+			echo "debian-dev could not be built here (it needs mmdebstrap and the Debian mirror):"
+			echo
+			tail -3 "$work/lb.log" | sed 's/^/    /'
+			rm -f "$cache/debian-dev-$hash.part.tar.zst"
+			verdict layer-build SKIPPED "no debian-dev to build the agents layer on"
+			return
+		fi
+		mv "$cache/debian-dev-$hash.part.tar.zst" "$tarball"
+	else
+		lb fs import -q debian-dev "$tarball" >"$work/lb.log" 2>&1 || die "layer-build: import $tarball: $(cat "$work/lb.log")"
+	fi
+	sync
+	t0=$(date +%s%N)
+	if ! lb fs build agents agents-layer >"$work/lb.log" 2>&1; then
+		echo "The agents layer could not be built here (it needs the Debian mirror and the npm registry):"
+		echo
+		tail -3 "$work/lb.log" | sed 's/^/    /'
+		verdict layer-build SKIPPED "the agents layer could not be built"
+		return
+	fi
+	t1=$(date +%s%N)
+	lb fs export -q agents-layer "$work/agents-flat.tar" >"$work/lb.log" 2>&1 || die "layer-build: export: $(cat "$work/lb.log")"
+	sync
+	t2=$(date +%s%N)
+	lb fs import -q agents-flat "$work/agents-flat.tar" >"$work/lb.log" 2>&1 || die "layer-build: import: $(cat "$work/lb.log")"
+	t3=$(date +%s%N)
+	rm -f "$work/agents-flat.tar"
+	# name -> "size files" from fs list --json (sizes on disk: st_blocks, as fs list shows them).
+	local json base_s base_f layer_s layer_f flat_s flat_f
+	json=$(lb fs list --json)
+	field() { tr '}' '\n' <<<"$json" | sed -n "s/.*\"name\": \"$1\", \"size\": \([0-9]*\), \"files\": \([0-9]*\),.*/\\$2/p"; }
+	base_s=$(field debian-dev 1) base_f=$(field debian-dev 2)
+	layer_s=$(field agents-layer 1) layer_f=$(field agents-layer 2)
+	flat_s=$(field agents-flat 1) flat_f=$(field agents-flat 2)
+	[ -n "$base_s" ] && [ -n "$layer_s" ] && [ -n "$flat_s" ] || die "layer-build: no sizes in fs list --json: $json"
+	mb() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1e6 }'; }
+	secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1e9 }'; }
+	du_mb() { mb "$(du -s --block-size=1 "$home/fs/$1" | cut -f1)"; }
+	echo "| rootfs | size (fs list) MB | du MB | files | made by | seconds |"
+	echo "|---|---:|---:|---:|---|---:|"
+	printf '| debian-dev (the base) | %s | %s | %s | `fs build debian-dev`, kept as a tarball in %s | - |\n' \
+		"$(mb "$base_s")" "$(du_mb debian-dev)" "$base_f" "${cache/#$HOME/\~}"
+	printf '| agents, a layer on debian-dev: its own files | %s | %s | %s | `fs build agents` (a jail on debian-dev, committed) | %s |\n' \
+		"$(mb "$layer_s")" "$(du_mb agents-layer)" "$layer_f" "$(secs "$t0" "$t1")"
+	printf '| agents flat: the same tree as one rootfs | %s | %s | %s | `fs export` of the layer, `fs import` of that tar | %s (import) |\n' \
+		"$(mb "$flat_s")" "$(du_mb agents-flat)" "$flat_f" "$(secs "$t2" "$t3")"
+	echo
+	echo "Sizes are what \`ajail fs list --json\` says (blocks on disk; a file with two names, as Claude Code's"
+	echo "binary has, counts twice in every row alike) and what du says (each inode once). The flat row is what"
+	echo "\`fs build agents\` made before the recipe became a layer: debian-dev and the npm packages in one tree."
+	echo "The layer's build time is mostly npm's download; the import beside it is what copying the merged tree"
+	echo "into the store costs."
+	lb fs rm -q agents-flat agents-layer >/dev/null 2>&1 && lb fs rm -q debian-dev >/dev/null 2>&1 || true
+	local added pct word=MISSED
+	added=$((flat_s - base_s))
+	pct=$(awk -v l="$layer_s" -v f="$flat_s" 'BEGIN { printf "%.0f", 100 * l / f }')
+	awk -v l="$layer_s" -v a="$added" -v b="$base_s" 'BEGIN { exit !(l <= a + 0.05 * b) }' && word=MET
+	verdict layer-build "$word" "the agents layer takes $(mb "$layer_s") MB ($pct% of the flat rootfs's $(mb "$flat_s") MB; what it adds to debian-dev: $(mb "$added") MB), not debian-dev's $(mb "$base_s") MB again; built in $(secs "$t0" "$t1") s"
 }
 
 # ---------------------------------------------------------------------------------------------------

@@ -11,13 +11,13 @@
 # pieces that touch in COMP_LINE back together, decide on whole words, then hand bash back only the text
 # after the last word-break character, which is the part readline replaces.
 
-__ajail_long_opts=(--fs= --fs-edit --fs-edit= --home-edit --home-edit= --ro --ro= --rol --rol= --rw --rw=
+__ajail_long_opts=(--fs= --fs-edit --fs-edit= --commit= --home-edit --home-edit= --ro --ro= --rol --rol= --rw --rw=
 	--hide --hide= --mount= --dev= --cap-add= --no-net --net= --allow-net= --publish= --net-log= --profile= --no-profile --no-host-ca --clone --clone= --clone-dirty --clone-push --new-session --quiet --verbose
 	--lockdown --memory= --cpus= --pids= --no-cap-drop --no-seccomp --allow-ptrace --no-landlock --no-rlimits --no-mask
 	--no-project --dry-run --help --version)
 __ajail_short_opts=(-q -v -h -V)
 # Options whose value may also be the next word (ARG_REQUIRED in src/cli.c): "--fs alpine".
-__ajail_value_opts=" --fs --mount --dev --cap-add --memory --cpus --pids --net --allow-net --publish --net-log --profile "
+__ajail_value_opts=" --fs --commit --mount --dev --cap-add --memory --cpus --pids --net --allow-net --publish --net-log --profile "
 __ajail_caps=(CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE
 	NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT
 	SYS_PTRACE SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG MKNOD LEASE
@@ -299,19 +299,45 @@ __ajail_verb()
 		fi
 		return
 	fi
-	if [[ $__ajail_cur == -* ]]; then
-		[[ $verb:$sub == state:list ]] && __ajail_add --json
-		[[ $verb:$sub == fs:build ]] && __ajail_add -p --packages= -v --verbose -q --quiet --list
+	# fs build --base=NAME / --base NAME: a rootfs of the store.
+	if [[ $verb:$sub == fs:build && ( $__ajail_cur == --base=* || ${__ajail_w[__ajail_cw - 1]-} == --base ) ]]; then
+		local pfx=
+		[[ $__ajail_cur == --base=* ]] && pfx=--base=
+		mapfile -t list < <(__ajail_rootfs_names)
+		__ajail_add "${list[@]/#/$pfx}"
 		return
 	fi
-	# fs build -p PKG: a package name, nothing to offer. The recipe is the first word that is neither
-	# an option nor -p's value ("--packages=x" comes as "--packages" "=" "x").
+	if [[ $__ajail_cur == -* ]]; then
+		[[ $verb:$sub == state:list ]] && __ajail_add --json
+		[[ $verb:$sub == fs:build ]] && __ajail_add -p --packages= --base= -v --verbose -q --quiet --list
+		[[ $verb:$sub == fs:export ]] && __ajail_add --oci --tag= --k8s-job --image= -q --quiet
+		return
+	fi
+	# fs export: NAME and FILE are the words that are neither options nor the values of --tag and
+	# --image ("--tag=v1" comes as "--tag" "=" "v1"); a value itself has nothing to offer.
+	if [[ $verb:$sub == fs:export ]]; then
+		local j w2
+		n=1
+		for ((j = 3; j < __ajail_cw; j++)); do
+			w2=${__ajail_w[j]}
+			if [[ $w2 == --tag || $w2 == --image ]]; then
+				[[ ${__ajail_w[j + 1]-} == = ]] && ((j++))
+				((j++))
+				((j >= __ajail_cw)) && return
+			elif [[ $w2 != -* ]]; then
+				((n++))
+			fi
+		done
+	fi
+	# fs build -p PKG: a package name, nothing to offer; --base=NAME: a rootfs of the store. The recipe
+	# is the first word that is neither an option nor an option's value ("--packages=x" comes as
+	# "--packages" "=" "x").
 	if [[ $verb:$sub == fs:build ]]; then
 		local i w1
 		n=1
 		for ((i = 3; i <= __ajail_cw; i++)); do
 			w1=${__ajail_w[i]}
-			if [[ $w1 == -p || $w1 == --packages ]]; then
+			if [[ $w1 == -p || $w1 == --packages || $w1 == --base ]]; then
 				[[ ${__ajail_w[i + 1]-} == = ]] && ((i++))
 				((i++))
 				((i >= __ajail_cw)) && return

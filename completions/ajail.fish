@@ -126,7 +126,7 @@ function __ajail_cmd_words
             set -q toks[(math $i + 1)]; or return 0 # the cursor's word is the command
             printf '%s\n' $toks[(math $i + 1)..-1]
             return 0
-        else if contains -- $t --fs --mount --dev --cap-add --profile --net --allow-net --publish --net-log --memory --cpus --pids
+        else if contains -- $t --fs --commit --mount --dev --cap-add --profile --net --allow-net --publish --net-log --memory --cpus --pids
             set i (math $i + 2)
         else if string match -q -- '-?*' $t
             set i (math $i + 1)
@@ -151,7 +151,7 @@ function __ajail_at_cmd
     __ajail_in_opts; or return 1
     string match -q -- '-*' (commandline -ct); and return 1
     set -l prev (commandline -opc)[-1]
-    not contains -- $prev --fs --mount --dev --cap-add --profile --net --allow-net --publish --net-log --memory --cpus --pids
+    not contains -- $prev --fs --commit --mount --dev --cap-add --profile --net --allow-net --publish --net-log --memory --cpus --pids
 end
 
 # The command and its arguments, completed as if typed on their own.
@@ -205,17 +205,23 @@ complete -c ajail -n '__ajail_verb_sub fs' -a list -d 'List the rootfses in the 
 complete -c ajail -n '__ajail_verb_sub fs' -a rm -d 'Remove rootfses'
 complete -c ajail -n '__ajail_verb_sub fs' -a build -d 'Build a rootfs from a recipe'
 complete -c ajail -n '__ajail_verb_sub fs' -a cp -d 'Copy a rootfs'
-complete -c ajail -n '__ajail_verb_sub fs' -a export -d 'Write a rootfs to a tarball'
+complete -c ajail -n '__ajail_verb_sub fs' -a export -d 'Write a rootfs to a tarball or an OCI image, or print a Kubernetes Job'
 complete -c ajail -n '__ajail_verb_args fs rm' -a '(__ajail_rootfs_names)'
 complete -c ajail -n '__ajail_verb_args fs cp 1' -a '(__ajail_rootfs_names)'
 complete -c ajail -n '__ajail_verb_args fs export 1' -a '(__ajail_rootfs_names)'
 complete -c ajail -n '__ajail_verb_args fs build 1' -a '(__ajail_recipes)'
 complete -c ajail -n '__ajail_verb_args fs build' -s p -l packages -x -d "Add packages to the recipe's own (PKG,...)"
+complete -c ajail -n '__ajail_verb_args fs build' -l base -x -a '(__ajail_rootfs_names)' -d 'Build a layer on this rootfs of the store'
 complete -c ajail -n '__ajail_verb_args fs build' -s v -l verbose -d "Show the builder's output as it runs"
 complete -c ajail -n '__ajail_verb_args fs build' -s q -l quiet -d 'No progress line or summary'
 complete -c ajail -n '__ajail_verb_args fs build' -l list -d 'The recipes there are'
 complete -c ajail -n '__ajail_verb_args fs import 2' -F
 complete -c ajail -n '__ajail_verb_args fs export 2' -F
+complete -c ajail -n '__ajail_verb_args fs export' -l oci -d 'Write an OCI image archive'
+complete -c ajail -n '__ajail_verb_args fs export' -l tag -x -d "The image's tag, or its whole name (--oci)"
+complete -c ajail -n '__ajail_verb_args fs export' -l k8s-job -d 'Print a Kubernetes Job for the image'
+complete -c ajail -n '__ajail_verb_args fs export' -l image -x -d 'The image the Job runs (--k8s-job)'
+complete -c ajail -n '__ajail_verb_args fs export' -s q -l quiet -d 'No progress bar or summary line'
 
 complete -c ajail -n '__ajail_verb_sub clone' -a list -d 'List clone workspaces'
 complete -c ajail -n '__ajail_verb_sub clone' -a show -d 'Show a clone workspace'
@@ -252,6 +258,7 @@ complete -c ajail -n __ajail_in_opts -l mount -x -a '(__ajail_values mount (comm
 complete -c ajail -n __ajail_in_opts -l dev -x -a '(__ajail_values dev (commandline -ct | string replace -r "^--dev=" ""))' -d 'Make host /dev/DEV available'
 complete -c ajail -n __ajail_in_opts -l cap-add -x -a '(__ajail_values cap-add "")' -d 'Keep a capability; all others are dropped'
 complete -c ajail -n __ajail_in_opts -l profile -x -a '(__ajail_values profile "")' -d 'Apply agent profile NAME'
+complete -c ajail -n __ajail_in_opts -l commit -x -d "On success, keep the session's root changes as a new rootfs NAME (a layer)"
 # "--ro" alone means the working directory; "--ro=DIR" names one (completed below).
 complete -c ajail -n __ajail_in_opts -l fs-edit -d 'Keep changes to the rootfs (--fs-edit=/DIR: just DIR)'
 complete -c ajail -n __ajail_in_opts -l home-edit -d 'Keep changes to /root (--home-edit=SUBDIR: just that)'

@@ -146,8 +146,15 @@ lacks 'ajail -q st' state
 exactly 'ajail clone rm ' agent1
 exactly 'ajail fs rm ' alpine debian
 exactly 'ajail fs export al' alpine
-exactly 'ajail fs build -' -p --packages= -v --verbose -q --quiet --list
+exactly 'ajail fs export -' --oci --tag= --k8s-job --image= -q --quiet
+exactly 'ajail fs export --oci al' alpine
+exactly 'ajail fs export --tag=v1 --oci al' alpine
+exactly 'ajail fs export --tag '
+exactly 'ajail fs export --k8s-job --image='
+exactly 'ajail fs build -' -p --packages= --base= -v --verbose -q --quiet --list
 exactly 'ajail fs build -p '
+exactly 'ajail fs build --base=al' alpine
+exactly 'ajail fs build --base al' alpine
 exactly 'ajail fs build --packages='
 exactly 'ajail fs build debian -p jq,'
 
@@ -229,7 +236,8 @@ if command -v fish >/dev/null 2>&1; then
 	fish_has 'ajail --fs ' alpine debian host
 	fish_has 'ajail --no' --no-net --no-seccomp --no-landlock --no-mask
 	fish_has 'ajail fs ' import list rm build cp export
-	fish_has 'ajail fs build -' -p --packages -v --verbose -q --quiet --list
+	fish_has 'ajail fs export --' --oci --tag --k8s-job --image --quiet
+	fish_has 'ajail fs build -' -p --packages --base -v --verbose -q --quiet --list
 	fish_has 'ajail clone ' list show rm gc sync
 	fish_has 'ajail ' fs clone state doctor trust
 	fish_has 'ajail state ' list rm path

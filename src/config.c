@@ -90,5 +90,13 @@ int config_validate_name(const char *name, struct aj_err *err)
 		if (!isalnum(c) && c != '.' && c != '_' && c != '-')
 			return aj_usage(err, "rootfs name '%s' may only contain letters, digits, '.', '_' and '-'", name);
 	}
+	/* The store keeps files named NAME.use, NAME.lock, NAME.pending, NAME.PID.tmp beside NAME's: a
+	 * rootfs called x.use would share x's lock. */
+	static const char *const reserved[] = { ".use", ".lock", ".pending", ".tmp" };
+	for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++) {
+		size_t k = strlen(reserved[i]);
+		if (n > k && strcmp(name + n - k, reserved[i]) == 0)
+			return aj_usage(err, "rootfs name '%s' may not end in '%s' (the store's own files do)", name, reserved[i]);
+	}
 	return 0;
 }

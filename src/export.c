@@ -18,12 +18,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 #include <zstd.h>
 
 #include "extract.h"
 #include "lazy_archive.h"
+#include "oci_export.h"
 #include "output.h"
+#include "sha256.h"
+#include "store.h"
 #include "util.h"
 #include "walk.h"
 
@@ -39,6 +44,7 @@ struct out {
 	uint8_t *zbuf;
 	size_t zcap;
 	uint64_t written;
+	struct sha256 *hash; /* when set: of every byte written (an OCI blob's digest) */
 	int errnum; /* first write error, to report ENOSPC plainly */
 };
 
@@ -50,6 +56,8 @@ static int out_raw(struct out *o, const void *buf, size_t n)
 		return -1;
 	}
 	o->written += n;
+	if (o->hash)
+		sha256_update(o->hash, buf, n);
 	return 0;
 }
 
@@ -103,6 +111,8 @@ struct extent {
 };
 
 struct exporter {
+	enum export_flavor flavor;
+	uint64_t base_bytes, base_files; /* what earlier streams of the same export showed on the progress line */
 	struct archive *w;
 	struct archive_entry *entry;
 	struct walk *walk;
@@ -113,12 +123,18 @@ struct exporter {
 	uint8_t *buf;
 	struct extent *ext;
 	size_t next, cap;
+	uint64_t holes; /* OCI: bytes of holes written out as zeros so far */
 };
+
+/* An OCI layer has no holes: a sparse file is written whole. A jail can make a 64 GiB file that
+ * takes 4 KiB (dd seek=), so past this many bytes of holes in one layer the export stops, naming
+ * the file, before it fills the disk. */
+#define EXPORT_OCI_MAX_HOLES (UINT64_C(1) << 30)
 
 static void progress(struct exporter *x)
 {
 	x->st->input_bytes = x->o->written;
-	output_progress_update(x->prog, x->o->written, 0, xtract_entries(x->st));
+	output_progress_update(x->prog, x->base_bytes + x->o->written, 0, x->base_files + xtract_entries(x->st));
 }
 
 /* n bytes of zeros: what a hole reads as. The pax writer drops them again for a sparse entry
@@ -187,14 +203,76 @@ static int put_data(struct exporter *x, int fd, int64_t size, bool sparse, const
 	return put_zeros(x, size - pos, name);
 }
 
+/* An empty regular file: an OCI layer's whiteout or opaque marker. */
+static int put_marker(struct exporter *x, const char *name, const struct stat *st)
+{
+	struct archive_entry *a = x->entry;
+	LA(archive_entry_clear)(a);
+	LA(archive_entry_copy_pathname)(a, name);
+	LA(archive_entry_set_filetype)(a, S_IFREG);
+	LA(archive_entry_set_perm)(a, 0644);
+	LA(archive_entry_set_uid)(a, 0);
+	LA(archive_entry_set_gid)(a, 0);
+	LA(archive_entry_copy_uname)(a, "root");
+	LA(archive_entry_copy_gname)(a, "root");
+	LA(archive_entry_set_mtime)(a, st->st_mtim.tv_sec, 0);
+	LA(archive_entry_set_size)(a, 0);
+	if (LA(archive_write_header)(x->w, a) < ARCHIVE_WARN || LA(archive_write_finish_entry)(x->w) < ARCHIVE_WARN)
+		return lazy_archive_fail(x->err, x->w, "entry '%s'", name);
+	x->st->files++;
+	return 0;
+}
+
+/* "dir/" + prefix + "name" for the entry at path "dir/name". */
+static char *sibling_name(const char *path, const char *prefix)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return xasprintf("%s%s", prefix, path);
+	return xasprintf("%.*s/%s%s", (int)(slash - path), path, prefix, slash + 1);
+}
+
+/* A directory of a layer that hides whatever a base has beneath the same name. The walker lists a
+ * directory through an O_RDONLY fd (an O_PATH one, a mount point left unentered, cannot be asked:
+ * it is not exported as a directory tree anyway). */
+static bool is_opaque(int fd)
+{
+	char v[4];
+	ssize_t n = fgetxattr(fd, STORE_OPAQUE_XATTR, v, sizeof v);
+	return n == 1 && v[0] == 'y';
+}
+
 static int export_entry(struct exporter *x, const struct walk_entry *e)
 {
 	mode_t type = e->st.st_mode & S_IFMT;
+	bool oci = x->flavor != EXPORT_PLAIN;
+	const char *base = strrchr(e->path, '/');
+	base = base ? base + 1 : e->path;
+	/* OCI's whiteouts are names: a name of the tree that looks like one would delete something
+	 * beneath it in whatever applies the image. Nothing ajail makes has such a name. */
+	if (oci && strncmp(base, ".wh.", 4) == 0) {
+		cleanup_free char *p = walk_shorten(e->path);
+		return aj_fail(x->err, 0,
+			       "'%s': an OCI image cannot hold this name (a '.wh.' name means a deleted file there); "
+			       "rename or remove it, or export a plain tarball",
+			       p);
+	}
+	if (x->flavor == EXPORT_OCI_LAYER && type == S_IFCHR && e->st.st_rdev == makedev(0, 0)) {
+		/* overlayfs's whiteout: the path is deleted in this layer. */
+		cleanup_free char *name = sibling_name(e->path, ".wh.");
+		return put_marker(x, name, &e->st);
+	}
 	if (type != S_IFREG && type != S_IFDIR && type != S_IFLNK) {
 		x->st->skipped_devices++;
 		return 0;
 	}
-	cleanup_free char *name = xasprintf("./%s", e->path);
+	/* OCI layers: "etc/passwd", without the root itself (its owner and mode are the engine's). */
+	if (oci && !*e->path) {
+		if (x->flavor == EXPORT_OCI_LAYER && is_opaque(e->fd))
+			return put_marker(x, ".wh..wh..opq", &e->st);
+		return 0;
+	}
+	cleanup_free char *name = oci ? xstrdup(e->path) : xasprintf("./%s", e->path);
 	struct archive_entry *a = x->entry;
 	LA(archive_entry_clear)(a);
 	LA(archive_entry_copy_pathname)(a, name);
@@ -210,9 +288,15 @@ static int export_entry(struct exporter *x, const struct walk_entry *e)
 	LA(archive_entry_set_gid)(a, 0);
 	LA(archive_entry_copy_uname)(a, "root");
 	LA(archive_entry_copy_gname)(a, "root");
-	LA(archive_entry_set_mtime)(a, e->st.st_mtim.tv_sec, e->st.st_mtim.tv_nsec);
-	LA(archive_entry_set_atime)(a, e->st.st_atim.tv_sec, e->st.st_atim.tv_nsec);
-	LA(archive_entry_set_ctime)(a, e->st.st_ctim.tv_sec, e->st.st_ctim.tv_nsec);
+	if (oci) {
+		/* Whole seconds, no atime or ctime: the same tree gives the same layer digest, whoever
+		 * read it meanwhile. */
+		LA(archive_entry_set_mtime)(a, e->st.st_mtim.tv_sec, 0);
+	} else {
+		LA(archive_entry_set_mtime)(a, e->st.st_mtim.tv_sec, e->st.st_mtim.tv_nsec);
+		LA(archive_entry_set_atime)(a, e->st.st_atim.tv_sec, e->st.st_atim.tv_nsec);
+		LA(archive_entry_set_ctime)(a, e->st.st_ctim.tv_sec, e->st.st_ctim.tv_nsec);
+	}
 	LA(archive_entry_set_size)(a, 0);
 
 	cleanup_close int fd = -1;
@@ -222,16 +306,29 @@ static int export_entry(struct exporter *x, const struct walk_entry *e)
 		LA(archive_entry_copy_symlink)(a, e->link);
 	} else if (type == S_IFREG && e->hardlink) {
 		/* A later name of a file already written: a link entry, without data. */
-		cleanup_free char *target = xasprintf("./%s", e->hardlink);
+		cleanup_free char *target = oci ? xstrdup(e->hardlink) : xasprintf("./%s", e->hardlink);
 		LA(archive_entry_copy_hardlink)(a, target);
 	} else if (type == S_IFREG) {
 		size = e->st.st_size;
 		LA(archive_entry_set_size)(a, size);
 		if (size > 0) {
+			uint64_t used = (uint64_t)e->st.st_blocks * 512;
+			if (oci && (uint64_t)size > used) {
+				x->holes += (uint64_t)size - used;
+				if (x->holes > EXPORT_OCI_MAX_HOLES) {
+					cleanup_free char *esc = util_escape_controls(name);
+					return aj_fail(x->err, 0, "'%s' is a sparse file of %lld bytes that takes %llu on disk, and an "
+								  "OCI layer would hold every byte (with the holes before it, more than "
+								  "1 GiB of zeros); remove it, or export a plain tarball, which keeps holes",
+						       esc, (long long)size, (unsigned long long)used);
+				}
+			}
 			fd = walk_open_data(x->walk, e, x->err);
 			if (fd < 0)
 				return -1;
-			sparse = find_extents(x, fd, size, &e->st);
+			/* Sparse entries (pax GNU.sparse) are left to plain tarballs: what reads an
+			 * OCI layer need not know them. */
+			sparse = !oci && find_extents(x, fd, size, &e->st);
 			for (size_t i = 0; sparse && i < x->next; i++)
 				LA(archive_entry_sparse_add_entry)(a, x->ext[i].off, x->ext[i].len);
 			if (sparse && x->next == 0)
@@ -244,6 +341,12 @@ static int export_entry(struct exporter *x, const struct walk_entry *e)
 		return -1;
 	if (LA(archive_write_finish_entry)(x->w) < ARCHIVE_WARN)
 		return lazy_archive_fail(x->err, x->w, "entry '%s'", name);
+	/* OCI: the marker of an opaque directory comes right after the directory. */
+	if (type == S_IFDIR && x->flavor == EXPORT_OCI_LAYER && !e->other_fs && is_opaque(e->fd)) {
+		cleanup_free char *opq = xasprintf("%s/.wh..wh..opq", e->path);
+		if (put_marker(x, opq, &e->st) < 0)
+			return -1;
+	}
 	if (type == S_IFDIR)
 		x->st->dirs++;
 	else if (type == S_IFLNK)
@@ -257,11 +360,12 @@ static int export_entry(struct exporter *x, const struct walk_entry *e)
 	return 0;
 }
 
-static int export_walk(struct archive *w, int dirfd, struct output_progress *prog, struct out *o,
-		       struct archive_stats *st, struct aj_err *err)
+static int export_walk(struct exporter *tmpl, struct archive *w, int dirfd, struct output_progress *prog,
+		       struct out *o, struct archive_stats *st, struct aj_err *err)
 {
 	struct walk_opts wo = {.label = "."};
-	struct exporter x = {.w = w, .o = o, .prog = prog, .st = st, .err = err};
+	struct exporter x = *tmpl;
+	x.w = w, x.o = o, x.prog = prog, x.st = st, x.err = err;
 	x.walk = walk_open(dirfd, &wo, err);
 	if (!x.walk)
 		return -1;
@@ -321,6 +425,9 @@ int archive_export(int dirfd, const char *path, const char *label, bool progress
 		dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (dfd < 0)
 			return aj_fail(err, errno, "export to '%s'", path);
+		struct stat dst;
+		if (fstatat(dfd, base, &dst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(dst.st_mode))
+			return aj_fail(err, EISDIR, "export to '%s'", path);
 		o.fd = openat(dfd, part, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
 		if (o.fd < 0)
 			return aj_fail(err, errno, "export to '%s': create '%s.part'", path, path);
@@ -378,7 +485,8 @@ int archive_export(int dirfd, const char *path, const char *label, bool progress
 		lazy_archive_fail(err, w, "export to '%s'", path);
 		goto out;
 	}
-	if (export_walk(w, dirfd, &prog, &o, st, err) < 0)
+	struct exporter tmpl = {.flavor = EXPORT_PLAIN};
+	if (export_walk(&tmpl, w, dirfd, &prog, &o, st, err) < 0)
 		goto out;
 	if (LA(archive_write_close)(w) != ARCHIVE_OK) {
 		lazy_archive_fail(err, w, "export to '%s'", path);
@@ -410,6 +518,50 @@ out:
 	}
 	ZSTD_freeCCtx(o.z);
 	free(o.zbuf);
+	if (utf8) {
+		uselocale(old_locale);
+		freelocale(utf8);
+	}
+	return ret;
+}
+
+int export_tar_fd(int dirfd, int fd, enum export_flavor flavor, struct sha256 *hash, struct output_progress *prog,
+		  uint64_t prog_bytes, uint64_t prog_files, uint64_t *size, struct archive_stats *st, struct aj_err *err)
+{
+	memset(st, 0, sizeof *st);
+	*size = 0;
+	if (lazy_archive_load(err) < 0)
+		return -1;
+	struct out o = {.fd = fd, .hash = hash};
+	int ret = -1;
+	/* UTF-8 names in the pax headers: see archive_export. */
+	locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	locale_t old_locale = utf8 ? uselocale(utf8) : (locale_t)0;
+	cleanup_archive_write struct archive *w = LA(archive_write_new)();
+	if (!w) {
+		aj_fail(err, ENOMEM, "libarchive");
+		goto out;
+	}
+	LA(archive_write_set_format_pax_restricted)(w);
+	LA(archive_write_set_bytes_per_block)(w, 256 * 1024);
+	/* The end of the stream is its own: no padding to a tape record. */
+	LA(archive_write_set_bytes_in_last_block)(w, 1);
+	if (LA(archive_write_open)(w, &o, NULL, out_write_cb, out_close_cb) != ARCHIVE_OK) {
+		lazy_archive_fail(err, w, "write");
+		goto out;
+	}
+	struct exporter tmpl = {.flavor = flavor, .base_bytes = prog_bytes, .base_files = prog_files};
+	if (export_walk(&tmpl, w, dirfd, prog, &o, st, err) < 0)
+		goto out;
+	if (LA(archive_write_close)(w) != ARCHIVE_OK) {
+		lazy_archive_fail(err, w, "write");
+		goto out;
+	}
+	st->input_bytes = *size = o.written;
+	ret = 0;
+out:
+	if (ret < 0 && (o.errnum == ENOSPC || o.errnum == EDQUOT))
+		aj_fail(err, o.errnum, "disk full");
 	if (utf8) {
 		uselocale(old_locale);
 		freelocale(utf8);

@@ -4,12 +4,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -21,8 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "store.h"
 #include "util.h"
+#include "walk.h"
 
 /* How long the builder's tree has to end by itself once told to (SIGTERM), or, after the builder
  * failed, before it is told: mmdebstrap, stopped, still removes its chroot from /tmp, which in its
@@ -287,6 +291,29 @@ struct reaper_msg {
 	int left; /* processes of the builder's that would not end, even after SIGKILL */
 };
 
+static const char *lock_name(const struct fs_build *b)
+{
+	return b->lock_name ? b->lock_name : b->name;
+}
+
+/* A layer build's fs/.tmp/<name> (the upper directory of the jail that commits it) and its
+ * companions, which the ajail that committed takes the import lock of name for: removed when that
+ * ajail is gone without doing so (killed), i.e. when the lock can be taken; left alone while another
+ * import of name holds it. */
+static void sweep_layer_name(int tmpfd, const char *name)
+{
+	cleanup_free char *lock = xasprintf("%s.lock", name);
+	struct stat st;
+	if (fstatat(tmpfd, lock, &st, AT_SYMLINK_NOFOLLOW) < 0 && fstatat(tmpfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	int fd = store_lock_at(tmpfd, lock, LOCK_EX | LOCK_NB);
+	if (fd < 0)
+		return;
+	store_tmp_sweep_name(tmpfd, name);
+	unlinkat(tmpfd, lock, 0);
+	close(fd);
+}
+
 /* The reaper: ajail's child, the builder's parent, and the subreaper of everything the builder
  * starts. It ignores the signals a terminal or a process group kill sends (it is in a process group
  * of its own anyway), and acts on the end of its socket to ajail: ajail exited, was killed, or asks
@@ -337,9 +364,13 @@ static __attribute__((noreturn)) void reaper(const struct fs_build *b, pid_t par
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		const int io[] = { 0, 1, 2 };
 		close_except(io, 3);
+		if (b->cwd && chdir(b->cwd) < 0) {
+			dprintf(2, "ajail: cannot enter the build's directory %s: %s\n", b->cwd, strerror(errno));
+			_exit(127);
+		}
 		if (b->host_ca)
 			setenv("AJAIL_HOST_CA", b->host_ca, 1);
-		execv(b->builder, b->argv);
+		execve(b->exec ? b->exec : b->builder, b->argv, b->envp ? b->envp : environ);
 		dprintf(2, "ajail: cannot run the builder %s: %s\n", b->builder, strerror(errno));
 		_exit(127);
 	}
@@ -374,11 +405,13 @@ static __attribute__((noreturn)) void reaper(const struct fs_build *b, pid_t par
 		 * main process, which cleans up with its helpers), then after the grace period whatever
 		 * is left of its tree, SIGTERM and then SIGKILL. */
 		left = end_tree(&t, GRACE_MS, TERM_MS, true);
-		store_tmp_sweep_name(tmpfd, b->name);
+		store_tmp_sweep_name(tmpfd, lock_name(b));
+		if (b->layer_base)
+			sweep_layer_name(tmpfd, b->name);
 		if (getppid() != parent) {
 			/* Nobody else will: the lock of a build that is no more. (We hold it: nobody
 			 * waits on this name.) */
-			cleanup_free char *lock = xasprintf("%s.lock", b->name);
+			cleanup_free char *lock = xasprintf("%s.lock", lock_name(b));
 			unlinkat(tmpfd, lock, 0);
 		}
 	} else {
@@ -669,9 +702,13 @@ static void mb(uint64_t bytes, char *buf, size_t n)
 /* The builder's last line, without its "NAME: " prefix: what it says a failure was. */
 static char *last_words(const struct watch *w)
 {
-	if (w->tail_n == 0)
+	size_t i = w->tail_n;
+	/* A layer's builder is ajail, whose own last line says that nothing was committed. */
+	while (w->b->layer_base && i > 0 && str_has_prefix(tail_line(w, i - 1), "ajail: "))
+		i--;
+	if (i == 0)
 		return NULL;
-	const char *l = tail_line(w, w->tail_n - 1);
+	const char *l = tail_line(w, i - 1);
 	const char *colon = strstr(l, ": ");
 	if (colon && !memchr(l, ' ', (size_t)(colon - l)))
 		l = colon + 2;
@@ -687,9 +724,20 @@ static char *leftovers(const struct watch *w, int tmpfd, int procs)
 	cleanup_free char *work = xasprintf("%s" STORE_BUILD_SUFFIX, w->b->name);
 	const char *mine[] = { w->b->name, work };
 	struct stat st;
-	for (size_t i = 0; i < 2; i++)
-		if (tmpfd >= 0 && fstatat(tmpfd, mine[i], &st, AT_SYMLINK_NOFOLLOW) == 0)
-			strv_push(&what, xasprintf("%s/fs/.tmp/%s", w->b->store_dir, mine[i]));
+	for (size_t i = 0; i < 2; i++) {
+		if (tmpfd < 0 || fstatat(tmpfd, mine[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (i == 0 && w->b->layer_base) {
+			/* The jail's upper directory: ours only when no other import of the name holds
+			 * its lock now. */
+			cleanup_free char *lock = xasprintf("%s.lock", mine[i]);
+			int fd = store_lock_at(tmpfd, lock, LOCK_EX | LOCK_NB);
+			if (fd < 0)
+				continue;
+			close(fd);
+		}
+		strv_push(&what, xasprintf("%s/fs/.tmp/%s", w->b->store_dir, mine[i]));
+	}
 	for (size_t i = 0; i < w->ntempdirs; i++)
 		if (lstat(w->tempdirs[i], &st) == 0)
 			strv_push(&what, util_escape(w->tempdirs[i]));
@@ -714,7 +762,10 @@ int fs_build_run(const struct fs_build *b, double *secs, struct aj_err *err)
 	int logfd = open_log(b->fsfd, b->name, &lerr);
 	if (logfd < 0)
 		fprintf(stderr, "ajail: warning: no build log: %s\n", lerr.msg);
-	if (!b->quiet)
+	if (!b->quiet && b->layer_base)
+		fprintf(stderr, "ajail: building '%s', a layer on '%s', with %s in a jail%s%s\n", b->name, b->layer_base,
+			b->builder, logfd >= 0 ? "; its output goes to " : "", logfd >= 0 ? log_path : "");
+	else if (!b->quiet)
 		fprintf(stderr, "ajail: building '%s' with %s%s%s\n", b->name, b->builder,
 			logfd >= 0 ? "; its output goes to " : "", logfd >= 0 ? log_path : "");
 	fflush(stderr);
@@ -847,28 +898,29 @@ int fs_build_run(const struct fs_build *b, double *secs, struct aj_err *err)
 	int ret = -1;
 	int ws = m.ws;
 	cleanup_free char *said = NULL, *left = NULL;
+	const char *nothing = b->layer_base ? "nothing was kept" : "nothing was imported";
 	if (rpid < 0) {
 		aj_fail(err, fork_errno, "fs build: start the builder");
 	} else if (stopped_by && abandoned) {
 		aj_err_set(err, (enum aj_err_kind)(128 + stopped_by), 0,
-			   "fs build: interrupted by %s: the builder is being stopped and its files removed; nothing "
-			   "was imported",
-			   sig_name(stopped_by));
+			   "fs build: interrupted by %s: the builder is being stopped and its files removed; %s",
+			   sig_name(stopped_by), nothing);
 		ret = -2;
 	} else if (stopped_by && (left = leftovers(&w, tmpfd, have_msg ? m.left : 0))) {
 		aj_err_set(err, (enum aj_err_kind)(128 + stopped_by), 0,
 			   "fs build: interrupted by %s: the builder was stopped, but it left %s behind (remove them "
-			   "by hand%s); nothing was imported",
+			   "by hand%s); %s",
 			   sig_name(stopped_by), left,
 			   geteuid() ? ": files of your subordinate ids go with 'unshare --map-auto --map-root-user rm -rf DIR'"
-				     : "");
+				     : "",
+			   nothing);
 	} else if (stopped_by) {
 		aj_err_set(
 		    err, (enum aj_err_kind)(128 + stopped_by), 0,
-		    "fs build: interrupted by %s: the builder was stopped and its files removed; nothing was imported",
-		    sig_name(stopped_by));
+		    "fs build: interrupted by %s: the builder was stopped and its files removed; %s",
+		    sig_name(stopped_by), nothing);
 	} else if (!have_msg) {
-		aj_fail(err, 0, "fs build: the process watching the builder ended unexpectedly; nothing was imported");
+		aj_fail(err, 0, "fs build: the process watching the builder ended unexpectedly; %s", nothing);
 	} else if (!m.done) {
 		aj_fail(err, m.start_errno, "fs build: could not start the builder %s", b->builder);
 	} else if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0) {
@@ -893,8 +945,8 @@ int fs_build_run(const struct fs_build *b, double *secs, struct aj_err *err)
 			aj_fail(err, 0,
 				"fs build: the disk holding %s is full (%s free; the builder failed with %s); free "
 				"some space, "
-				"then build again; nothing was imported",
-				b->store_dir, freebuf, status);
+				"then build again; %s",
+				b->store_dir, freebuf, status, nothing);
 		} else if (w.enospc) {
 			char now_free[32];
 			mb(free_bytes(b->fsfd), now_free, sizeof now_free);
@@ -905,10 +957,13 @@ int fs_build_run(const struct fs_build *b, double *secs, struct aj_err *err)
 			    "the "
 			    "disk holding %s (%s free): its temporary files go to %s; free space there, or set TMPDIR",
 			    status, b->store_dir, now_free, tmpdir && *tmpdir ? tmpdir : "/tmp");
+		} else if (b->layer_base) {
+			aj_fail(err, 0, "fs build: the builder %s failed in a jail on '%s' (%s) after %.1f s; %s%s%s",
+				b->builder, b->layer_base, status, *secs, nothing,
+				logfd >= 0 ? "; its output is in " : "", logfd >= 0 ? log_path : "");
 		} else {
-			aj_fail(err, 0, "fs build: the builder %s failed (%s) after %.1f s; nothing was imported%s%s",
-				b->builder, status, *secs, logfd >= 0 ? "; its output is in " : "",
-				logfd >= 0 ? log_path : "");
+			aj_fail(err, 0, "fs build: the builder %s failed (%s) after %.1f s; %s%s%s", b->builder, status,
+				*secs, nothing, logfd >= 0 ? "; its output is in " : "", logfd >= 0 ? log_path : "");
 		}
 	}
 	if (!stopped_by) {
@@ -948,4 +1003,219 @@ void fs_build_explain_import(const struct fs_build *b, struct aj_err *err)
 		"builder's "
 		"tarball; free some space, then build again; nothing was imported",
 		b->store_dir, freebuf);
+}
+
+
+/* ---- a layer recipe: mkrootfs/layer in a jail on the base, committed by ajail ---- */
+
+/* Where the jail finds the builder and the recipe (read-only binds on the jail's tmpfs /run). */
+#define LAYER_DIR "/run/ajail-build"
+
+/* s as a field of --mount=SRC,DST: ',' and '\' escaped as cli.c reads them. Caller frees. */
+static char *mount_field(const char *s)
+{
+	char *out = xmalloc(2 * strlen(s) + 1), *o = out;
+	for (; *s; s++) {
+		if (*s == ',' || *s == '\\')
+			*o++ = '\\';
+		*o++ = *s;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* A variable that says how to reach the network, which apt, apk and npm read (either case, as
+ * mkrootfs/debian passes them to npm): handed into the jail. */
+static bool proxy_var(const char *e)
+{
+	static const char *const names[] = { "http_proxy=", "https_proxy=", "no_proxy=", "all_proxy=" };
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strncasecmp(e, names[i], strlen(names[i])) == 0)
+			return true;
+	if (strncasecmp(e, "npm_config_", 11) != 0)
+		return false;
+	size_t klen = strcspn(e, "=");
+	for (size_t i = 11; i + 8 <= klen; i++)
+		if (strncasecmp(e + i, "registry", 8) == 0)
+			return true;
+	return false;
+}
+
+/* The build's ajail gets its own environment: the store, no AJAIL_ARGS, no project options, no
+ * AJAIL_ENV_ of the user's (they are for the user's jails) but the network settings; PATH, HOME and
+ * SSL_CERT_FILE (which names the host's CA bundle, hostca.h) as they are. Caller frees. */
+static char **layer_env(const char *store)
+{
+	char **env = NULL;
+	static const char *const kept[] = { "PATH", "HOME", "SSL_CERT_FILE" };
+	for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+		const char *v = getenv(kept[i]);
+		if (v)
+			strv_push(&env, xasprintf("%s=%s", kept[i], v));
+	}
+	strv_push(&env, xasprintf("AJAIL_HOME=%s", store));
+	strv_push(&env, xstrdup("AJAIL_NO_PROJECT=1"));
+	for (char **e = environ; e && *e; e++)
+		if (proxy_var(*e))
+			strv_push(&env, xasprintf("AJAIL_ENV_%s", *e));
+	return env;
+}
+
+/* What the layer holds: entries below its top, regular files and their bytes (each inode once). */
+static int layer_count(int fsfd, const char *name, uint64_t *entries, uint64_t *files, uint64_t *bytes,
+		       struct aj_err *err)
+{
+	*entries = *files = *bytes = 0;
+	cleanup_close int top = openat(fsfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (top < 0)
+		return aj_fail(err, errno, "open the layer '%s'", name);
+	struct walk_opts o = { .label = name };
+	struct walk *w = walk_open(top, &o, err);
+	if (!w)
+		return -1;
+	const struct walk_entry *e;
+	int r;
+	while ((r = walk_next(w, &e, err)) == 1) {
+		if (!*e->path)
+			continue;
+		(*entries)++;
+		if (S_ISREG(e->st.st_mode) && !e->hardlink) {
+			(*files)++;
+			*bytes += (uint64_t)e->st.st_size;
+		}
+	}
+	walk_close(w);
+	return r;
+}
+
+/* The build's directory in fs/.tmp: the recipe's text, and work/, the jail's working directory. */
+static int make_build_dir(int tmpfd, const char *work, const char *text)
+{
+	cleanup_free char *rel = xasprintf("%s/recipe", work);
+	cleanup_free char *relwork = xasprintf("%s/work", work);
+	if (mkdirat(tmpfd, work, 0700) < 0 || mkdirat(tmpfd, relwork, 0700) < 0)
+		return -1;
+	cleanup_close int fd = openat(tmpfd, rel, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	return fd < 0 || write_all(fd, text, strlen(text)) < 0 ? -1 : 0;
+}
+
+int fs_build_layer(struct store *s, const struct fs_build_layer *l, struct aj_err *err)
+{
+	if (config_validate_name(l->name, err) < 0)
+		return -1;
+	if (strcmp(l->name, "host") == 0)
+		return aj_usage(err, "'host' is reserved for the built-in host rootfs; choose another name");
+	struct stat st;
+	if (fstatat(s->fsfd, l->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return aj_fail(err, 0, "rootfs '%s' exists already; remove it first with 'ajail fs rm %s'", l->name, l->name);
+	if (fstatat(s->fsfd, l->base, &st, 0) < 0 || !S_ISDIR(st.st_mode)) {
+		cleanup_free char *recipe = xasprintf("%s/rootfs-recipes/%s", l->datadir, l->base);
+		bool have = access(recipe, R_OK) == 0;
+		return aj_fail(err, 0,
+			       "fs build: '%s' is a layer on '%s', which is not in the store; build or import it first "
+			       "(%s%s%s)",
+			       l->name, l->base, have ? "ajail fs build " : "ajail fs import ", l->base, have ? "" : " FILE");
+	}
+	cleanup_free char *builder = xasprintf("%s/mkrootfs/layer", l->datadir);
+	if (access(builder, R_OK) < 0)
+		return aj_fail(err, errno, "fs build: builder %s", builder);
+	char real[PATH_MAX];
+	if (!realpath(s->dir, real))
+		return aj_fail(err, errno, "fs build: the store %s", s->dir);
+	cleanup_close int tmpfd = openat(s->fsfd, ".tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (tmpfd < 0)
+		return aj_fail(err, errno, "open %s/fs/.tmp", s->dir);
+
+	/* Two locks. The import lock of name is the committing ajail's (store_txn_begin, which does
+	 * not wait): taken here only to find another import of name under way before anything is
+	 * made, and let go just before that ajail starts. The build's own lock, <name>@build.lock,
+	 * guards its directory (a sweep removes it only once the lock is free) for the whole build,
+	 * and the reaper holds it too. */
+	cleanup_free char *namelock = xasprintf("%s.lock", l->name);
+	cleanup_free char *work = xasprintf("%s" STORE_BUILD_SUFFIX, l->name);
+	cleanup_free char *worklock = xasprintf("%s.lock", work);
+	int nfd = store_lock_at(tmpfd, namelock, LOCK_EX | LOCK_NB);
+	if (nfd < 0)
+		return errno == EWOULDBLOCK ? aj_fail(err, 0, "another import of '%s' is in progress", l->name)
+					    : aj_fail(err, errno, "lock %s", namelock);
+	int lockfd = store_lock_at(tmpfd, worklock, LOCK_EX | LOCK_NB);
+	if (lockfd < 0) {
+		int e = errno;
+		unlinkat(tmpfd, namelock, 0);
+		close(nfd);
+		return e == EWOULDBLOCK ? aj_fail(err, 0, "another build of '%s' is in progress", l->name)
+					: aj_fail(err, e, "lock %s", worklock);
+	}
+	cleanup_free char *workdir = xasprintf("%s/fs/.tmp/%s", real, work);
+	cleanup_free char *recipe = xasprintf("%s/recipe", workdir);
+	cleanup_free char *cwd = xasprintf("%s/work", workdir);
+	store_remove_tree(tmpfd, work);
+	int made = make_build_dir(tmpfd, work, l->text);
+	int made_errno = errno;
+	unlinkat(tmpfd, namelock, 0);
+	close(nfd);
+	if (made < 0) {
+		store_remove_tree(tmpfd, work);
+		unlinkat(tmpfd, worklock, 0);
+		close(lockfd);
+		return aj_fail(err, made_errno, "fs build: make %s", workdir);
+	}
+
+	cleanup_free char *fs_opt = xasprintf("--fs=%s", l->base);
+	cleanup_free char *commit_opt = xasprintf("--commit=%s", l->name);
+	cleanup_free char *e_builder = mount_field(builder), *e_recipe = mount_field(recipe);
+	cleanup_free char *m_builder = xasprintf("--mount=%s," LAYER_DIR "/layer,rol", e_builder);
+	cleanup_free char *m_recipe = xasprintf("--mount=%s," LAYER_DIR "/recipe,rol", e_recipe);
+	char *argv[] = { "ajail",     fs_opt,	   commit_opt, "--no-profile", "--no-project",	   "--quiet",
+			 "--net=host", m_builder, m_recipe,   "--",	      "sh",		   LAYER_DIR "/layer",
+			 LAYER_DIR "/recipe", NULL };
+	cleanup_strv char **envp = layer_env(real);
+	struct fs_build b = {
+		.name = l->name,
+		.builder = builder,
+		.builder_name = "layer",
+		.argv = argv,
+		.store_dir = s->dir,
+		.fsfd = s->fsfd,
+		.lockfd = lockfd,
+		.quiet = l->quiet,
+		.verbose = l->verbose,
+		.layer_base = l->base,
+		.exec = "/proc/self/exe",
+		.envp = envp,
+		.cwd = cwd,
+		.lock_name = work,
+	};
+	double secs = 0;
+	int ret = fs_build_run(&b, &secs, err);
+	if (ret == -2) {
+		/* The reaper finishes alone, under its copy of the lock. */
+		close(lockfd);
+		return -1;
+	}
+	if (ret == 0 && (fstatat(s->fsfd, l->name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)))
+		ret = aj_fail(err, 0, "fs build: the jail on '%s' ended well, but no layer '%s' was committed", l->base,
+			      l->name);
+	store_remove_tree(tmpfd, work);
+	if (ret < 0)
+		sweep_layer_name(tmpfd, l->name);
+	else {
+		cleanup_free char *source = xasprintf("recipe %s", l->recipe_path);
+		if (store_meta_set_source(s, l->name, source) < 0)
+			fprintf(stderr, "ajail: warning: could not write the source of '%s': %s\n", l->name, strerror(errno));
+	}
+	unlinkat(tmpfd, worklock, 0);
+	close(lockfd);
+	if (ret < 0 || l->quiet)
+		return ret;
+	uint64_t entries, files, bytes;
+	struct aj_err cerr = { 0 };
+	if (layer_count(s->fsfd, l->name, &entries, &files, &bytes, &cerr) < 0) {
+		fprintf(stderr, "ajail: built '%s', a layer on '%s', in %.1f s (%s)\n", l->name, l->base, secs, cerr.msg);
+		return 0;
+	}
+	cleanup_free char *size = util_human_size(bytes);
+	fprintf(stderr, "ajail: built '%s', a layer on '%s', in %.1f s: %llu entries (%llu files, %s)\n", l->name,
+		l->base, secs, (unsigned long long)entries, (unsigned long long)files, size);
+	return 0;
 }

@@ -8,13 +8,18 @@
  * tree, SIGTERM to the builder alone first (the builders in mkrootfs/ pass it on to their main
  * process, which cleans up what it made outside the store with helpers a SIGTERM to the whole tree
  * would kill), the rest of the tree after a grace period, then SIGKILL, and removes the build's
- * leftovers in fs/.tmp. */
+ * leftovers in fs/.tmp.
+ *
+ * A layer recipe (recipe.h: `base NAME`) is built the same way, with ajail itself as the builder: it
+ * runs mkrootfs/layer in a jail on the base and commits the jail's root changes as the layer
+ * (--commit, layer.h), see fs_build_layer(). */
 #ifndef AJAIL_FS_BUILD_H
 #define AJAIL_FS_BUILD_H
 
 #include <stdbool.h>
 
 #include "error.h"
+#include "store.h"
 
 struct fs_build {
 	const char *name;	  /* the rootfs being built: the log's and the leftovers' names */
@@ -24,8 +29,17 @@ struct fs_build {
 	const char *host_ca;	  /* AJAIL_HOST_CA for the builder, or NULL */
 	const char *store_dir;	  /* $AJAIL_HOME, for messages */
 	int fsfd;		  /* $AJAIL_HOME/fs */
-	int lockfd;		  /* fs/.tmp/<name>.lock, held: the reaper holds it too until it is done */
+	int lockfd;		  /* fs/.tmp/<lock_name>.lock, held: the reaper holds it too until it is done */
 	bool quiet, verbose;
+	/* A layer build (NULL for a builder that writes a tarball): the base, the program run instead
+	 * of the builder (ajail, which takes the import lock of name itself: then lock_name is
+	 * "<name>@build", the build's own directory, and name's leftovers are removed only under its
+	 * lock), its environment and working directory. */
+	const char *layer_base;
+	const char *exec;
+	char *const *envp;
+	const char *cwd;
+	const char *lock_name; /* NULL: name */
 };
 
 /* Run the builder to its end. 0 when it exited 0 (*secs: how long it ran); else -1 with err saying
@@ -41,5 +55,25 @@ int fs_build_run(const struct fs_build *b, double *secs, struct aj_err *err);
 /* After a failed import of what the builder wrote: when the store's disk is (nearly) full, err is
  * rewritten to say so. */
 void fs_build_explain_import(const struct fs_build *b, struct aj_err *err);
+
+/* `ajail fs build` of a layer recipe: the store's rootfs base must exist, and name must not. The
+ * build's directory fs/.tmp/<name>@build (under its own lock, fs/.tmp/<name>@build.lock) holds the
+ * recipe's text and an empty work/, the jail's working directory; then fs_build_run() runs
+ *   ajail --fs=BASE --commit=NAME --no-profile --no-project --quiet --net=host
+ *         --mount=DATADIR/mkrootfs/layer,/run/ajail-build/layer,rol
+ *         --mount=<store>/fs/.tmp/NAME@build/recipe,/run/ajail-build/recipe,rol
+ *         -- sh /run/ajail-build/layer /run/ajail-build/recipe
+ * with an environment of its own (AJAIL_HOME, no AJAIL_ARGS, no AJAIL_ENV_* but the proxy
+ * variables), so that what the user set for jails does not change the build. The jail gets the
+ * host's CA bundle as any jail on the network does. Nothing is left but the layer on success, and
+ * nothing at all on failure. 0, or -1 with err (exit status 128+N when stopped by signal N). */
+struct fs_build_layer {
+	const char *name, *base;
+	const char *text;	 /* the recipe as parsed (with -p's packages): what the builder reads */
+	const char *recipe_path; /* where it came from, for messages */
+	const char *datadir;	 /* holds mkrootfs/layer */
+	bool quiet, verbose;
+};
+int fs_build_layer(struct store *s, const struct fs_build_layer *l, struct aj_err *err);
 
 #endif

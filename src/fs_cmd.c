@@ -16,6 +16,7 @@
 #include "fs_build.h"
 #include "hostca.h"
 #include "hostpath.h"
+#include "oci.h"
 #include "oci_export.h"
 #include "output.h"
 #include "recipe.h"
@@ -23,11 +24,13 @@
 #include "util.h"
 
 static const char fs_usage[] =
-	"Usage: ajail fs import NAME SOURCE     import a tarball, - (standard input) or a directory\n"
+	"Usage: ajail fs import NAME SOURCE     import a tarball, - (standard input), a directory, or an OCI\n"
+	"                                       or docker-archive image (a directory or a tar of one)\n"
 	"       ajail fs list [--json]          the rootfses: size, files, created, source, in use\n"
 	"       ajail fs rm [--force] NAME...   remove rootfses (refused while a jail runs on one)\n"
-	"       ajail fs build [-p PKG,...] RECIPE [NAME]\n"
-	"                                       run a recipe's builder (mkrootfs/), import its tarball\n"
+	"       ajail fs build [-p PKG,...] [--base=NAME] RECIPE [NAME]\n"
+	"                                       run a recipe's builder (mkrootfs/), import its tarball;\n"
+	"                                       a recipe with a base makes a layer on it\n"
 	"       ajail fs build --list           the recipes there are\n"
 	"       ajail fs cp SRC DST             copy a rootfs\n"
 	"       ajail fs export NAME FILE       write it to a .tar, .tar.zst, .tar.gz, .tar.xz or - (stdout)\n"
@@ -47,6 +50,14 @@ static const struct output_verb_help fs_verb_usage[] = {
 	  "input, or a directory. Files become yours (root inside the jail), device nodes are skipped and\n"
 	  "setuid bits dropped. Atomic: a failed import leaves no rootfs NAME behind.\n"
 	  "\n"
+	  "SOURCE may also be a container image, found by content: an OCI image layout (a directory with\n"
+	  "oci-layout, or a tar of one, as podman save --format oci-archive writes), or a docker save archive\n"
+	  "(podman save --format docker-archive). Its layers are applied in order, whiteouts honoured, every\n"
+	  "blob checked against its digest; an image index picks this machine's platform. The image's Env,\n"
+	  "WorkingDir, Entrypoint, Cmd and User are kept in the rootfs's metadata (fs list --json). A tar\n"
+	  "image (a file, or - for one on standard input) is unpacked into the store first: it needs its\n"
+	  "size again on disk while it is imported.\n"
+	  "\n"
 	  "Options:\n"
 	  "  -q, --quiet          no progress bar or summary line\n"
 	  "  -h, --help           this text\n"
@@ -54,7 +65,10 @@ static const struct output_verb_help fs_verb_usage[] = {
 	  "Examples:\n"
 	  "  ajail fs import alpine alpine-minirootfs-3.22.0-x86_64.tar.gz\n"
 	  "  docker export CONTAINER | ajail fs import web -\n"
-	  "  ajail fs import mine /path/to/a/root/directory\n" },
+	  "  ajail fs import mine /path/to/a/root/directory\n"
+	  "  podman save --format oci-archive -o web.tar web\n"
+	  "  ajail fs import web web.tar\n"
+	  "  docker save web | ajail fs import web -\n" },
 	{ "list",
 	  "Usage: ajail fs list [--json]\n"
 	  "\n"
@@ -81,7 +95,7 @@ static const struct output_verb_help fs_verb_usage[] = {
 	  "Example:\n"
 	  "  ajail fs rm debian-scratch\n" },
 	{ "build",
-	  "Usage: ajail fs build [-q|-v] [-p PKG,...] RECIPE [NAME]\n"
+	  "Usage: ajail fs build [-q|-v] [-p PKG,...] [--base=BASE] RECIPE [NAME]\n"
 	  "       ajail fs build --list\n"
 	  "\n"
 	  "Run a recipe's builder (mkrootfs/) and import the tarball it writes as rootfs NAME (default: the\n"
@@ -90,10 +104,15 @@ static const struct output_verb_help fs_verb_usage[] = {
 	  "are shown when it fails. mkrootfs/ and rootfs-recipes/ are found beside ajail, in ../share/ajail,\n"
 	  "or in $AJAIL_DATADIR.\n"
 	  "\n"
+	  "A recipe that says 'base BASE' makes NAME a layer on the rootfs BASE of the store, holding only\n"
+	  "its own files: mkrootfs/layer installs the recipe's packages and npm packages in a jail on BASE,\n"
+	  "and the jail's changes are kept as the layer when it succeeds (ajail --fs=BASE --commit=NAME).\n"
+	  "\n"
 	  "Options:\n"
 	  "  -p, --packages=PKG[,PKG...]\n"
 	  "                       install these packages too, beside the recipe's own (repeatable; the\n"
-	  "                       debian and alpine builders, not busybox)\n"
+	  "                       debian and alpine builders and layers, not busybox)\n"
+	  "  --base=BASE          build a layer on BASE (instead of the recipe's base, or from scratch)\n"
 	  "  --list               the recipes there are: name, builder, description\n"
 	  "  -v, --verbose        show the builder's output as it runs\n"
 	  "  -q, --quiet          no progress line or summary\n"
@@ -103,6 +122,7 @@ static const struct output_verb_help fs_verb_usage[] = {
 	  "  ajail fs build busybox            # offline, from busybox-static\n"
 	  "  ajail fs build debian             # Debian 12 minbase (mmdebstrap)\n"
 	  "  ajail fs build -p jq,curl debian debian-jq\n"
+	  "  ajail fs build agents             # a layer on debian-dev\n"
 	  "  ajail fs build ./my-recipe mine   # a recipe file of your own\n" },
 	{ "cp",
 	  "Usage: ajail fs cp [-q] SRC DST\n"
@@ -126,13 +146,13 @@ static const struct output_verb_help fs_verb_usage[] = {
 	  "\n"
 	  "With --oci, FILE is an OCI image archive (a plain tar) that podman load, skopeo and umoci take:\n"
 	  "one image layer per layer of the rootfs, its env, working directory and command from the rootfs\n"
-	  "(else PATH, HOME=/root, /root and /bin/sh). With --k8s-job, a Kubernetes Job that runs an agent\n"
-	  "on that image is printed: it clones $REPO_URL, runs $AGENT_CMD, and pushes the work as the branch\n"
-	  "ajail/<job name>.\n"
+	  "(else PATH, HOME=/root, /root and /bin/sh), named ajail/NAME:TAG (podman load makes it\n"
+	  "localhost/ajail/NAME:TAG). With --k8s-job, a Kubernetes Job that runs an agent on that image is\n"
+	  "printed: it clones $REPO_URL, runs $AGENT_CMD, and pushes the work as the branch ajail/<job name>.\n"
 	  "\n"
 	  "Options:\n"
 	  "  --oci                an OCI image archive instead of a tarball of the tree\n"
-	  "  --tag=TAG            the image's tag in the archive (default latest)\n"
+	  "  --tag=TAG            the image's tag (default latest), or with a ':' or '/' its whole name\n"
 	  "  --k8s-job            print a Kubernetes Job (YAML) for the image\n"
 	  "  --image=REF          the image the Job runs (default ajail/NAME:latest)\n"
 	  "  -q, --quiet          no progress bar or summary line\n"
@@ -141,13 +161,14 @@ static const struct output_verb_help fs_verb_usage[] = {
 	  "Examples:\n"
 	  "  ajail fs export debian debian.tar.zst\n"
 	  "  ajail fs export debian - | ssh HOST ajail fs import debian -\n"
-	  "  ajail fs export --oci debian debian-oci.tar && podman load -i debian-oci.tar\n"
-	  "  ajail fs export --k8s-job --image=registry.example/ajail/debian:latest debian > job.yaml\n" },
+	  "  ajail fs export --oci debian debian-image.tar   # podman load -i it\n"
+	  "  ajail fs export --k8s-job debian > job.yaml\n" },
 };
 
 struct fs_args {
 	char **pos;  /* positional arguments */
 	char **packages; /* build -p: added to the recipe's packages */
+	char *base;	 /* build --base */
 	bool json, force, quiet, list, help, verbose;
 	bool oci, k8s_job;	/* export --oci, --k8s-job */
 	const char *tag, *image; /* export --tag, --image (in args) */
@@ -207,6 +228,12 @@ static int parse(char **args, struct fs_args *a, const char *verb, struct aj_err
 			} else if (strcmp(verb, "build") == 0 && str_has_prefix(w, "--packages=")) {
 				if (add_packages(a, "--packages", w + strlen("--packages="), err) < 0)
 					return -1;
+			} else if (strcmp(verb, "build") == 0 && (str_has_prefix(w, "--base=") || strcmp(w, "--base") == 0)) {
+				const char *v = w[6] == '=' ? w + 7 : args[++i];
+				if (!v || !*v)
+					return aj_usage(err, "fs build: --base needs a rootfs name, e.g. --base=debian");
+				free(a->base);
+				a->base = xstrdup(v);
 			} else if (strcmp(verb, "build") == 0 && str_has_prefix(w, "-p")) {
 				if (add_packages(a, "-p", w + 2, err) < 0)
 					return -1;
@@ -278,6 +305,16 @@ static void summary(const char *what, const char *name, const struct archive_sta
 }
 
 /* Import source into a new rootfs name, atomically. */
+/* The summary line of a container image's import (oci.h). */
+static void oci_summary(const char *name, const struct oci_import_result *res, double secs)
+{
+	cleanup_free char *how = xasprintf("from %s (%s%s%zu layer%s, %llu whiteout%s) in %.2f s", res->format,
+					   res->platform ? res->platform : "", res->platform ? ", " : "", res->layers,
+					   res->layers == 1 ? "" : "s", (unsigned long long)res->whiteouts,
+					   res->whiteouts == 1 ? "" : "s", secs);
+	summary("imported", name, &res->st, secs, how);
+}
+
 static int import_into(struct store *s, const char *name, const char *source, const char *meta_source, bool quiet,
 		       struct aj_err *err)
 {
@@ -289,6 +326,18 @@ static int import_into(struct store *s, const char *name, const char *source, co
 	if (archive_import(source, t.dirfd, name, !quiet && isatty(STDERR_FILENO), &st, err) < 0) {
 		store_txn_abort(&t);
 		return aj_err_wrap(err, "import '%s'", name);
+	}
+	if (strcmp(source, "-") == 0) {
+		/* Standard input, read once, was a container image (podman save ... | ajail fs import X -)? */
+		struct oci_import_result res;
+		int r = oci_import_unpacked(s, &t, !quiet && isatty(STDERR_FILENO), &res, err);
+		if (r < 0)
+			store_txn_abort(&t);
+		if (r > 0 && !quiet)
+			oci_summary(name, &res, now() - t0);
+		oci_import_result_release(&res);
+		if (r != 0)
+			return r < 0 ? -1 : 0;
 	}
 	if (store_txn_commit(&t, meta_source, err) < 0) {
 		store_txn_abort(&t);
@@ -328,6 +377,15 @@ static int cmd_import(struct store *s, const struct fs_args *a, struct aj_err *e
 			}
 		}
 		meta = xstrdup(real);
+		/* A container image (found by content) has its own importer; anything else is a root tree. */
+		struct oci_import_result res;
+		double t0 = now();
+		int r = oci_import(s, name, source, real, !a->quiet && isatty(STDERR_FILENO), &res, err);
+		if (r > 0 && !a->quiet)
+			oci_summary(name, &res, now() - t0);
+		oci_import_result_release(&res);
+		if (r != 0)
+			return r < 0 ? -1 : 0;
 	}
 	return import_into(s, name, source, meta, a->quiet, err);
 }
@@ -478,19 +536,24 @@ static int cmd_export(struct store *s, const struct fs_args *a, struct aj_err *e
 		return aj_usage(err, "fs export: expected %s; see ajail fs export --help",
 				a->k8s_job ? "NAME (the Job goes to standard output)" : "NAME FILE");
 	const char *name = a->pos[0], *file = a->pos[1];
+	/* An unknown name says so as fs rm and fs cp do: a usage error, with no context to wade through. */
+	cleanup_close int known = store_open_rootfs(s, name, err);
+	if (known < 0)
+		return -1;
 	if (a->k8s_job)
 		return oci_export_k8s_job(s, name, a->image, stdout, err) < 0 ? aj_err_wrap(err, "export '%s'", name) : 0;
 	struct archive_stats st = { 0 };
 	size_t layers = 0;
+	cleanup_free char *ref = NULL;
 	double t0 = now();
 	bool progress = !a->quiet && isatty(STDERR_FILENO);
-	int r = a->oci ? oci_export_image(s, name, file, a->tag ? a->tag : "latest", progress, &st, &layers, err)
+	int r = a->oci ? oci_export_image(s, name, file, a->tag ? a->tag : "latest", progress, &st, &layers, &ref, err)
 		       : oci_export_tarball(s, name, file, progress, &st, err);
 	if (r < 0)
 		return aj_err_wrap(err, "export '%s'", name);
 	if (!a->quiet && a->oci) {
-		cleanup_free char *timing = xasprintf("as an OCI image of %zu layer%s, tag %s, in %.2f s", layers,
-						      layers == 1 ? "" : "s", a->tag ? a->tag : "latest", now() - t0);
+		cleanup_free char *timing = xasprintf("as the OCI image %s (%zu layer%s) in %.2f s", ref, layers,
+						      layers == 1 ? "" : "s", now() - t0);
 		summary("exported", name, &st, 0, timing);
 	} else if (!a->quiet) {
 		summary("exported", name, &st, now() - t0, NULL);
@@ -623,9 +686,23 @@ static int cmd_build(struct store *s, const struct fs_args *a, struct aj_err *er
 	cleanup_free char *text = read_recipe(recipe_path, recipe_arg, strchr(recipe_arg, '/') != NULL, real_recipe, err);
 	if (!text)
 		return -1;
+	if (a->base) {
+		char *based = recipe_set_base(text, a->base);
+		free(text);
+		text = based;
+	}
 	struct recipe r;
 	if (recipe_parse(text, base, &r, err) < 0)
 		return -1;
+	if (r.base) {
+		/* A layer: built in a jail on its base (fs_build.h). */
+		cleanup_free char *merged = a->packages ? recipe_add_packages(text, a->packages) : xstrdup(text);
+		const struct fs_build_layer l = { .name = name, .base = r.base, .text = merged, .recipe_path = real_recipe,
+						  .datadir = datadir, .quiet = a->quiet, .verbose = a->verbose };
+		int ret = fs_build_layer(s, &l, err);
+		recipe_release(&r);
+		return ret;
+	}
 	cleanup_free char *builder = xasprintf("%s/mkrootfs/%s", datadir, r.builder);
 	cleanup_free char *builder_name = xstrdup(r.builder);
 	recipe_release(&r);
@@ -761,6 +838,7 @@ out:
 	store_close(&s);
 	strv_free(a.pos);
 	strv_free(a.packages);
+	free(a.base);
 	if (ret < 0) {
 		if (err.msg[0])
 			output_error(&err);

@@ -422,8 +422,10 @@ static int add_home_edit(struct plan *p, const struct facts *f, const char *root
 	}
 	bool is_file;
 	cleanup_free char *initial = NULL;
-	if (r.type == FT_MISSING && f->rootfs->n_bases && layer_path_from_base(f, origin, in_root, err) < 0)
+	if (f->rootfs->n_bases && r.type != FT_FILE && layer_path_from_base(f, origin, in_root, err) < 0) {
+		free(r.path);
 		return -1;
+	}
 	if (r.type == FT_MISSING) {
 		is_file = plan_home_path_is_file(sub, rel, &initial);
 		note(p, "%s: /root/%s is not in the rootfs yet: made as %s and kept", origin, rel, is_file ? "a file" : "a directory");
@@ -444,8 +446,9 @@ static int add_home_edit(struct plan *p, const struct facts *f, const char *root
 	return 0;
 }
 
-/* A path a layer does not have may still come from one of its bases: then a bind of the layer's own
- * (made empty) would hide the base's, and the jail would see something else than it asked to keep. */
+/* A directory that one of a layer's bases has: a bind of the layer's own (made empty when missing,
+ * or holding only the layer's changes) would hide the base's files in it, and the jail would see
+ * something else than it asked to keep. (A file the layer has is the layer's whole file.) */
 static int layer_path_from_base(const struct facts *f, const char *origin, const char *rel, struct aj_err *err)
 {
 	for (size_t i = 0; i < f->rootfs->n_bases; i++) {
@@ -458,9 +461,9 @@ static int layer_path_from_base(const struct facts *f, const char *origin, const
 			continue;
 		}
 		if (r.type != FT_MISSING)
-			return aj_usage(err, "%s: /%s comes from '%s', a base of the layer '%s', not from the layer; keep "
-					"changes to it with --fs-edit (the whole layer) or --commit", origin, rel,
-					f->rootfs->bases[i].name, f->rootfs->name);
+			return aj_usage(err, "%s: /%s is in '%s', a base of the layer '%s', and keeping the layer's own would "
+					"hide the base's; keep changes to it with --fs-edit (the whole layer) or --commit", origin,
+					rel, f->rootfs->bases[i].name, f->rootfs->name);
 	}
 	return 0;
 }
@@ -533,7 +536,7 @@ static int add_store_root(struct plan *p, const struct opts *o, const struct fac
 				return -1;
 			}
 			cleanup_free char *src = r.path;
-			if (r.type == FT_MISSING && f->rootfs->n_bases && layer_path_from_base(f, origin, dir + 1, err) < 0)
+			if (r.type != FT_FILE && f->rootfs->n_bases && layer_path_from_base(f, origin, dir + 1, err) < 0)
 				return -1;
 			if (r.type != FT_DIR)
 				return aj_usage(err, "%s: no directory %s in %s %s (a symlink is not followed)", origin, dir,
@@ -551,7 +554,7 @@ static int add_store_root(struct plan *p, const struct opts *o, const struct fac
 		free(hr.path);
 		if (rc < 0)
 			return -1;
-		if (hr.type == FT_MISSING && layer_path_from_base(f, "--home-edit", "root", err) < 0)
+		if (layer_path_from_base(f, "--home-edit", "root", err) < 0)
 			return -1;
 	}
 	if (o->home_edit) {
@@ -1495,6 +1498,11 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 			aj_usage(err, "--home-edit: the host rootfs has no persistent home; use --fs=NAME with a rootfs from the store");
 			goto fail;
 		}
+		if (o->commit) {
+			aj_usage(err, "--commit=%s: the session's changes become a layer on a rootfs of the store; use --fs=NAME "
+				      "(not --fs=host)", o->commit);
+			goto fail;
+		}
 		if (r->implicit)
 			strv_push(&p->warnings, xstrdup("no 'default' rootfs in the store: using the host's /usr /bin /lib* /sbin /etc /opt "
 					     "read-only (--fs=host); 'ajail fs build debian default' or 'ajail fs import default TARBALL' "
@@ -1587,6 +1595,14 @@ int plan_build(const struct opts *o, const struct facts *f, struct plan *p, stru
 	p->hostname = xstrdup("localhost");
 	p->cwd = xstrdup(f->cwd);
 	p->env = config_jail_env(f->environ, f->cwd_in_git);
+	/* An imported OCI image's Env (its PATH, JAVA_HOME, ...), as a container of it would have; HOME
+	 * and TERM stay the jail's, and AJAIL_ENV_*, the profile's and the host CA's come after it. */
+	for (size_t i = 0; f->rootfs->image_env && f->rootfs->image_env[i]; i++) {
+		const char *e = f->rootfs->image_env[i], *eq = strchr(e, '=');
+		if (!eq || eq == e || (eq - e == 4 && (!strncmp(e, "HOME", 4) || !strncmp(e, "TERM", 4))))
+			continue;
+		config_env_set(&p->env, e, (size_t)(eq - e), eq + 1);
+	}
 	/* AJAIL_ENV_ passes any name, as env(1) would; but a name no shell keeps vanishes at the first
 	 * shell in the jail, so say so rather than let it seem dropped by ajail. */
 	for (size_t i = 0; f->environ && f->environ[i]; i++) {

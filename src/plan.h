@@ -106,6 +106,7 @@ struct rootfs {
 	} *bases;
 	size_t n_bases;
 	char *edit_work; /* --fs-edit on a layer: overlayfs's work directory (fs/.work/<name>) */
+	char **image_env; /* an imported OCI image's Env (of the rootfs or its nearest base that has one) */
 };
 
 enum fact_type { FT_MISSING, FT_DIR, FT_FILE, FT_SYMLINK, FT_OTHER };

@@ -1,9 +1,11 @@
 #include "recipe.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "util.h"
 
 void recipe_init(struct recipe *r)
@@ -15,6 +17,7 @@ void recipe_release(struct recipe *r)
 {
 	free(r->description);
 	free(r->builder);
+	free(r->base);
 	strv_free(r->keys);
 	strv_free(r->values);
 	recipe_init(r);
@@ -51,6 +54,41 @@ static char *trimmed(const char *s, size_t n)
 	return xstrndup(s, n);
 }
 
+/* Keys of the debian and alpine builders that make a rootfs from scratch: on a base, the base
+ * decided them. */
+static const char *const scratch_keys[] = { "suite",	    "mirror",	    "components", "variant",	       "architecture",
+					    "branch", "repositories", "apk-static", "apk-static-sha256" };
+
+/* The rest of recipe_parse for a recipe with a base. */
+static int layer_check(struct recipe *r, const char *name, struct aj_err *err)
+{
+	const char *v = recipe_get(r, "base");
+	cleanup_free char *base = trimmed(v, strcspn(v, "#"));
+	struct aj_err ne = { 0 };
+	int ret = 0;
+	if (!*base)
+		ret = aj_usage(err, "recipe %s: 'base' names no rootfs (e.g. 'base debian')", name);
+	else if (config_validate_name(base, &ne) < 0)
+		ret = aj_usage(err, "recipe %s: base: %s", name, ne.msg);
+	const char *b = recipe_get(r, "builder");
+	if (!ret && b && *b && strcmp(b, "layer") != 0)
+		ret = aj_usage(err, "recipe %s: a layer recipe (base %s) is built by mkrootfs/layer in a jail on its base, "
+				    "not by builder '%s': drop the builder line",
+			       name, base, b);
+	for (size_t i = 0; !ret && i < sizeof scratch_keys / sizeof scratch_keys[0]; i++)
+		if (recipe_get(r, scratch_keys[i]))
+			ret = aj_usage(err, "recipe %s: '%s' is for a rootfs built from scratch; a layer recipe (base %s) "
+					    "takes packages, apt-lists, npm, npm-version and npm-flags",
+				       name, scratch_keys[i], base);
+	if (ret < 0) {
+		recipe_release(r);
+		return ret;
+	}
+	r->builder = xstrdup("layer");
+	r->base = steal_pointer(&base);
+	return 0;
+}
+
 int recipe_parse(const char *text, const char *name, struct recipe *r, struct aj_err *err)
 {
 	recipe_init(r);
@@ -84,7 +122,13 @@ int recipe_parse(const char *text, const char *name, struct recipe *r, struct aj
 	}
 	if (!r->description)
 		r->description = xstrdup("");
+	if (recipe_get(r, "base"))
+		return layer_check(r, name, err);
 	const char *b = recipe_get(r, "builder");
+	if (b && strcmp(b, "layer") == 0) {
+		recipe_release(r);
+		return aj_usage(err, "recipe %s: builder 'layer' needs 'base NAME', the rootfs the layer goes on", name);
+	}
 	if (!b || !*b) {
 		recipe_release(r);
 		return aj_usage(err, "recipe %s has no 'builder' line (e.g. 'builder debian')", name);
@@ -206,5 +250,37 @@ char *recipe_add_packages(const char *text, char *const *pkgs)
 		n += r;
 	}
 	out[n] = '\0';
+	return out;
+}
+
+char *recipe_set_base(const char *text, const char *base)
+{
+	size_t n = strlen(text);
+	char *out = xmalloc(n + strlen(base) + 8);
+	size_t o = 0;
+	bool done = false;
+	for (const char *p = text; *p;) {
+		const char *end = strchrnul(p, '\n');
+		const char *k = p;
+		while (k < end && isspace((unsigned char)*k))
+			k++;
+		size_t klen = strcspn(k, " \t\r\n");
+		if (!done && klen == 4 && strncmp(k, "base", 4) == 0) {
+			o += (size_t)sprintf(out + o, "base %s", base);
+			done = true;
+		} else {
+			memcpy(out + o, p, (size_t)(end - p));
+			o += (size_t)(end - p);
+		}
+		if (*end)
+			out[o++] = '\n';
+		p = *end ? end + 1 : end;
+	}
+	if (!done) {
+		if (o && out[o - 1] != '\n')
+			out[o++] = '\n';
+		o += (size_t)sprintf(out + o, "base %s\n", base);
+	}
+	out[o] = '\0';
 	return out;
 }

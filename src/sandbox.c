@@ -357,6 +357,36 @@ static bool in_lowers(const struct mount_step *root, const char *rel)
 	return false;
 }
 
+/* Where a directory is made in a layer or a kept upper (a mount point's parent, --home-edit's new
+ * path), the merged tree shows the upper's directory, with the upper's mode: it takes the mode the
+ * layers beneath give that directory (/var/tmp stays 1777, /root 0700), not mkdir's. */
+struct made_in_upper {
+	struct created_list *created; /* NULL: made to be kept (--home-edit), not recorded */
+	const char *top;	      /* the first lower (a kept root's src), or NULL */
+	const struct rootfs_base *lowers;
+	size_t n_lowers;
+};
+
+static void made_in_upper(int parent, const char *name, const char *rel, bool is_dir, void *ctx)
+{
+	struct made_in_upper *m = ctx;
+	if (m->created)
+		record_created(parent, name, rel, is_dir, m->created);
+	for (size_t i = 0; is_dir && i <= m->n_lowers; i++) {
+		const char *path = i == 0 ? m->top : m->lowers[i - 1].path;
+		cleanup_close int dir = path ? hostpath_open(path, O_PATH | O_DIRECTORY) : -1;
+		cleanup_close int fd = dir < 0 ? -1
+					       : (int)sys_openat2(dir, rel, O_PATH | O_NOFOLLOW | O_CLOEXEC,
+								  RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			fchmodat(parent, name, st.st_mode & 07777, AT_SYMLINK_NOFOLLOW);
+		break;
+	}
+}
+
 static int prepare_host(const struct plan *p, struct created_list *created, struct aj_err *err)
 {
 	for (size_t i = 0; i < p->n_steps; i++) {
@@ -372,7 +402,10 @@ static int prepare_host(const struct plan *p, struct created_list *created, stru
 							   : hostpath_open(s->create_base, O_PATH | O_DIRECTORY);
 			if (base < 0)
 				return in_rootfs ? -1 : aj_fail(err, errno, "%s: open %s", s->origin, s->create_base);
-			if (mkpath_beneath(base, rel, (s->flags & MF_FILE) != 0, NULL, NULL, err) < 0)
+			struct made_in_upper m = { .lowers = p->rootfs.bases, .n_lowers = p->rootfs.n_bases };
+			bool layer = in_rootfs && p->rootfs.n_bases;
+			if (mkpath_beneath(base, rel, (s->flags & MF_FILE) != 0, layer ? made_in_upper : NULL, layer ? &m : NULL,
+					   err) < 0)
 				return aj_err_wrap(err, "%s", s->origin);
 			if (s->create_content && (s->flags & MF_FILE) && fill_new_file(base, rel, s->create_content) < 0)
 				return aj_fail(err, errno, "%s: write %s", s->origin, s->src);
@@ -400,7 +433,10 @@ static int prepare_host(const struct plan *p, struct created_list *created, stru
 		if (base < 0)
 			return -1;
 		created->base = kept_root ? layer->upper : layer->src;
-		if (mkpath_beneath(base, rel, is_file, record_created, created, err) < 0)
+		struct made_in_upper m = { .created = created, .top = layer->src, .lowers = layer->lowers,
+					   .n_lowers = layer->n_lowers };
+		if (mkpath_beneath(base, rel, is_file, kept_root ? made_in_upper : record_created, kept_root ? (void *)&m : created,
+				   err) < 0)
 			return aj_err_wrap(err, "%s: mount point %s", s->origin, s->dst);
 	}
 	return 0;
@@ -508,6 +544,7 @@ static int mount_overlay(const struct mount_step *s, bool keep, int index, int t
 	int ret = -1;
 	cleanup_close int ufd = -1, wfd = -1;
 	cleanup_free char *upper = NULL, *work = NULL, *lower = NULL;
+	cleanup_strv char **each = NULL;
 	if (s->n_lowers + 1 > sizeof fds / sizeof fds[0])
 		return aj_fail(err, 0, "more than %d layers", STORE_MAX_DEPTH);
 	fds[nfds] = open_source(s->src, s->src_dev, s->src_ino, true, err);
@@ -538,8 +575,30 @@ static int mount_overlay(const struct mount_step *s, bool keep, int index, int t
 			goto out;
 		}
 	}
-	const char *params[] = { "lowerdir", lower, "upperdir", upper, "workdir", work, "userxattr", NULL, NULL };
-	if (new_fs("overlay", params, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, target, err) < 0) {
+	/* A layer's stack, one "lowerdir+" each (Linux 6.8): fsconfig takes at most 256 bytes in one value,
+	 * about ten /oldroot/proc/self/fd/N paths. Older kernels get the joined string. */
+	const char *params[2 * (STORE_MAX_DEPTH + 1) + 8];
+	size_t np = 0;
+	if (nfds > 1)
+		for (size_t i = 0; i < nfds; i++) {
+			strv_push(&each, fd_path(fds[i]));
+			params[np++] = "lowerdir+";
+			params[np++] = each[i];
+		}
+	else {
+		params[np++] = "lowerdir";
+		params[np++] = lower;
+	}
+	const char *rest[] = { "upperdir", upper, "workdir", work, "userxattr", NULL, NULL };
+	memcpy(params + np, rest, sizeof rest);
+	int r = new_fs("overlay", params, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, target, err);
+	if (r < 0 && nfds > 1 && err->errnum == EINVAL && strncmp(err->msg, "lowerdir+", 9) == 0) {
+		params[0] = "lowerdir";
+		params[1] = lower;
+		memcpy(params + 2, rest, sizeof rest);
+		r = new_fs("overlay", params, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, target, err);
+	}
+	if (r < 0) {
 		if (err->errnum == EPERM || err->errnum == EINVAL)
 			aj_err_wrap(err, "overlayfs in a user namespace needs Linux 5.11 or newer and a lower directory the "
 					 "user can read");

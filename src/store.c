@@ -81,6 +81,7 @@ void store_rootfs_release(struct rootfs *r)
 	}
 	free(r->bases);
 	free(r->edit_work);
+	strv_free(r->image_env);
 	memset(r, 0, sizeof *r);
 }
 
@@ -645,6 +646,17 @@ static int write_meta(struct store *s, const char *name, const struct store_meta
 	return 0;
 }
 
+int store_meta_set_source(struct store *s, const char *name, const char *source)
+{
+	struct store_meta m;
+	meta_read_at(s->fsfd, name, &m);
+	free(m.source);
+	m.source = xstrdup(source);
+	int r = write_meta(s, name, &m);
+	store_meta_release(&m);
+	return r;
+}
+
 /* ---- layers ---- */
 
 /* A store name's own name: "default" (a symlink in fs/) resolved, one level, to a name of the store. */
@@ -706,14 +718,12 @@ int store_layer_chain(struct store *s, const char *name, char ***names, struct a
 char **store_layers_on(struct store *s, const char *name)
 {
 	char **out = NULL;
-	cleanup_close int meta = openat(s->fsfd, ".meta", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = meta >= 0 ? fdopendir(dup(meta)) : NULL;
+	/* The rootfses are fs/'s entries (a name may hold dots: never guess from .meta's file names). */
+	DIR *d = s->fsfd >= 0 ? fdopendir(dup(s->fsfd)) : NULL;
 	struct dirent *e;
 	while (d && (e = readdir(d))) {
-		if (e->d_name[0] == '.' || strchr(e->d_name, '.'))
-			continue; /* NAME.use, NAME.pending, NAME.PID.tmp: not metadata */
 		struct stat st;
-		if (fstatat(s->fsfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+		if (e->d_name[0] == '.' || fstatat(s->fsfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
 			continue;
 		struct store_meta m;
 		meta_read_at(s->fsfd, e->d_name, &m);
@@ -741,6 +751,12 @@ static int resolve_layers(const char *store_dir, const char *name, struct rootfs
 	if (chain_at(fsfd, store_dir, name, &names, err) < 0)
 		return -1;
 	r->store_name = xstrdup(names[0]);
+	for (size_t i = 0; names[i] && !r->image_env; i++) {
+		struct store_meta m;
+		meta_read_at(fsfd, names[i], &m);
+		r->image_env = steal_pointer(&m.env);
+		store_meta_release(&m);
+	}
 	size_t n = strv_len(names) - 1;
 	if (!n)
 		return 0;
@@ -826,13 +842,25 @@ int store_txn_commit_meta(struct store_txn *t, const struct store_meta *m, struc
 	cleanup_close int tmp = openat(s->fsfd, ".tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (tmp < 0)
 		return aj_fail(err, errno, "open the store's .tmp");
-	if (renameat2(tmp, t->name, s->fsfd, t->name, RENAME_NOREPLACE) < 0) {
-		if (errno == EEXIST)
-			return aj_fail(err, 0, "rootfs '%s' was created by someone else meanwhile; nothing was changed", t->name);
-		return aj_fail(err, errno, "install rootfs '%s'", t->name);
-	}
-	if (write_meta(s, t->name, m) < 0)
+	struct stat there;
+	if (fstatat(s->fsfd, t->name, &there, AT_SYMLINK_NOFOLLOW) == 0)
+		return aj_fail(err, 0, "rootfs '%s' was created by someone else meanwhile; nothing was changed", t->name);
+	/* The metadata first: a layer without its base= is a broken flat rootfs, so a kill between the
+	 * two steps must leave at most a metadata file with no rootfs (ignored, overwritten next time). */
+	if (write_meta(s, t->name, m) < 0) {
+		if (m->base)
+			return aj_fail(err, errno, "write the metadata of '%s'", t->name);
 		fprintf(stderr, "ajail: warning: could not write the metadata of '%s': %s\n", t->name, strerror(errno));
+	}
+	if (renameat2(tmp, t->name, s->fsfd, t->name, RENAME_NOREPLACE) < 0) {
+		int e = errno;
+		cleanup_close int meta = openat(s->fsfd, ".meta", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (meta >= 0)
+			unlinkat(meta, t->name, 0);
+		if (e == EEXIST)
+			return aj_fail(err, 0, "rootfs '%s' was created by someone else meanwhile; nothing was changed", t->name);
+		return aj_fail(err, e, "install rootfs '%s'", t->name);
+	}
 	cleanup_free char *lock = xasprintf("%s.lock", t->name);
 	close(t->dirfd);
 	t->dirfd = -1;
@@ -1003,8 +1031,38 @@ static char *jails_using(struct store *s, const char *name, int *lockfd)
 /* du and find in one walk: bytes on disk and number of entries. Iterative, one fd per level, at
  * most WALK_MAX_DEPTH levels (what lies deeper is not counted: a listing's figures are not worth
  * failing for), and never into another filesystem. Takes dfd over. */
+/* Inodes with several names, so that a hard-linked file counts once, as du counts it. Open
+ * addressing on ino + 1 (0: empty); one filesystem, so the inode number alone is the identity. */
+struct inoset {
+	uint64_t *v;
+	size_t cap, n;
+};
+
+static bool inoset_add(struct inoset *s, uint64_t ino)
+{
+	if (2 * (s->n + 1) > s->cap) {
+		struct inoset big = { .cap = s->cap ? 2 * s->cap : 1024 };
+		big.v = xcalloc(big.cap, sizeof *big.v);
+		for (size_t i = 0; i < s->cap; i++)
+			if (s->v[i])
+				inoset_add(&big, s->v[i] - 1);
+		free(s->v);
+		*s = big;
+	}
+	for (size_t i = (size_t)(ino * 0x9e3779b97f4a7c15ULL) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+		if (s->v[i] == ino + 1)
+			return false;
+		if (!s->v[i]) {
+			s->v[i] = ino + 1;
+			s->n++;
+			return true;
+		}
+	}
+}
+
 static void measure(int dfd, uint64_t *size, uint64_t *files)
 {
+	struct inoset links = { 0 };
 	struct stat top;
 	DIR *d = fstat(dfd, &top) == 0 ? fdopendir(dfd) : NULL;
 	if (!d) {
@@ -1028,7 +1086,8 @@ static void measure(int dfd, uint64_t *size, uint64_t *files)
 		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		(*files)++;
-		*size += (uint64_t)st.st_blocks * 512;
+		if (S_ISDIR(st.st_mode) || st.st_nlink < 2 || inoset_add(&links, (uint64_t)st.st_ino))
+			*size += (uint64_t)st.st_blocks * 512;
 		if (!S_ISDIR(st.st_mode) || st.st_dev != top.st_dev || depth == WALK_MAX_DEPTH)
 			continue;
 		/* O_DIRECTORY | O_NOFOLLOW: whatever the name is by now, nothing but a directory opens. */
@@ -1040,6 +1099,7 @@ static void measure(int dfd, uint64_t *size, uint64_t *files)
 			close(sub);
 	}
 	free(stack);
+	free(links.v);
 }
 
 void store_entries_free(struct store_entry *e, size_t n)

@@ -71,6 +71,9 @@ struct store_meta {
  * there is none (m still usable). Bounded read (64 KiB). */
 int store_meta_read(struct store *s, const char *name, struct store_meta *m);
 void store_meta_release(struct store_meta *m);
+/* Replace what name's metadata says of where it came from (a layer committed by fs build's jail
+ * is "recipe PATH", not the jail's command line); the rest is kept. */
+int store_meta_set_source(struct store *s, const char *name, const char *source);
 /* Pure: the file's text for m (created as given), and back. */
 char *store_meta_format(const struct store_meta *m);
 void store_meta_parse(const char *text, struct store_meta *m);

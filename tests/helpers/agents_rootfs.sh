@@ -1,7 +1,8 @@
 #!/bin/bash
-# tests/helpers/agents_rootfs.sh — the `agents` rootfs (rootfs-recipes/agents: Debian 12 with Claude Code
-# and Codex) as a tarball in a cache outside the checkout, for the integration tests that run agents.
-# Building it takes minutes (Debian mirror, npm registry); importing the tarball takes seconds.
+# tests/helpers/agents_rootfs.sh — the `agents` rootfs (rootfs-recipes/agents: Claude Code and Codex, a
+# layer on debian-dev) as a flat tarball in a cache outside the checkout, for the integration tests that
+# run agents. Building it takes minutes (Debian mirror, npm registry); importing the tarball takes
+# seconds.
 #
 #   agents_rootfs.sh ensure     print the tarball's path; build it first if it is missing or stale
 #   agents_rootfs.sh path       print where it is (or would be); build nothing
@@ -10,10 +11,12 @@
 #                "$AJAIL" fs import agents "$tarball"      (into its own AJAIL_HOME)
 #
 # The cache: ${AJAIL_TEST_CACHE:-/var/cache/ajail-test}, world-readable. The file is
-# agents-HASH.tar.zst, HASH over rootfs-recipes/agents, mkrootfs/debian and mkrootfs/lib/fakechown.c:
-# a changed recipe or builder means another file. One older than 14 days is rebuilt, so that new agent
-# versions arrive. Built by the ajail under test (AJAIL, or the one beside the checkout) into a
-# temporary AJAIL_HOME, exported to a .part file and renamed into place, under a lock on the cache:
+# agents-HASH.tar.zst, HASH over rootfs-recipes/agents and debian-dev, mkrootfs/debian, mkrootfs/layer
+# and mkrootfs/lib/fakechown.c: a changed recipe or builder means another file. One older than 14 days
+# is rebuilt, so that new agent versions arrive. Built by the ajail under test (AJAIL, or the one beside
+# the checkout) into a temporary AJAIL_HOME, debian-dev first, then the agents layer on it (the
+# recipe's `base debian-dev`), whose merged tree `fs export` writes to a .part file (a layer exports
+# as the whole rootfs) that is renamed into place, under a lock on the cache:
 # parallel callers build it once. Whoever cannot write the cache (the unprivileged test user, when root
 # has not built it yet) gets a stale tarball with a warning, or an error when there is none.
 # Progress goes to stderr; stdout has only the path.
@@ -33,8 +36,9 @@ elif [ -d "$here/../mkrootfs" ]; then
 else
 	datadir=$(cd "$here/../.." && pwd)
 fi
-recipe=$datadir/rootfs-recipes/agents
-[ -r "$recipe" ] && [ -r "$datadir/mkrootfs/debian" ] || die "no rootfs-recipes/agents and mkrootfs/debian in $datadir"
+inputs=("$datadir/rootfs-recipes/agents" "$datadir/rootfs-recipes/debian-dev" "$datadir/mkrootfs/debian"
+	"$datadir/mkrootfs/layer" "$datadir/mkrootfs/lib/fakechown.c")
+for f in "${inputs[@]}"; do [ -r "$f" ] || die "no $f"; done
 ajail=${AJAIL:-}
 if [ -z "$ajail" ]; then
 	for c in "$datadir/ajail" "$datadir/../ajail"; do [ -x "$c" ] && { ajail=$c; break; }; done
@@ -42,7 +46,7 @@ fi
 [ -n "$ajail" ] && [ -x "$ajail" ] || die "no ajail binary (set AJAIL=, or run make)"
 
 cache=${AJAIL_TEST_CACHE:-/var/cache/ajail-test}
-hash=$(cat "$recipe" "$datadir/mkrootfs/debian" "$datadir/mkrootfs/lib/fakechown.c" 2>/dev/null | sha256sum | cut -c1-16)
+hash=$(cat "${inputs[@]}" | sha256sum | cut -c1-16)
 tarball=$cache/agents-$hash.tar.zst
 max_age_min=$((14 * 24 * 60))
 
@@ -81,8 +85,12 @@ fi
 tmp=$(mktemp -d "${TMPDIR:-/var/tmp}/ajail-agents.XXXXXX")
 part=$cache/agents-$hash.part.tar.zst # ajail fs export picks the compression by the suffix
 cleanup() {
-	# ajail removes its rootfs (directories a plain rm could not enter); rm the rest.
-	[ ! -d "$tmp/home/fs/agents" ] || AJAIL_HOME=$tmp/home "$ajail" fs rm -q agents || true
+	# ajail removes its rootfses (directories a plain rm could not enter), the layer before its base;
+	# rm the rest.
+	local n
+	for n in agents debian-dev; do
+		[ ! -d "$tmp/home/fs/$n" ] || AJAIL_HOME=$tmp/home "$ajail" fs rm -q "$n" || true
+	done
 	rm -rf "$tmp"
 	rm -f "$part"
 }
@@ -92,9 +100,10 @@ chmod 755 "$tmp"
 cd "$tmp"
 
 if [ -s "$tarball" ]; then say "$tarball is older than 14 days: rebuilding it"; fi
-say "building the agents rootfs with $ajail (a few minutes; log: $tmp/build.log, kept only on failure)"
+say "building the agents rootfs with $ajail, debian-dev then the agents layer on it (a few minutes; log: $tmp/build.log, kept only on failure)"
 t0=$(date +%s)
-if ! AJAIL_HOME=$tmp/home AJAIL_DATADIR=$datadir "$ajail" fs build agents agents >"$tmp/build.log" 2>&1; then
+if ! { AJAIL_HOME=$tmp/home AJAIL_DATADIR=$datadir "$ajail" fs build debian-dev debian-dev &&
+	AJAIL_HOME=$tmp/home AJAIL_DATADIR=$datadir "$ajail" fs build agents agents; } >"$tmp/build.log" 2>&1; then
 	grep -v '^I: ' "$tmp/build.log" | tail -40 >&2
 	cp "$tmp/build.log" "${TMPDIR:-/var/tmp}/ajail-agents-build.log" 2>/dev/null &&
 		say "the whole log: ${TMPDIR:-/var/tmp}/ajail-agents-build.log"

@@ -29,7 +29,7 @@ assert_contains "$out" "$T/bb.gz.bin" "list shows the source"
 jail fs list --json
 assert_rc 0 "fs list --json"
 n=$(printf '%s' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d), sorted(d[0].keys()))')
-assert_eq "$n" "8 ['created', 'files', 'in_use', 'name', 'size', 'source']" "JSON rows and fields"
+assert_eq "$n" "8 ['base', 'created', 'files', 'in_use', 'name', 'size', 'source']" "JSON rows and fields"
 
 # Names.
 jail fs import 'bad name' bb.tar.bin; assert_rc 2 "a bad name"

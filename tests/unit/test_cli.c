@@ -223,6 +223,48 @@ static void test_fs_edit_errors(void **state)
 	expect_usage_error(c, parse(c, NULL, "--fs-edit=", NULL), "empty value", NULL);
 }
 
+static void test_commit(void **state)
+{
+	struct ctx *c = *state;
+	ok(c, parse(c, NULL, "--fs=debian", "--commit=debian-jq", "apt-get", "install", "-y", "jq", NULL));
+	assert_string_equal(c->o.commit, "debian-jq");
+	assert_string_equal(c->o.fs, "debian");
+	assert_int_equal(strv_len(c->o.argv), 4);
+	assert_string_equal(c->o.argv[0], "apt-get");
+	/* a separate value word; the last one wins; names as the store takes them */
+	ok(c, parse(c, NULL, "--commit", "a", "--commit=B.2_x-y", "true", NULL));
+	assert_string_equal(c->o.commit, "B.2_x-y");
+	assert_string_equal(c->o.argv[0], "true");
+	ok(c, parse(c, "--commit=from-env", NULL));
+	assert_string_equal(c->o.commit, "from-env");
+	ok(c, parse(c, NULL, NULL));
+	assert_null(c->o.commit);
+}
+
+static void test_commit_errors(void **state)
+{
+	struct ctx *c = *state;
+	expect_usage_error(c, parse(c, NULL, "--commit", NULL), "--commit", "needs a value", NULL);
+	expect_usage_error(c, parse(c, NULL, "--commit=", NULL), "--commit=", "empty value", NULL);
+	/* a name of the store: no path, no '..', nothing that is not a letter, digit, '.', '_' or '-' */
+	expect_usage_error(c, parse(c, NULL, "--commit=../x", NULL), "--commit=../x", NULL);
+	expect_usage_error(c, parse(c, NULL, "--commit=a/b", NULL), "--commit=a/b", NULL);
+	expect_usage_error(c, parse(c, NULL, "--commit=.hidden", NULL), "--commit=.hidden", NULL);
+	expect_usage_error(c, parse(c, NULL, "--commit=-x", NULL), "--commit=-x", NULL);
+	expect_usage_error(c, parse(c, NULL, "--commit=a b", NULL), "--commit=a b", NULL);
+	expect_usage_error(c, parse(c, NULL, "--commit=a@work", NULL), "--commit=a@work", NULL);
+	/* names the store gives a meaning of its own */
+	expect_usage_error(c, parse(c, NULL, "--commit=host", NULL), "--commit=host", "reserved", NULL);
+	expect_usage_error(c, parse(c, NULL, "--commit=default", NULL), "--commit=default", "reserved", NULL);
+	char longname[300];
+	memset(longname, 'a', sizeof longname - 1);
+	longname[sizeof longname - 1] = '\0';
+	cleanup_free char *arg = xasprintf("--commit=%s", longname);
+	expect_usage_error(c, parse(c, NULL, arg, NULL), "characters", NULL);
+	/* from AJAIL_ARGS, the message says so */
+	expect_usage_error(c, parse(c, "--commit=../x", NULL), "AJAIL_ARGS", NULL);
+}
+
 static void test_home_edit(void **state)
 {
 	struct ctx *c = *state;
@@ -1111,7 +1153,7 @@ static void test_ajail_args_errors_mention_it(void **state)
 
 static void test_usage_lists_every_flag(void **state)
 {
-	static const char *const flags[] = { "--fs=", "--fs-edit", "--home-edit", "--ro", "--rol", "--rw", "--hide",
+	static const char *const flags[] = { "--fs=", "--fs-edit", "--commit=", "--home-edit", "--ro", "--rol", "--rw", "--hide",
 					     "--mount=", "--dev=", "--no-net", "--cap-add=", "--new-session", "--quiet",
 					     "-q", "--verbose", "-v", "--dry-run", "--help", "-h", "--version", "-V",
 					     "--no-cap-drop", "--no-seccomp", "--allow-ptrace", "--no-landlock", "--no-rlimits",
@@ -1206,6 +1248,8 @@ int main(void)
 		T(test_fs_edit),
 		T(test_fs_edit_errors),
 		T(test_fs_edit_relative),
+		T(test_commit),
+		T(test_commit_errors),
 		T(test_home_edit),
 		T(test_home_edit_absolute),
 		T(test_home_edit_errors),

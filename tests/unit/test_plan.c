@@ -2224,6 +2224,180 @@ static void test_host_ca(void **state)
 	c->f.host_ca = NULL;
 }
 
+/* ---- layers and --commit ----------------------------------------------------------------------- */
+
+#define BASE1 "/home/u/.ajail/fs/base1"
+#define BASE2 "/home/u/.ajail/fs/base2"
+#define UPPER "/home/u/.ajail/fs/.tmp/new"
+
+/* The rootfs is a layer on base1, itself a layer on base2 (nearest first, as store_resolve gives
+ * them). base1 has /root/.cfg; base2 has /usr, which the layer lacks; the layer has /etc and /root. */
+static struct rootfs_base two_bases[] = {
+	{ (char *)"base1", (char *)BASE1, 7, 101 },
+	{ (char *)"base2", (char *)BASE2, 7, 102 },
+};
+static const struct fake_entry base_files[] = {
+	DIR_(BASE1), DIR_(BASE1 "/root"), DIR_(BASE1 "/root/.cfg"),
+	DIR_(BASE2), DIR_(BASE2 "/usr"), DIR_(BASE2 "/root"),
+};
+
+static void make_layer(struct ctx *c)
+{
+	c->rootfs.store_name = (char *)"alpine";
+	c->rootfs.bases = two_bases;
+	c->rootfs.n_bases = 2;
+	c->log.over = base_files;
+	c->log.n_over = sizeof base_files / sizeof base_files[0];
+}
+
+static void set_commit_facts(struct ctx *c)
+{
+	c->f.commit_upper = UPPER;
+	c->f.commit_work = UPPER "@work";
+	c->f.commit_dev = 7;
+	c->f.commit_ino = 55;
+}
+
+static void test_layer_root_lowers(void **state)
+{
+	struct ctx *c = *state;
+	make_layer(c);
+	ok(c, build(c, NULL));
+	struct plan *p = &c->p;
+	check_step(p, 0, MK_ROOT_OVERLAY, ROOTFS, "/", 0, "rootfs");
+	assert_false(p->root_persistent);
+	/* the plan owns a copy of the bases; the root step stacks them beneath the layer, nearest first */
+	assert_int_equal(p->rootfs.n_bases, 2);
+	assert_string_equal(p->rootfs.bases[0].name, "base1");
+	assert_ptr_not_equal(p->rootfs.bases[0].path, two_bases[0].path);
+	assert_int_equal(p->steps[0].n_lowers, 2);
+	assert_string_equal(p->steps[0].lowers[0].path, BASE1);
+	assert_string_equal(p->steps[0].lowers[1].path, BASE2);
+	assert_int_equal(p->steps[0].lowers[1].ino, 102);
+	/* --dry-run shows the stack, top first, as overlayfs takes it */
+	cleanup_free char *out = print_to_string(p, false);
+	assert_non_null(strstr(out, "(lowerdir=" ROOTFS "\\:" BASE1 "\\:" BASE2 ",upperdir=<tmp>/upper"));
+	/* a flat rootfs has no lowers */
+	c->rootfs.n_bases = 0;
+	ok(c, build(c, NULL));
+	assert_int_equal(c->p.steps[0].n_lowers, 0);
+}
+
+static void test_commit_root(void **state)
+{
+	struct ctx *c = *state;
+	make_layer(c);
+	set_commit_facts(c);
+	ok(c, build(c, "--commit=new", "make", NULL));
+	struct plan *p = &c->p;
+	check_step(p, 0, MK_ROOT_OVERLAY_KEEP, ROOTFS, "/", 0, "--commit");
+	assert_string_equal(p->steps[0].upper, UPPER);
+	assert_string_equal(p->steps[0].work, UPPER "@work");
+	assert_int_equal(p->steps[0].upper_ino, 55);
+	assert_int_equal(p->steps[0].src_ino, c->rootfs.ino);
+	assert_int_equal(p->steps[0].n_lowers, 2);
+	assert_string_equal(p->steps[0].lowers[0].path, BASE1);
+	assert_string_equal(p->commit, "new");
+	/* the session's root is not the rootfs: nothing of the rootfs itself persists */
+	assert_false(p->root_persistent);
+	/* the cwd is a mount, not part of the layer: its mount point is made in the upper (and removed
+	 * after) by the supervisor, as in any kept layer */
+	assert_int_equal(p->steps[cwd_step(p)].persist_layer, 0);
+	for (size_t i = 1; i < p->n_steps; i++)
+		assert_string_not_equal(p->steps[i].dst, "/");
+	cleanup_free char *out = print_to_string(p, false);
+	assert_non_null(strstr(out, "(lowerdir=" ROOTFS "\\:" BASE1 "\\:" BASE2 ",upperdir=" UPPER ",workdir=" UPPER "@work,"));
+	cleanup_free char *status = print_to_string(p, true);
+	assert_non_null(strstr(status, "layer 'new'"));
+
+	/* a flat rootfs: the same, without lowers */
+	c->rootfs.n_bases = 0;
+	ok(c, build(c, "--commit=new", NULL));
+	check_step(&c->p, 0, MK_ROOT_OVERLAY_KEEP, ROOTFS, "/", 0, "--commit");
+	assert_int_equal(c->p.steps[0].n_lowers, 0);
+
+	/* without the store's directories for it (a rootfs given as a path) */
+	c->f.commit_upper = c->f.commit_work = NULL;
+	expect_error(c, build(c, "--commit=new", NULL), AJ_ERR_USAGE, "--commit=new", "--fs=NAME", NULL);
+}
+
+static void test_commit_refuses_edits(void **state)
+{
+	struct ctx *c = *state;
+	make_layer(c);
+	set_commit_facts(c);
+	expect_error(c, build(c, "--commit=new", "--fs-edit", NULL), AJ_ERR_USAGE, "--commit", "--fs-edit", NULL);
+	expect_error(c, build(c, "--fs-edit=/etc", "--commit=new", NULL), AJ_ERR_USAGE, "--commit", "--fs-edit", NULL);
+	expect_error(c, build(c, "--commit=new", "--home-edit", NULL), AJ_ERR_USAGE, "--commit", "--home-edit", NULL);
+	expect_error(c, build(c, "--commit=new", "--home-edit=.x", NULL), AJ_ERR_USAGE, "--home-edit", NULL);
+}
+
+static void test_commit_host_refused(void **state)
+{
+	struct ctx *c = *state;
+	/* --dry-run plans without the store's directories; either way the host rootfs has no layers */
+	expect_error(c, build(c, "--commit=new", NULL), AJ_ERR_USAGE, "--commit", NULL);
+	set_commit_facts(c);
+	expect_error(c, build(c, "--commit=new", NULL), AJ_ERR_USAGE, "--commit", NULL);
+}
+
+static void test_layer_fs_edit(void **state)
+{
+	struct ctx *c = *state;
+	make_layer(c);
+	c->rootfs.edit_work = (char *)"/home/u/.ajail/fs/.work/alpine.42";
+	c->rootfs.ino = 77;
+	ok(c, build(c, "--fs-edit", NULL));
+	struct plan *p = &c->p;
+	/* the layer is the upper of an overlay on its bases: its nearest base is the first lower */
+	check_step(p, 0, MK_ROOT_OVERLAY_KEEP, BASE1, "/", 0, "--fs-edit");
+	assert_string_equal(p->steps[0].upper, ROOTFS);
+	assert_string_equal(p->steps[0].work, "/home/u/.ajail/fs/.work/alpine.42");
+	assert_int_equal(p->steps[0].upper_ino, 77);
+	assert_int_equal(p->steps[0].src_ino, 101);
+	assert_int_equal(p->steps[0].n_lowers, 1);
+	assert_string_equal(p->steps[0].lowers[0].path, BASE2);
+	assert_true(p->root_persistent);
+	assert_int_equal(p->steps[cwd_step(p)].persist_layer, 0);
+	cleanup_free char *status = print_to_string(p, true);
+	assert_non_null(strstr(status, "alpine on base1 on base2"));
+	c->rootfs.edit_work = NULL;
+}
+
+static void test_layer_edit_paths_from_base(void **state)
+{
+	struct ctx *c = *state;
+	make_layer(c);
+	/* a directory the layer has: its own, bound read-write */
+	ok(c, build(c, "--fs-edit=/etc", NULL));
+	check_step(&c->p, 1, MK_BIND_RW, ROOTFS "/etc", "/etc", 0, "--fs-edit=/etc");
+	/* one that comes from a base: a bind of the layer's would hide the base's; refused, naming it */
+	expect_error(c, build(c, "--fs-edit=/usr", NULL), AJ_ERR_USAGE, "--fs-edit=/usr", "'base2'", "'alpine'", NULL);
+	expect_error(c, build(c, "--home-edit=.cfg", NULL), AJ_ERR_USAGE, "--home-edit=.cfg", "'base1'", NULL);
+	/* in no rootfs of the stack: made in the layer */
+	ok(c, build(c, "--home-edit=.new", NULL));
+	check_step(&c->p, 1, MK_BIND_RW, ROOTFS "/root/.new", "/root/.new", MF_CREATE_SRC, "--home-edit=.new");
+	/* in none of them at all: still refused as before */
+	expect_error(c, build(c, "--fs-edit=/nope", NULL), AJ_ERR_USAGE, "--fs-edit=/nope", NULL);
+	/* the layer has /root, but so do its bases: a bind of the layer's /root would hide theirs */
+	expect_error(c, build(c, "--home-edit", NULL), AJ_ERR_USAGE, "--home-edit", "'base1'", NULL);
+	expect_error(c, build(c, "--fs-edit=/root", NULL), AJ_ERR_USAGE, "--fs-edit=/root", "'base1'", NULL);
+}
+
+static void test_layer_home_edit_root_from_base(void **state)
+{
+	struct ctx *c = *state;
+	make_layer(c);
+	/* the layer lacks /root, which its bases have */
+	static const struct fake_entry over[] = {
+		MISSING_(ROOTFS "/root"), DIR_(BASE1), DIR_(BASE1 "/root"), DIR_(BASE1 "/root/.cfg"), DIR_(BASE2),
+	};
+	c->log.over = over;
+	c->log.n_over = sizeof over / sizeof over[0];
+	expect_error(c, build(c, "--home-edit", NULL), AJ_ERR_USAGE, "--home-edit", "'base1'", NULL);
+	expect_error(c, build(c, "--home-edit=.cfg", NULL), AJ_ERR_USAGE, "'base1'", NULL);
+}
+
 #define S(f) cmocka_unit_test_setup_teardown(f, setup_store, teardown)
 #define H(f) cmocka_unit_test_setup_teardown(f, setup_host, teardown)
 
@@ -2248,6 +2422,13 @@ int main(void)
 		S(test_profile_args),
 		S(test_profile_net),
 		S(test_home_edit_kind),
+		S(test_layer_root_lowers),
+		S(test_commit_root),
+		S(test_commit_refuses_edits),
+		H(test_commit_host_refused),
+		S(test_layer_fs_edit),
+		S(test_layer_edit_paths_from_base),
+		S(test_layer_home_edit_root_from_base),
 		S(test_host_ca),
 		S(test_system_mounts),
 		S(test_order_system_cwd_user),

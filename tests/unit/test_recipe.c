@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -150,6 +151,80 @@ static void test_add_packages(void **state)
 	merged_is("builder debian\npackages git curl\n", dup, "builder debian\npackages git curl jq\n");
 }
 
+static void test_layer_recipe(void **state)
+{
+	struct recipe r;
+	struct aj_err err = { 0 };
+	/* No builder needed: a base makes it a layer, built by mkrootfs/layer; a comment after the name. */
+	const char *text = "# agents\nbase debian-dev # the base\npackages procps\nnpm x\n";
+	assert_int_equal(recipe_parse(text, "agents", &r, &err), 0);
+	assert_string_equal(r.builder, "layer");
+	assert_string_equal(r.base, "debian-dev");
+	assert_string_equal(recipe_get(&r, "packages"), "procps");
+	recipe_release(&r);
+	assert_int_equal(recipe_parse("base debian\nbuilder layer\n", "x", &r, &err), 0);
+	assert_string_equal(r.builder, "layer");
+	recipe_release(&r);
+	/* A flat recipe has no base. */
+	assert_int_equal(recipe_parse("builder debian\nsuite bookworm\n", "x", &r, &err), 0);
+	assert_null(r.base);
+	recipe_release(&r);
+}
+
+static void test_layer_recipe_refused(void **state)
+{
+	struct recipe r;
+	struct aj_err err = { 0 };
+	/* Another builder, with a base: one or the other. */
+	assert_int_equal(recipe_parse("base debian\nbuilder debian\n", "x", &r, &err), -1);
+	assert_int_equal(err.kind, AJ_ERR_USAGE);
+	assert_non_null(strstr(err.msg, "drop the builder line"));
+	/* What a rootfs made from scratch is made of, the base decided. */
+	const char *scratch[] = { "suite bookworm", "mirror http://x", "components main", "variant minbase",
+				  "architecture amd64", "branch v3.22", "repositories main", "apk-static http://x" };
+	for (size_t i = 0; i < sizeof scratch / sizeof scratch[0]; i++) {
+		char text[100];
+		snprintf(text, sizeof text, "base debian\n%s\n", scratch[i]);
+		assert_int_equal(recipe_parse(text, "x", &r, &err), -1);
+		assert_int_equal(err.kind, AJ_ERR_USAGE);
+		assert_non_null(strstr(err.msg, "built from scratch"));
+		assert_null(strchr(err.msg, '\n'));
+	}
+	/* A base that is no rootfs name. */
+	const char *bad[] = { "base\n", "base # none\n", "base ../x\n", "base a b\n", "base -x\n" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(recipe_parse(bad[i], "x", &r, &err), -1);
+		assert_int_equal(err.kind, AJ_ERR_USAGE);
+	}
+	/* The layer builder needs a base. */
+	assert_int_equal(recipe_parse("builder layer\npackages jq\n", "x", &r, &err), -1);
+	assert_non_null(strstr(err.msg, "needs 'base NAME'"));
+}
+
+static void based_is(const char *text, const char *base, const char *want)
+{
+	char *got = recipe_set_base(text, base);
+	assert_string_equal(got, want);
+	struct recipe r;
+	struct aj_err err = { 0 };
+	assert_int_equal(recipe_parse(got, "x", &r, &err), 0);
+	assert_string_equal(r.base, base);
+	recipe_release(&r);
+	free(got);
+}
+
+static void test_set_base(void **state)
+{
+	/* Replaced, comment and all; or appended, with the newline the last line lacked. */
+	based_is("# x\nbase debian # old\npackages jq\n", "alpine", "# x\nbase alpine\npackages jq\n");
+	based_is("  base\tdebian\r\npackages jq", "d2", "base d2\npackages jq");
+	based_is("packages jq", "debian", "packages jq\nbase debian\n");
+	based_is("packages jq\n", "debian", "packages jq\nbase debian\n");
+	based_is("", "debian", "base debian\n");
+	/* A key that starts with base is not the line. */
+	based_is("base-x 1\n# base y\n", "debian", "base-x 1\n# base y\nbase debian\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -157,6 +232,8 @@ int main(void)
 		cmocka_unit_test(test_recipe_bad_builder), cmocka_unit_test(test_recipe_bad_keys),
 		cmocka_unit_test(test_recipe_no_description), cmocka_unit_test(test_names),
 		cmocka_unit_test(test_package_names),	 cmocka_unit_test(test_add_packages),
+		cmocka_unit_test(test_layer_recipe),	 cmocka_unit_test(test_layer_recipe_refused),
+		cmocka_unit_test(test_set_base),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
