@@ -48,25 +48,6 @@
 #define HEAD_SIZE  512		       /* bytes looked at to recognise the compression */
 #define COPY_CHUNK ((int64_t)64 << 20) /* a directory import's file data per copy_file_range call */
 
-static int pwrite_all(int fd, const void *buf, size_t n, int64_t off)
-{
-	const char *p = buf;
-	while (n > 0) {
-		ssize_t r = pwrite(fd, p, n, off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			if (r == 0)
-				errno = ENOSPC;
-			return -1;
-		}
-		p += r;
-		n -= (size_t)r;
-		off += r;
-	}
-	return 0;
-}
-
 /* ---------------------------------------------------------------------------------------------- */
 /* Input: the source fd, with the bytes already looked at for recognition replayed first.          */
 
@@ -504,8 +485,7 @@ static la_int64_t mapped_seek_cb(struct archive *a, void *data, la_int64_t off, 
 /* ---------------------------------------------------------------------------------------------- */
 /* Archives: libarchive's entries, described to the extractor.                                      */
 
-/* The next block of the current entry of a, at the offset libarchive gives (holes stay holes). */
-static int archive_blocks(struct xtract *x, void *ctx, const void **buf, size_t *len, int64_t *off, const char *name)
+int archive_blocks(struct xtract *x, void *ctx, const void **buf, size_t *len, int64_t *off, const char *name)
 {
 	struct archive *a = ctx;
 	for (;;) {

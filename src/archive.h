@@ -73,6 +73,12 @@ int archive_import(const char *source, int dirfd, const char *label, bool progre
  * are kept, other filesystems mounted inside are not descended into; the tree is read with the fd walker (walk.h), with
  * its rules: devices, fifos and sockets skipped (skipped_devices), setuid/setgid dropped (setid_dropped), nothing
  * deeper than 512 directories. Write to path+".part" and rename at the end so a failed export leaves nothing. */
+/* A struct xtract_entry's .blocks (extract.h) for the current entry of the libarchive reader ctx (a
+ * struct archive *): its next block, at the offset libarchive gives, so holes stay holes. Also the
+ * OCI importer's, for each layer. */
+struct xtract;
+int archive_blocks(struct xtract *x, void *ctx, const void **buf, size_t *len, int64_t *off, const char *name);
+
 int archive_export(int dirfd, const char *path, const char *label, bool progress, struct archive_stats *st,
 		   struct aj_err *err);
 

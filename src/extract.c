@@ -77,25 +77,6 @@ static int openat2_beneath(int dirfd, const char *path, int flags)
 	}
 }
 
-static int pwrite_full(int fd, const void *buf, size_t n, int64_t off)
-{
-	const char *p = buf;
-	while (n > 0) {
-		ssize_t r = pwrite(fd, p, n, off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			if (r == 0)
-				errno = ENOSPC;
-			return -1;
-		}
-		p += r;
-		n -= (size_t)r;
-		off += r;
-	}
-	return 0;
-}
-
 /* A resolved parent directory. The cache holds a reference, and so does each job created in it, so
  * that its fd stays open until the job is retired, whatever the cache does meanwhile. Only the main
  * thread counts. */
@@ -370,7 +351,7 @@ static int job_err(struct xjob *j, int errnum, const char *what)
 static int job_write(const struct xjob *j, int fd)
 {
 	for (size_t i = 0; i < j->n_ext; i++)
-		if (pwrite_full(fd, j->data + j->ext[i].off, j->ext[i].len, j->ext[i].off) < 0)
+		if (pwrite_all(fd, j->data + j->ext[i].off, j->ext[i].len, j->ext[i].off) < 0)
 			return -1;
 	return 0;
 }
@@ -697,7 +678,7 @@ static int write_blocks(struct xtract *x, const struct xtract_entry *e, int fd, 
 		int r = e->blocks(x, e->data_ctx, &buf, &len, &off, name);
 		if (r <= 0)
 			return r;
-		if (pwrite_full(fd, buf, len, off) < 0)
+		if (pwrite_all(fd, buf, len, off) < 0)
 			return xtract_write_fail(x, errno, name, "write");
 		if (off + (int64_t)len > *end)
 			*end = off + (int64_t)len;
@@ -847,7 +828,7 @@ static int extract_file(struct xtract *x, const struct xtract_entry *e, int pfd,
 	}
 	if (j) {
 		/* A block did not fit: what was collected, that block, and the rest, written here. */
-		if (job_write(j, fd) < 0 || pwrite_full(fd, buf, len, off) < 0) {
+		if (job_write(j, fd) < 0 || pwrite_all(fd, buf, len, off) < 0) {
 			xtract_write_fail(x, errno, name, "write");
 			goto fail;
 		}

@@ -148,6 +148,18 @@ static char *make_state_dir(const char *store, const char *name, struct aj_err *
 	return xstrdup(real);
 }
 
+/* A run that stops before its jail: what was made for it goes (the clone workspace, when ws), and
+ * the error is printed once. Returns the exit status. */
+static int run_abort(struct rootfs *rootfs, struct workspace *ws, struct ws_repo *repo, struct aj_err *err)
+{
+	store_rootfs_release(rootfs);
+	if (ws)
+		workspace_discard(ws);
+	workspace_repo_release(repo);
+	output_error(err);
+	return aj_err_exit_code(err);
+}
+
 static int cmd_run(struct opts *o, const struct trust_project *proj, const char *store)
 {
 	struct aj_err err = { 0 };
@@ -305,14 +317,8 @@ static int cmd_run(struct opts *o, const struct trust_project *proj, const char 
 		int tr = plan_build(o, &f, &trial, &err);
 		if (tr == 0)
 			plan_release(&trial);
-		if (tr < 0 || layer_commit_begin(store, o->commit, &rootfs, &commit, &err) < 0) {
-			store_rootfs_release(&rootfs);
-			if (f.clone)
-				workspace_discard(&ws);
-			workspace_repo_release(&repo);
-			output_error(&err);
-			return aj_err_exit_code(&err);
-		}
+		if (tr < 0 || layer_commit_begin(store, o->commit, &rootfs, &commit, &err) < 0)
+			return run_abort(&rootfs, f.clone ? &ws : NULL, &repo, &err);
 		f.commit_upper = commit.upper;
 		f.commit_work = commit.work;
 		f.commit_dev = commit.dev;
@@ -321,24 +327,14 @@ static int cmd_run(struct opts *o, const struct trust_project *proj, const char 
 		f.commit_upper = rootfs.store_name ? "<store>/fs/.tmp/NAME" : NULL;
 		f.commit_work = "<store>/fs/.tmp/NAME@work";
 	}
-	if (o->fs_edit && rootfs.n_bases && !o->dry_run && layer_edit_prepare(store, &rootfs, &err) < 0) {
-		store_rootfs_release(&rootfs);
-		if (f.clone)
-			workspace_discard(&ws);
-		workspace_repo_release(&repo);
-		output_error(&err);
-		return aj_err_exit_code(&err);
-	}
+	if (o->fs_edit && rootfs.n_bases && !o->dry_run && layer_edit_prepare(store, &rootfs, &err) < 0)
+		return run_abort(&rootfs, f.clone ? &ws : NULL, &repo, &err);
 	struct plan plan;
 	if (plan_build(o, &f, &plan, &err) < 0) {
-		layer_commit_end(&commit, false, -1, NULL, &err);
+		struct aj_err quiet = { 0 };
+		layer_commit_end(&commit, false, -1, NULL, &quiet);
 		layer_edit_finish(store, &rootfs);
-		store_rootfs_release(&rootfs);
-		if (f.clone)
-			workspace_discard(&ws);
-		workspace_repo_release(&repo);
-		output_error(&err);
-		return aj_err_exit_code(&err);
+		return run_abort(&rootfs, f.clone ? &ws : NULL, &repo, &err);
 	}
 	store_rootfs_release(&rootfs);
 	if (plan.verbose)

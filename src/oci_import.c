@@ -203,25 +203,6 @@ static struct archive *tar_open(struct fdsrc *src, bool seekable, struct aj_err 
 	return a;
 }
 
-static int pwrite_all(int fd, const void *buf, size_t n, int64_t off)
-{
-	const char *p = buf;
-	while (n > 0) {
-		ssize_t r = pwrite(fd, p, n, off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			if (r == 0)
-				errno = ENOSPC;
-			return -1;
-		}
-		p += r;
-		n -= (size_t)r;
-		off += r;
-	}
-	return 0;
-}
-
 /* ---------------------------------------------------------------------------------------------- */
 /* What is an image: the member names of image archives, and the look of a root tree.               */
 
@@ -1308,25 +1289,6 @@ static int make_way(struct apply *ap, const char *clean)
 	return 0;
 }
 
-/* The next block of the current entry, at the offset libarchive gives (holes stay holes). Pulled by
- * the writer, which may copy a small file's blocks and create it in a worker thread (extract.h). */
-static int layer_blocks(struct xtract *x, void *ctx, const void **buf, size_t *len, int64_t *off, const char *name)
-{
-	struct archive *a = ctx;
-	for (;;) {
-		la_int64_t o;
-		int r = LA(archive_read_data_block)(a, buf, len, &o);
-		if (r == ARCHIVE_EOF)
-			return 0;
-		if (r < ARCHIVE_WARN)
-			return lazy_archive_fail(x->err, a, "entry '%s'", name);
-		if (*len == 0)
-			continue;
-		*off = o;
-		return 1;
-	}
-}
-
 static int layer_entry(struct apply *ap, struct archive *a, struct archive_entry *e, const char *name)
 {
 	struct xtract_entry xe = {
@@ -1337,7 +1299,7 @@ static int layer_entry(struct apply *ap, struct archive *a, struct archive_entry
 	    .gid = LA(archive_entry_gid)(e),
 	    .size = LA(archive_entry_size_is_set)(e) ? LA(archive_entry_size)(e) : -1,
 	    .hardlink = LA(archive_entry_hardlink)(e),
-	    .blocks = layer_blocks,
+	    .blocks = archive_blocks, /* pulled by the writer, which may hand a small file to a worker */
 	    .data_ctx = a,
 	};
 	if (xe.type == AE_IFLNK) {

@@ -152,6 +152,25 @@ int write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
+int pwrite_all(int fd, const void *buf, size_t n, int64_t off)
+{
+	const char *p = buf;
+	while (n > 0) {
+		ssize_t r = pwrite(fd, p, n, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = ENOSPC;
+			return -1;
+		}
+		p += r;
+		n -= (size_t)r;
+		off += r;
+	}
+	return 0;
+}
+
 int read_int_file(const char *path, int dflt)
 {
 	FILE *f = fopen(path, "re");

@@ -41,6 +41,8 @@ char *util_human_size(uint64_t bytes);
 /* write() until all n bytes are written (EINTR retried); -1 with errno on failure, ENOSPC for a
  * write that wrote nothing. */
 int write_all(int fd, const void *buf, size_t n);
+/* The same with pwrite() at off (the file offset is left alone: threads may share the fd). */
+int pwrite_all(int fd, const void *buf, size_t n, int64_t off);
 
 /* The integer at the start of a small file (a /proc/sys knob), or dflt when it cannot be read. */
 int read_int_file(const char *path, int dflt);
