@@ -65,7 +65,14 @@
 static int sys_openat2(int dirfd, const char *path, int flags, unsigned long long resolve)
 {
 	struct open_how how = { .flags = (unsigned long long)flags, .resolve = resolve };
-	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+	for (int tries = 0;; tries++) {
+		int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+		/* EAGAIN: a rename anywhere on the system while a RESOLVE_BENEATH walk went through ".."
+		 * (a jail's symlink) made the kernel unsure; it asks for a retry. A jail racing renames
+		 * can make this last: after 64 tries the error stands. */
+		if (fd >= 0 || errno != EAGAIN || tries >= 64)
+			return fd;
+	}
 }
 
 static int sys_open_tree(int dirfd, const char *path, unsigned flags)
